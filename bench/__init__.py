@@ -1,0 +1,1 @@
+"""Reproducible benchmarks: each module runs with ``python -m bench.<name>`` and prints JSON."""

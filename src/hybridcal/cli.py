@@ -1,0 +1,376 @@
+"""The admin command line. Thin: parses arguments and calls into the packages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import wraps
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from hybridcal.config.loader import ConfigError, load_settings
+from hybridcal.config.preflight import preflight
+from hybridcal.config.settings import Settings
+from hybridcal.connectors.errors import ConnectorError
+from hybridcal.core.model import CalendarKind, CalendarRecord, Provider, calendar_key
+from hybridcal.crypto import init_keyring, rotate_keyring
+from hybridcal.crypto.errors import KeyringError
+from hybridcal.logs import configure_logging
+from hybridcal.store.base import StoreError
+
+DEFAULT_CONFIG = "/etc/hybridcal/hybridcal.toml"
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Context:
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config, os.environ)
+        return self._settings
+
+
+def _run(coro: Coroutine[Any, Any, R]) -> R:
+    return asyncio.run(coro)
+
+
+def friendly(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn the project's own errors into one clear line and exit code 2, no traceback."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+        except (KeyringError, StoreError, ConnectorError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="HYBRIDCAL_CONFIG",
+    default=DEFAULT_CONFIG,
+    show_default=True,
+    help="The TOML config file (env HYBRIDCAL_CONFIG).",
+)
+@click.version_option(package_name="hybridcal")
+@click.pass_context
+def main(ctx: click.Context, config: Path) -> None:
+    """hybridcal: keyword meetings, join links and endpoint meeting lists for your organisation."""
+    ctx.obj = Context(config)
+
+
+# -- run -------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.pass_obj
+@friendly
+def run(obj: Context) -> None:
+    """Run the daemon (what the systemd unit starts)."""
+    from hybridcal.daemon.service import Daemon  # noqa: PLC0415 - keep `--help` fast
+
+    settings = obj.settings
+    configure_logging(settings.logging.level, settings.logging.format)
+    daemon = Daemon(settings, environ=os.environ)
+    _run(_serve(daemon.run_until))
+
+
+async def _serve(body: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await body(stop)
+
+
+# -- demo ------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--serve", is_flag=True, help="Keep the simulators and daemon running for curl.")
+@click.option("--port", default=0, show_default=True, help="Daemon port with --serve (0: any).")
+@click.option("--log-level", default="warning", show_default=True, help="The daemon's log level.")
+@friendly
+def demo(serve: bool, port: int, log_level: str) -> None:
+    """The whole product against the built-in simulators, no cloud account needed."""
+    from hybridcal.demo import run_demo  # noqa: PLC0415
+
+    configure_logging(log_level, "console" if sys.stderr.isatty() else "json", stream=sys.stderr)
+    if serve:
+        _run(_serve(lambda stop: run_demo(click.echo, serve_until=stop, port=port)))
+    else:
+        _run(run_demo(click.echo))
+
+
+# -- config ----------------------------------------------------------------------------------
+
+
+@main.group()
+def config() -> None:
+    """Inspect the configuration."""
+
+
+@config.command("check")
+@click.pass_obj
+@friendly
+def config_check(obj: Context) -> None:
+    """Validate the config file and what it points at; print the effective settings."""
+    settings = obj.settings
+    problems = preflight(settings, os.environ)
+    click.echo(json.dumps(settings.redacted_dict(), indent=2, default=str))
+    if problems:
+        for key, message in problems:
+            click.echo(f"problem: {key}: {message}", err=True)
+        raise SystemExit(2)
+    click.echo(f"{obj.config}: OK", err=True)
+
+
+# -- users and rooms -------------------------------------------------------------------------
+
+
+def _calendar_group(kind: CalendarKind) -> click.Group:
+    noun = "users" if kind is CalendarKind.USER else "rooms"
+
+    @click.group(name=noun, help=f"Enable, disable and list {noun}.")
+    def group() -> None:
+        pass
+
+    @group.command("add")
+    @click.argument("addresses", nargs=-1, required=True)
+    @click.option("--provider", type=click.Choice([p.value for p in Provider]), default="google")
+    @click.option("--name", default=None, help="Display name (rooms).")
+    @click.option("--lead-minutes", type=click.IntRange(0, 60), default=None, help="OBTP lead time.")
+    @click.pass_obj
+    @friendly
+    def add(
+        obj: Context, addresses: tuple[str, ...], provider: str, name: str | None, lead_minutes: int | None
+    ) -> None:
+        from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
+
+        async def body() -> int:
+            failures = 0
+            async with admin_session(obj.settings, os.environ) as admin:
+                for address in addresses:
+                    record = await admin.enable(
+                        Provider(provider), address, kind, name=name, lead_minutes=lead_minutes
+                    )
+                    click.echo(_describe(record))
+                    failures += record.reason is not None
+            return failures
+
+        if _run(body()):
+            raise SystemExit(1)
+
+    @group.command("remove")
+    @click.argument("addresses", nargs=-1, required=True)
+    @click.option("--provider", type=click.Choice([p.value for p in Provider]), default="google")
+    @click.pass_obj
+    @friendly
+    def remove(obj: Context, addresses: tuple[str, ...], provider: str) -> None:
+        from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
+
+        async def body() -> None:
+            async with admin_session(obj.settings, os.environ) as admin:
+                for address in addresses:
+                    await admin.disable(Provider(provider), address)
+                    click.echo(f"{address}: removed (its cache rows, channels and devices too)")
+
+        _run(body())
+
+    @group.command("list")
+    @click.pass_obj
+    @friendly
+    def list_(obj: Context) -> None:
+        from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
+
+        async def body() -> None:
+            async with admin_session(obj.settings, os.environ, connect=False) as admin:
+                for record in await admin.store.list_calendars(kind=kind):
+                    click.echo(_describe(record))
+
+        _run(body())
+
+    if kind is CalendarKind.USER:
+
+        @group.command("show")
+        @click.argument("address")
+        @click.option("--provider", type=click.Choice([p.value for p in Provider]), default="google")
+        @click.pass_obj
+        @friendly
+        def show(obj: Context, address: str, provider: str) -> None:
+            from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
+
+            async def body() -> None:
+                async with admin_session(obj.settings, os.environ, connect=False) as admin:
+                    key = calendar_key(Provider(provider), address)
+                    record = await admin.store.get_calendar(key)
+                    if record is None:
+                        raise click.ClickException(f"{address} is not enabled")
+                    channels = await admin.store.list_channels(key)
+                    bindings = await admin.store.list_bindings(key)
+                    info = {
+                        "address": record.address,
+                        "provider": record.provider.value,
+                        "kind": record.kind.value,
+                        "state": record.state.value,
+                        "reason": record.reason,
+                        "locale": record.locale,
+                        "timezone": record.timezone,
+                        "synced_at": record.synced_at.isoformat() if record.synced_at else None,
+                        "channels": [
+                            {"id": c.channel_id, "expires_at": c.expires_at.isoformat()}
+                            for c in channels
+                        ],
+                        "meetings_made": len(bindings),
+                    }
+                    click.echo(json.dumps(info, indent=2))
+
+            _run(body())
+
+    return group
+
+
+def _describe(record: CalendarRecord) -> str:
+    reason = f" — {record.reason}" if record.reason else ""
+    return f"{record.address} [{record.provider.value} {record.kind.value}] {record.state.value}{reason}"
+
+
+main.add_command(_calendar_group(CalendarKind.USER))
+main.add_command(_calendar_group(CalendarKind.ROOM))
+
+
+# -- devices ---------------------------------------------------------------------------------
+
+
+@main.group()
+def devices() -> None:
+    """Endpoint tokens: each device reads exactly one calendar's meeting list."""
+
+
+@devices.command("add")
+@click.option("--calendar", "address", required=True, help="The room or user it shows.")
+@click.option("--name", required=True)
+@click.option("--provider", type=click.Choice([p.value for p in Provider]), default="google")
+@click.pass_obj
+@friendly
+def devices_add(obj: Context, address: str, name: str, provider: str) -> None:
+    """Create a device; its token is printed once and only its hash is stored."""
+    from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
+
+    async def body() -> None:
+        async with admin_session(obj.settings, os.environ, connect=False) as admin:
+            device, token = await admin.add_device(Provider(provider), address, name)
+            click.echo(f"device {device.device_id} for {address}")
+            click.echo(f"token (shown once): {token}")
+
+    _run(body())
+
+
+@devices.command("revoke")
+@click.argument("device_id")
+@click.pass_obj
+@friendly
+def devices_revoke(obj: Context, device_id: str) -> None:
+    from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
+
+    async def body() -> None:
+        async with admin_session(obj.settings, os.environ, connect=False) as admin:
+            await admin.store.revoke_device(device_id)
+            click.echo(f"device {device_id} revoked")
+
+    _run(body())
+
+
+@devices.command("list")
+@click.pass_obj
+@friendly
+def devices_list(obj: Context) -> None:
+    from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
+
+    async def body() -> None:
+        async with admin_session(obj.settings, os.environ, connect=False) as admin:
+            for d in await admin.store.list_devices():
+                state = "revoked" if d.revoked else "active"
+                address = d.calendar_key.split(":", 1)[1]
+                click.echo(f"{d.device_id}  {state:7}  {address}  {d.name}")
+
+    _run(body())
+
+
+# -- keys ------------------------------------------------------------------------------------
+
+
+@main.group()
+def keys() -> None:
+    """The keyring that encrypts the store."""
+
+
+@keys.command("init")
+@click.option("--path", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@click.pass_obj
+@friendly
+def keys_init(obj: Context, path: Path | None) -> None:
+    """Create a new keyring (mode 0600); refuses to overwrite one."""
+    target = path or obj.settings.crypto.keyring
+    keyring = init_keyring(target)
+    click.echo(f"created {target} with key {keyring.active_id}")
+
+
+@keys.command("rotate")
+@click.option("--path", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@click.pass_obj
+@friendly
+def keys_rotate(obj: Context, path: Path | None) -> None:
+    """Add a new active key; old keys stay to read older rows. Restart the daemon afterwards."""
+    target = path or obj.settings.crypto.keyring
+    keyring = rotate_keyring(target)
+    click.echo(f"{target}: key {keyring.active_id} is now active")
+
+
+# -- links -----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@friendly
+def links(files: tuple[str, ...]) -> None:
+    """Print the join links found in e-mails, .ics files, event JSON or text ('-' = stdin).
+
+    One JSON line per input, the link a person should click first."""
+    from hybridcal.core.sources import analyse_bytes  # noqa: PLC0415
+
+    for name in files:
+        try:
+            data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+        except OSError as exc:
+            click.echo(json.dumps({"file": name, "error": exc.strerror or str(exc)}))
+            continue
+        report = analyse_bytes(data, name=name)
+        line = {
+            "file": name,
+            "kind": report.kind,
+            "cancelled": report.cancelled,
+            "links": [
+                {k: v for k, v in link.to_json().items() if k != "dial" or v}
+                for link in report.links
+            ],
+        }
+        click.echo(json.dumps(line, ensure_ascii=False))

@@ -1,0 +1,77 @@
+"""Checks of the files the settings point at, for `hybridcal config check` and daemon start.
+
+`load_settings` validates the configuration's *shape* only, so that it can be checked on a
+machine (or as a user) that cannot read the secrets. `preflight` then looks at the files
+themselves: the service-account key and the keyring exist and are readable, and systemd
+credentials are present when the process runs inside the service. It reports contents' shape,
+never contents.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from hybridcal.config.settings import Problem, Settings
+
+CREDENTIALS_DIRECTORY: Final = "CREDENTIALS_DIRECTORY"
+_SERVICE_ACCOUNT_FIELDS: Final = ("client_email", "private_key", "token_uri")
+
+
+def credential_path(name: str, environ: Mapping[str, str]) -> Path | None:
+    """Where systemd placed the credential ``name`` (``LoadCredential=``); None outside a
+    service that loads credentials."""
+    directory = environ.get(CREDENTIALS_DIRECTORY)
+    return Path(directory) / name if directory else None
+
+
+def preflight(settings: Settings, environ: Mapping[str, str]) -> list[Problem]:
+    """Every problem with the files the settings name, as (dotted key, message) pairs.
+
+    A credential can only be checked where ``$CREDENTIALS_DIRECTORY`` is set, i.e. inside the
+    service; elsewhere it is skipped rather than reported.
+    """
+    problems: list[Problem] = []
+    google = settings.google
+    if google.enabled:
+        if google.service_account_file is not None:
+            problems += _service_account("google.service_account_file", google.service_account_file)
+        elif google.service_account_credential is not None:
+            path = credential_path(google.service_account_credential, environ)
+            if path is not None:
+                problems += _service_account("google.service_account_credential", path)
+    if settings.crypto.credential is not None:
+        path = credential_path(settings.crypto.credential, environ)
+        if path is not None:
+            problems += _readable("crypto.credential", path)
+    else:
+        problems += _readable("crypto.keyring", settings.crypto.keyring)
+    return problems
+
+
+def _readable(key: str, path: Path) -> list[Problem]:
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as error:
+        return [(key, f"cannot read {path}: {error.strerror or error}")]
+    return []
+
+
+def _service_account(key: str, path: Path) -> list[Problem]:
+    try:
+        info = json.loads(path.read_bytes())
+    except OSError as error:
+        return [(key, f"cannot read {path}: {error.strerror or error}")]
+    except ValueError:
+        return [(key, f"{path} is not JSON; download the service account's key as JSON")]
+    if not isinstance(info, dict) or info.get("type") != "service_account":
+        return [(key, f'{path} is not a service-account key ("type" is not "service_account")')]
+    missing = [field for field in _SERVICE_ACCOUNT_FIELDS if not info.get(field)]
+    if missing:
+        return [(key, f"{path} lacks {', '.join(missing)}")]
+    return []

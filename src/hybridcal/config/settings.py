@@ -1,0 +1,344 @@
+"""The typed, frozen settings of the daemon.
+
+One pydantic model per TOML section; `Settings` holds them all. The models only describe and
+validate: reading the file and the environment is `loader.py`'s job. Validation errors carry
+enough context (`ctx`) for the loader to name every problem with its dotted key.
+
+Relative paths are resolved against ``base_dir`` from the validation context (the config file's
+directory); without one they stay as written.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Any, Final, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+GOOGLE_SCOPES: Final = (
+    # Read-write events, push channels (watch) and calendar settings.
+    "https://www.googleapis.com/auth/calendar",
+    # The vacation responder, which is how out-of-office is read.
+    "https://www.googleapis.com/auth/gmail.settings.basic",
+)
+
+MEETING_SYSTEMS: Final = ("meet", "zoom", "teams", "webex")
+LOG_LEVELS: Final = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS: Final = ("auto", "json", "console")
+SEND_UPDATES: Final = ("none", "all", "externalOnly")
+
+DEFAULT_KEYWORDS: Final = MappingProxyType({f"@{system}": system for system in MEETING_SYSTEMS})
+
+# systemd credential names end up as file names under $CREDENTIALS_DIRECTORY.
+_CREDENTIAL_NAME = re.compile(r"[A-Za-z0-9_.@-]+")
+_LOCALE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")
+
+
+def _fail(kind: str, template: str, **ctx: Any) -> PydanticCustomError:
+    return PydanticCustomError(kind, template, ctx)
+
+
+def _choice(*choices: str, fold_case: bool = False) -> BeforeValidator:
+    """Membership check with a message that lists the accepted values."""
+
+    def check(value: object) -> object:
+        candidate = value.lower() if fold_case and isinstance(value, str) else value
+        if candidate not in choices:
+            raise _fail(
+                "choice",
+                "must be one of {choices} (got {got})",
+                choices=", ".join(choices),
+                got=repr(value),
+            )
+        return candidate
+
+    return BeforeValidator(check)
+
+
+def _resolve_path(value: Path, info: ValidationInfo) -> Path:
+    if str(value) in {"", "."}:
+        raise _fail("path", "must be a path to a file")
+    base = (info.context or {}).get("base_dir")
+    if base is not None and not value.is_absolute():
+        return Path(base) / value
+    return value
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url(*, trailing_slash: bool) -> Callable[[str], str]:
+    """An http(s) URL that must be https unless it points at this machine (sandbox, tests)."""
+
+    def check(value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise _fail("url", "must be an http(s) URL with a host (got {got})", got=repr(value))
+        if parts.scheme != "https" and not _is_loopback(parts.hostname):
+            raise _fail(
+                "url_https",
+                "must use https unless its host is loopback (got {got})",
+                got=repr(value),
+            )
+        if parts.query or parts.fragment:
+            raise _fail("url", "must not have a query or fragment (got {got})", got=repr(value))
+        value = value.rstrip("/")
+        return value + "/" if trailing_slash else value
+
+    return check
+
+
+def _credential_name(value: str) -> str:
+    if not _CREDENTIAL_NAME.fullmatch(value) or value in {".", ".."}:
+        raise _fail(
+            "credential",
+            "must be a systemd credential name (letters, digits, '_.@-'; got {got})",
+            got=repr(value),
+        )
+    return value
+
+
+def _keyword(value: str) -> str:
+    if len(value) < 2 or not value.startswith("@") or any(c.isspace() for c in value):
+        raise _fail(
+            "keyword",
+            "keyword must start with '@' and contain no whitespace (got {got})",
+            got=repr(value),
+        )
+    return value.lower()  # keywords match case-insensitively
+
+
+def _email(value: str) -> str:
+    local, _, domain = value.partition("@")
+    if not local or "." not in domain or any(c.isspace() for c in value):
+        raise _fail("email", "must be an email address (got {got})", got=repr(value))
+    return value.lower()
+
+
+def _locale(value: str) -> str:
+    if not _LOCALE.fullmatch(value):
+        raise _fail(
+            "locale", "must be a language tag such as 'en' or 'de-CH' (got {got})", got=repr(value)
+        )
+    return value.replace("_", "-")
+
+
+def _no_case_duplicates(value: object) -> object:
+    if isinstance(value, Mapping):
+        seen: set[str] = set()
+        for key in value:
+            folded = str(key).lower()
+            if folded in seen:
+                raise _fail(
+                    "keyword",
+                    "keyword {got} is given twice (keywords are case-insensitive)",
+                    got=repr(folded),
+                )
+            seen.add(folded)
+    return value
+
+
+def _freeze(mapping: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(mapping))
+
+
+ConfigPath = Annotated[Path, AfterValidator(_resolve_path)]
+HttpsUrl = Annotated[str, AfterValidator(_url(trailing_slash=False))]
+ApiRoot = Annotated[str, AfterValidator(_url(trailing_slash=True))]
+CredentialName = Annotated[str, AfterValidator(_credential_name)]
+Email = Annotated[str, AfterValidator(_email)]
+NonEmpty = Annotated[str, Field(min_length=1)]
+MeetingSystem = Annotated[Literal["meet", "zoom", "teams", "webex"], _choice(*MEETING_SYSTEMS)]
+Keyword = Annotated[str, AfterValidator(_keyword)]
+KeywordMap = Annotated[
+    Mapping[Keyword, MeetingSystem],
+    BeforeValidator(_no_case_duplicates),
+    AfterValidator(_freeze),
+    PlainSerializer(dict),
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DaemonSettings(_Section):
+    listen_host: NonEmpty = "127.0.0.1"
+    listen_port: Annotated[int, Field(ge=0, le=65535)] = 8480
+    public_url: HttpsUrl  # stored without a trailing slash
+    max_webhook_body_bytes: Annotated[int, Field(ge=1024)] = 65536
+    sync_concurrency: Annotated[int, Field(ge=1)] = 8
+    shutdown_timeout_seconds: Annotated[float, Field(gt=0)] = 20
+
+
+class StoreSettings(_Section):
+    path: ConfigPath = Path("/var/lib/hybridcal/hybridcal.db")
+
+
+class CryptoSettings(_Section):
+    keyring: ConfigPath = Path("/etc/hybridcal/keyring.json")
+    credential: CredentialName | None = None  # wins over `keyring` when set
+
+
+class LoggingSettings(_Section):
+    level: Annotated[
+        Literal["debug", "info", "warning", "error", "critical"],
+        _choice(*LOG_LEVELS, fold_case=True),
+    ] = "info"
+    format: Annotated[Literal["auto", "json", "console"], _choice(*LOG_FORMATS, fold_case=True)] = (
+        "auto"
+    )
+
+
+class WindowSettings(_Section):
+    past_days: Annotated[int, Field(ge=1, le=366)] = 7
+    future_days: Annotated[int, Field(ge=1, le=366)] = 31
+
+
+class ScheduleSettings(_Section):
+    reconcile_minutes: Annotated[float, Field(gt=0)] = 60
+    channel_renew_before_hours: Annotated[float, Field(gt=0)] = 24
+    prune_minutes: Annotated[float, Field(gt=0)] = 60
+    presence_minutes: Annotated[float, Field(gt=0)] = 15
+
+
+class RenderSettings(_Section):
+    default_locale: Annotated[str, AfterValidator(_locale)] = "en"
+    force_default_locale: bool = False
+
+
+class EndpointSettings(_Section):
+    obtp_lead_minutes: Annotated[int, Field(ge=0, le=60)] = 5
+    hide_tentative: bool = False
+    max_window_days: Annotated[int, Field(ge=1)] = 31
+    hide_private_titles: bool = True
+
+
+class GoogleSettings(_Section):
+    enabled: bool = False
+    service_account_file: ConfigPath | None = None
+    service_account_credential: CredentialName | None = None
+    room_access_user: Email | None = None
+    token_uri: HttpsUrl = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL
+    calendar_api_root: ApiRoot = "https://www.googleapis.com/calendar/v3/"
+    gmail_api_root: ApiRoot = "https://gmail.googleapis.com/"
+    send_updates: Annotated[Literal["none", "all", "externalOnly"], _choice(*SEND_UPDATES)] = "none"
+    channel_ttl_seconds: Annotated[int, Field(ge=60)] = 604800
+    http_timeout_seconds: Annotated[float, Field(gt=0)] = 30
+    max_retries: Annotated[int, Field(ge=0, le=20)] = 5
+    request_concurrency: Annotated[int, Field(ge=1)] = 8
+
+
+Problem = tuple[str, str]
+
+
+class Settings(BaseModel):
+    """Everything the daemon is configured with; build it with `load_settings` or
+    `settings_from_mapping`, never piece by piece."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    daemon: DaemonSettings
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    crypto: CryptoSettings = Field(default_factory=CryptoSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    window: WindowSettings = Field(default_factory=WindowSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    keywords: KeywordMap = Field(default_factory=lambda: DEFAULT_KEYWORDS)
+    render: RenderSettings = Field(default_factory=RenderSettings)
+    endpoint: EndpointSettings = Field(default_factory=EndpointSettings)
+    google: GoogleSettings = Field(default_factory=GoogleSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _daemon_section_may_be_absent(cls, data: Any) -> Any:
+        # Without this a missing [daemon] reports "daemon: required" instead of naming the one
+        # key that is actually required.
+        if isinstance(data, Mapping) and "daemon" not in data:
+            return {**data, "daemon": {}}
+        return data
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Settings:
+        problems = cross_field_problems(self)
+        if problems:
+            raise _fail(
+                "cross_field",
+                "{summary}",
+                summary="; ".join(f"{key}: {message}" for key, message in problems),
+                problems=tuple(problems),
+            )
+        return self
+
+    def redacted_dict(self) -> dict[str, Any]:
+        """A JSON-ready view for `hybridcal config check`. Secret-holding fields are typed
+        `SecretStr`, which pydantic renders masked; paths and URLs are shown as they are."""
+        return self.model_dump(mode="json")
+
+
+def cross_field_problems(settings: Settings) -> list[Problem]:
+    """Rules that involve more than one key; every broken rule is reported."""
+    problems: list[Problem] = []
+    google = settings.google
+    if google.service_account_file is not None and google.service_account_credential is not None:
+        problems.append(
+            (
+                "google.service_account_credential",
+                "set either service_account_file or service_account_credential, not both",
+            )
+        )
+    if (
+        google.enabled
+        and google.service_account_file is None
+        and google.service_account_credential is None
+    ):
+        problems.append(
+            (
+                "google.service_account_file",
+                "google.enabled needs service_account_file or service_account_credential",
+            )
+        )
+    renew_seconds = settings.schedule.channel_renew_before_hours * 3600
+    if renew_seconds >= google.channel_ttl_seconds:
+        problems.append(
+            (
+                "schedule.channel_renew_before_hours",
+                (
+                    f"must be shorter than google.channel_ttl_seconds"
+                    f" ({google.channel_ttl_seconds} s) or channels are renewed as soon as made"
+                ),
+            )
+        )
+    cached_days = settings.window.past_days + settings.window.future_days
+    if settings.endpoint.max_window_days > cached_days:
+        problems.append(
+            (
+                "endpoint.max_window_days",
+                (
+                    "must not exceed the cached window, window.past_days + window.future_days"
+                    f" ({cached_days})"
+                ),
+            )
+        )
+    return problems

@@ -1,0 +1,392 @@
+"""Google Calendar connector: service account with domain-wide delegation.
+
+Requests are *built* by google-api-python-client from the Calendar v3 / Gmail v1 discovery
+documents it ships (so every parameter is validated by Google's own library) and *sent* with
+aiohttp, so the event loop never waits on httplib2. Tokens come from google-auth.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import aiohttp
+import structlog
+from googleapiclient.discovery import Resource, build_from_document
+from googleapiclient.http import HttpRequest
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
+
+from hybridcal.connectors.calendars.base import AccessCheck, ChangeBatch, SkippedItem
+from hybridcal.connectors.calendars.google_auth import DelegatedTokens
+from hybridcal.connectors.calendars.google_wire import parse_event
+from hybridcal.connectors.errors import (
+    AuthError,
+    ConflictError,
+    ConnectorError,
+    CursorExpiredError,
+    ForbiddenError,
+    MalformedEventError,
+    NotFoundError,
+    ThrottledError,
+    TransientError,
+)
+from hybridcal.connectors.retry import wait_for_retry
+from hybridcal.core.model import (
+    CalendarKind,
+    CalendarRecord,
+    Channel,
+    Event,
+    Marker,
+    Presence,
+    Provider,
+    Window,
+)
+from hybridcal.core.patch import EventPatch
+
+log = structlog.get_logger(__name__)
+
+CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar"
+GMAIL_SETTINGS_SCOPE = "https://www.googleapis.com/auth/gmail.settings.basic"
+SCOPES = (CALENDAR_SCOPE, GMAIL_SETTINGS_SCOPE)
+PAGE_SIZE = 250
+_RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
+
+
+@cache
+def _discovery(name: str) -> dict[str, Any]:
+    doc = resources.files("googleapiclient") / "discovery_cache" / "documents" / f"{name}.json"
+    parsed: dict[str, Any] = json.loads(doc.read_text(encoding="utf-8"))
+    return parsed
+
+
+def _service(name: str, root: str) -> Resource:
+    # the HTTP object is never used: requests are sent with aiohttp
+    import httplib2  # noqa: PLC0415 - only needed to satisfy build_from_document
+
+    return build_from_document(
+        _discovery(name), http=httplib2.Http(), client_options={"api_endpoint": root}
+    )
+
+
+class GoogleCalendarConnector:
+    provider = Provider.GOOGLE
+
+    def __init__(
+        self,
+        *,
+        tokens: DelegatedTokens,
+        session: aiohttp.ClientSession,
+        calendar_root: str,
+        gmail_root: str,
+        send_updates: str = "none",
+        room_access_user: str | None = None,
+        channel_ttl: timedelta = timedelta(days=7),
+        max_retries: int = 5,
+        timeout: float = 30.0,
+        on_call: Callable[[str], None] | None = None,
+    ) -> None:
+        self._tokens = tokens
+        self._session = session
+        self._calendar = _service("calendar.v3", calendar_root)
+        self._gmail = _service("gmail.v1", gmail_root)
+        self._send_updates = send_updates
+        self._room_user = room_access_user
+        self._ttl = channel_ttl
+        self._attempts = max(1, max_retries)
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._on_call = on_call or (lambda _name: None)
+
+    # -- activation --------------------------------------------------------------------------
+
+    async def check_access(self, calendar: CalendarRecord) -> AccessCheck:
+        subject = self._subject(calendar)
+        if calendar.kind is CalendarKind.ROOM:
+            req = self._calendar.events().list(calendarId=calendar.address, maxResults=1)
+            await self._send(subject, req, "events.list")
+            return AccessCheck()
+        settings = self._calendar.settings()
+        locale = await self._send(subject, settings.get(setting="locale"), "settings.get")
+        zone = await self._send(subject, settings.get(setting="timezone"), "settings.get")
+        return AccessCheck(
+            locale=(locale or {}).get("value"), timezone=(zone or {}).get("value")
+        )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def list_changes(self, calendar: CalendarRecord) -> ChangeBatch:
+        events: list[Event] = []
+        skipped: list[SkippedItem] = []
+        page_token: str | None = None
+        calls = 0
+        while True:
+            params: dict[str, Any] = {"calendarId": calendar.address, "maxResults": PAGE_SIZE}
+            if calendar.cursor:
+                params["syncToken"] = calendar.cursor
+            if page_token:
+                params["pageToken"] = page_token
+            page = await self._send(
+                self._subject(calendar), self._calendar.events().list(**params), "events.list"
+            )
+            calls += 1
+            assert page is not None
+            self._parse_into(page.get("items", []), calendar, events, skipped)
+            page_token = page.get("nextPageToken")
+            if page_token:
+                continue
+            cursor = page.get("nextSyncToken")
+            if not cursor:
+                raise ConnectorError("events.list ended without nextSyncToken")
+            return ChangeBatch(events, cursor, calendar.cursor is None, skipped, calls)
+
+    async def list_instances(
+        self, calendar: CalendarRecord, master_id: str, window: Window
+    ) -> list[Event]:
+        """The occurrences of a series inside the window, exceptions applied by Google."""
+        events: list[Event] = []
+        skipped: list[SkippedItem] = []
+        page_token: str | None = None
+        while True:
+            req = self._calendar.events().instances(
+                calendarId=calendar.address,
+                eventId=master_id,
+                timeMin=_rfc3339(window.start),
+                timeMax=_rfc3339(window.end),
+                maxResults=PAGE_SIZE,
+                **({"pageToken": page_token} if page_token else {}),
+            )
+            page = await self._send(self._subject(calendar), req, "events.instances")
+            assert page is not None
+            self._parse_into(page.get("items", []), calendar, events, skipped)
+            page_token = page.get("nextPageToken")
+            if not page_token:
+                return events
+
+    async def get_event(self, calendar: CalendarRecord, event_id: str) -> Event | None:
+        req = self._calendar.events().get(calendarId=calendar.address, eventId=event_id)
+        try:
+            data = await self._send(self._subject(calendar), req, "events.get")
+        except NotFoundError:
+            return None
+        assert data is not None
+        return parse_event(data, calendar.key, default_tz=calendar.timezone)
+
+    def _parse_into(
+        self,
+        items: list[Any],
+        calendar: CalendarRecord,
+        events: list[Event],
+        skipped: list[SkippedItem],
+    ) -> None:
+        for item in items:
+            try:
+                events.append(parse_event(item, calendar.key, default_tz=calendar.timezone))
+            except MalformedEventError as exc:
+                event_id = item.get("id") if isinstance(item, dict) else None
+                skipped.append(SkippedItem(event_id, str(exc)))
+                log.warning("google.malformed_event", calendar=calendar.key, reason=str(exc))
+
+    # -- writing -----------------------------------------------------------------------------
+
+    async def patch_event(self, calendar: CalendarRecord, event: Event, patch: EventPatch) -> Event:
+        body: dict[str, Any] = {}
+        if patch.description is not None:
+            body["description"] = patch.description
+        private = _marker_properties(patch)
+        if private:
+            body["extendedProperties"] = {"private": private}
+        if patch.conference_request_id is not None:
+            body["conferenceData"] = {
+                "createRequest": {
+                    "requestId": patch.conference_request_id,
+                    "conferenceSolutionKey": {"type": "hangoutsMeet"},
+                }
+            }
+        elif patch.clear_conference:
+            body["conferenceData"] = None
+        # conferenceDataVersion=1 on every write, or Google drops existing conference data
+        req = self._calendar.events().patch(
+            calendarId=calendar.address,
+            eventId=event.event_id,
+            body=body,
+            conferenceDataVersion=1,
+            sendUpdates=self._send_updates,
+        )
+        if event.etag:
+            req.headers["If-Match"] = event.etag
+        data = await self._send(self._subject(calendar), req, "events.patch", retry=False)
+        assert data is not None
+        return parse_event(data, calendar.key, default_tz=calendar.timezone)
+
+    # -- push channels -----------------------------------------------------------------------
+
+    async def watch(
+        self, calendar: CalendarRecord, *, address: str, channel_id: str, secret: str, now: datetime
+    ) -> Channel:
+        body = {
+            "id": channel_id,
+            "type": "web_hook",
+            "address": address,
+            "token": secret,
+            "params": {"ttl": str(int(self._ttl.total_seconds()))},
+        }
+        req = self._calendar.events().watch(calendarId=calendar.address, body=body)
+        data = await self._send(self._subject(calendar), req, "events.watch")
+        assert data is not None
+        expiration = data.get("expiration")
+        expires = (
+            datetime.fromtimestamp(int(expiration) / 1000, UTC) if expiration else now + self._ttl
+        )
+        return Channel(
+            channel_id=channel_id,
+            calendar_key=calendar.key,
+            secret=secret,
+            resource_id=data.get("resourceId"),
+            expires_at=expires,
+            created_at=now,
+        )
+
+    async def stop_channel(self, calendar: CalendarRecord, channel: Channel) -> None:
+        req = self._calendar.channels().stop(
+            body={"id": channel.channel_id, "resourceId": channel.resource_id}
+        )
+        try:
+            await self._send(self._subject(calendar), req, "channels.stop")
+        except NotFoundError:
+            pass  # already gone: expired or stopped before
+
+    # -- out of office -----------------------------------------------------------------------
+
+    async def get_presence(self, calendar: CalendarRecord, now: datetime) -> Presence:
+        if calendar.kind is CalendarKind.ROOM:
+            return Presence(calendar.key, out_of_office=False)
+        req = self._gmail.users().settings().getVacation(userId=calendar.address)
+        data = await self._send(calendar.address, req, "gmail.getVacation") or {}
+        starts = _from_ms(data.get("startTime"))
+        ends = _from_ms(data.get("endTime"))
+        active = bool(data.get("enableAutoReply")) and (starts is None or starts <= now)
+        active = active and (ends is None or now < ends)
+        return Presence(
+            calendar.key,
+            out_of_office=active,
+            starts_at=starts,
+            ends_at=ends,
+            message=data.get("responseSubject") or None,
+        )
+
+    async def close(self) -> None:
+        """The session belongs to the caller, who closes it."""
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def _subject(self, calendar: CalendarRecord) -> str:
+        if calendar.kind is CalendarKind.ROOM:
+            if not self._room_user:
+                raise AuthError(
+                    "room calendars need google.room_access_user: an admin user whose "
+                    "calendar access covers the room resources"
+                )
+            return self._room_user
+        return calendar.address
+
+    async def _send(
+        self, subject: str, req: HttpRequest, name: str, *, retry: bool = True
+    ) -> dict[str, Any] | None:
+        attempts = self._attempts if retry else 1
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(attempts),
+            wait=wait_for_retry,
+            retry=retry_if_exception_type(TransientError),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._send_once(subject, req, name)
+        return None  # pragma: no cover - AsyncRetrying either returns or raises
+
+    async def _send_once(self, subject: str, req: HttpRequest, name: str) -> dict[str, Any] | None:
+        for auth_try in range(2):
+            token = await self._tokens.token(subject)
+            headers = {k: v for k, v in req.headers.items() if k.lower() != "accept-encoding"}
+            headers["Authorization"] = f"Bearer {token}"
+            self._on_call(name)
+            try:
+                async with self._session.request(
+                    req.method, req.uri, data=req.body, headers=headers, timeout=self._timeout
+                ) as resp:
+                    status = resp.status
+                    text = await resp.text()
+                    retry_after = resp.headers.get("Retry-After")
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise TransientError(f"{name}: {type(exc).__name__}") from None
+            if status == 401 and auth_try == 0:
+                self._tokens.forget(subject)  # token revoked or expired early: one fresh try
+                continue
+            if 200 <= status < 300:
+                return json.loads(text) if text.strip() else None
+            raise _error(name, status, text, retry_after)
+        raise AuthError(f"{name}: access token refused twice")  # pragma: no cover
+
+
+def _error(name: str, status: int, text: str, retry_after: str | None) -> ConnectorError:
+    reason, message = "", ""
+    try:
+        err = json.loads(text).get("error", {})
+        message = str(err.get("message", ""))
+        reason = str((err.get("errors") or [{}])[0].get("reason", ""))
+    except (ValueError, AttributeError, IndexError):
+        message = text[:200]
+    what = f"{name}: {status} {reason or ''} {message}".strip()
+    if status == 429 or (status == 403 and reason in _RATE_REASONS):
+        return ThrottledError(what, _retry_after(retry_after))
+    if status == 401:
+        return AuthError(what)
+    if status == 403:
+        return ForbiddenError(what)
+    if status == 404:
+        return NotFoundError(what)
+    if status == 410:
+        return CursorExpiredError(what)
+    if status == 412:
+        return ConflictError(what)
+    if status >= 500:
+        return TransientError(what)
+    return ConnectorError(what)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _marker_properties(patch: EventPatch) -> dict[str, str | None]:
+    """Our keys only: Google merges ``extendedProperties.private`` key by key on patch, and a
+    null value deletes a key, so other applications' properties are never touched."""
+    names = Marker.property_names()
+    if patch.marker is not None:
+        props = patch.marker.to_properties()
+        return {name: props.get(name) for name in names}
+    if patch.clear_marker:
+        return dict.fromkeys(names)
+    return {}
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _from_ms(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, UTC)
+    except ValueError:
+        return None
+

@@ -1,0 +1,47 @@
+"""Errors every connector raises, translated from provider answers at the boundary.
+
+The daemon decides from the class alone whether to retry, back off, resync or mark a calendar
+as failed; connectors never leak ``HttpError`` or aiohttp exceptions upwards.
+"""
+
+from __future__ import annotations
+
+
+class ConnectorError(Exception):
+    """Base class. ``str(err)`` is written for an admin and never contains secrets."""
+
+
+class TransientError(ConnectorError):
+    """A network fault or 5xx: retry with backoff."""
+
+
+class ThrottledError(TransientError):
+    """Rate limited (429 / 403 rateLimitExceeded). Retry no sooner than ``retry_after``."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AuthError(ConnectorError):
+    """Credentials refused (bad key, delegation not granted, unknown user)."""
+
+
+class ForbiddenError(ConnectorError):
+    """The call was understood and refused (e.g. forbiddenForNonOrganizer)."""
+
+
+class NotFoundError(ConnectorError):
+    pass
+
+
+class ConflictError(ConnectorError):
+    """If-Match failed (412): the event changed since we read it. Re-read and re-plan."""
+
+
+class CursorExpiredError(ConnectorError):
+    """The sync token / delta link is no longer valid (410): resync the whole window."""
+
+
+class MalformedEventError(ConnectorError):
+    """A provider event that cannot be understood; logged and skipped, never fatal."""

@@ -1,0 +1,316 @@
+"""The planner: from one event and what we stored about it, decide what to do next.
+
+``plan`` is pure. It returns the next steps for the current state; the executor performs them,
+stores the resulting binding and calls ``plan`` again until nothing is left to do. Every step is
+durable before the next one starts, which is what makes the main path crash-safe:
+
+- the intent (a fresh request id) is stored before any meeting system or calendar is called;
+- the request id travels inside the event's marker and the meeting itself, so a crash between a
+  call and the store write is repaired by *adopting* what is already there, never by creating
+  a second meeting;
+- our own patch comes back as a change notification; the planner sees its marker and block
+  unchanged and answers with no write at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from uuid import uuid4
+
+from hybridcal.core.keywords import KeywordMatch, find_keyword
+from hybridcal.core.model import Binding, BindingState, Event, JoinInfo, Marker
+from hybridcal.core.patch import EventPatch
+from hybridcal.core.render import (
+    NoteKind,
+    RenderedBlock,
+    block_digest_of,
+    render_join_block,
+    render_note,
+    replace_block,
+)
+
+NOTE = "note"  # Binding.system for an explanatory note instead of a meeting
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What the organisation allows for one calendar."""
+
+    keywords: Mapping[str, str]  # keyword -> meeting system
+    native_systems: frozenset[str]  # made by the calendar itself (Meet on Google)
+    external_systems: frozenset[str]  # made through a meeting-system connector (Zoom, ...)
+    locale: str
+
+
+# -- actions ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SaveBinding:
+    binding: Binding
+
+
+@dataclass(frozen=True, slots=True)
+class DropBinding:
+    calendar_key: str
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreateMeeting:
+    """Create a meeting in an external system; the result is stored as a CREATED binding."""
+
+    binding: Binding  # the stored intent
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateMeeting:
+    binding: Binding
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteMeeting:
+    binding: Binding
+
+
+@dataclass(frozen=True, slots=True)
+class PatchEvent:
+    """Patch the event; on success store ``then`` (or drop the binding when ``then`` is None)."""
+
+    patch: EventPatch
+    then: Binding | None
+
+
+Action = SaveBinding | DropBinding | CreateMeeting | UpdateMeeting | DeleteMeeting | PatchEvent
+
+
+def new_request_id() -> str:
+    return uuid4().hex
+
+
+def meeting_fingerprint(event: Event) -> str:
+    """The event fields a meeting mirrors: when they change, the meeting is updated."""
+    parts = [
+        event.start.isoformat() if event.start else "",
+        event.end.isoformat() if event.end else "",
+        event.timezone or "",
+        event.summary,
+        "|".join(event.recurrence),
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+def plan(
+    event: Event,
+    binding: Binding | None,
+    policy: Policy,
+    *,
+    series_binding: Binding | None = None,
+) -> list[Action]:
+    """The next steps for one event copy. An empty list means the event is as it should be."""
+    if event.is_cancelled:
+        # cancelled copies arrive stripped of most fields: only the binding says it was ours
+        return [*_delete_meeting(binding, policy), _drop(binding)] if binding else []
+    if not event.is_organizer_copy:
+        return []  # attendees' and rooms' copies only feed meeting lists
+
+    match = find_keyword(event.location, policy.keywords)
+    if match is not None and _covered_by_series(event, match, series_binding):
+        match = None
+    if binding is None:
+        return _start(event, match, policy)
+    return _continue(event, match, binding, policy)
+
+
+def _covered_by_series(event: Event, match: KeywordMatch, series: Binding | None) -> bool:
+    """An occurrence that inherited its series' keyword shares the series' meeting."""
+    return (
+        event.recurring_event_id is not None
+        and series is not None
+        and series.system == match.system
+    )
+
+
+def _start(event: Event, match: KeywordMatch | None, policy: Policy) -> list[Action]:
+    if event.marker is not None:
+        return [SaveBinding(_adopt(event, match, policy))]
+    if match is None:
+        return []
+    if match.system in policy.native_systems:
+        if event.conference is not None:
+            return []  # the person already attached a conference of their own; keep it
+        intent = _intent(event, match)
+        return [SaveBinding(intent), *_native_create(intent)]
+    if match.system in policy.external_systems:
+        return [SaveBinding(_intent(event, match))]
+    note = _intent(event, match, system=NOTE)
+    return [SaveBinding(note), *_note_patch(event, note, policy)]
+
+
+def _adopt(event: Event, match: KeywordMatch | None, policy: Policy) -> Binding:
+    """A marker without a binding: we crashed after writing it, or the store was lost."""
+    marker = event.marker
+    assert marker is not None
+    meeting_id = marker.meeting_id
+    if marker.system in policy.native_systems and event.conference is not None:
+        meeting_id = event.conference.conference_id or meeting_id
+    return Binding(
+        calendar_key=event.calendar_key,
+        event_id=event.event_id,
+        system=marker.system,
+        request_id=marker.request_id,
+        keyword=match.keyword if match else "",
+        state=BindingState.PATCHED,
+        meeting_id=meeting_id,
+        block_hash=marker.block_hash,
+        fingerprint=meeting_fingerprint(event),
+    )
+
+
+def _intent(event: Event, match: KeywordMatch, *, system: str | None = None) -> Binding:
+    return Binding(
+        calendar_key=event.calendar_key,
+        event_id=event.event_id,
+        system=system or match.system,
+        request_id=new_request_id(),
+        keyword=match.keyword,
+        state=BindingState.INTENT,
+        fingerprint=meeting_fingerprint(event),
+    )
+
+
+def _native_create(intent: Binding) -> list[Action]:
+    marker = Marker(system=intent.system, request_id=intent.request_id)
+    patch = EventPatch(marker=marker, conference_request_id=intent.request_id)
+    return [PatchEvent(patch, replace(intent, state=BindingState.PATCHED))]
+
+
+def _continue(
+    event: Event, match: KeywordMatch | None, binding: Binding, policy: Policy
+) -> list[Action]:
+    wanted = _wanted_system(match, policy)
+    if wanted is None or wanted != binding.system or _keyword_changed(match, binding):
+        # keyword removed, or switched to another system: undo ours, then start afresh
+        return _teardown(event, binding, policy)
+    if binding.system == NOTE:
+        return _keep_note(event, binding, policy)
+    if binding.system in policy.native_systems:
+        return _keep_native(event, binding)
+    return _keep_external(event, binding, policy)
+
+
+def _wanted_system(match: KeywordMatch | None, policy: Policy) -> str | None:
+    if match is None:
+        return None
+    if match.system in policy.native_systems or match.system in policy.external_systems:
+        return match.system
+    return NOTE
+
+
+def _keyword_changed(match: KeywordMatch | None, binding: Binding) -> bool:
+    # a note stays while the same unavailable keyword is there; another keyword replaces it
+    return binding.system == NOTE and match is not None and match.keyword != binding.keyword
+
+
+def _keep_native(event: Event, binding: Binding) -> list[Action]:
+    if binding.state is BindingState.INTENT:
+        return _native_create(binding)  # crashed before the patch landed: same request id
+    conference = event.conference
+    if conference is None:
+        # the person removed the conference but kept the keyword: make a new one
+        fresh = replace(binding, request_id=new_request_id(), state=BindingState.INTENT)
+        return [SaveBinding(fresh), *_native_create(fresh)]
+    actions: list[Action] = []
+    if conference.conference_id and conference.conference_id != binding.meeting_id:
+        actions.append(SaveBinding(replace(binding, meeting_id=conference.conference_id)))
+    if event.marker is None or event.marker.request_id != binding.request_id:
+        marker = Marker(binding.system, binding.request_id, conference.conference_id)
+        actions.append(PatchEvent(EventPatch(marker=marker), binding))
+    return actions
+
+
+def _keep_external(event: Event, binding: Binding, policy: Policy) -> list[Action]:
+    if binding.state is BindingState.INTENT:
+        return [CreateMeeting(binding)]
+    fingerprint = meeting_fingerprint(event)
+    if binding.fingerprint != fingerprint and binding.state is BindingState.PATCHED:
+        return [UpdateMeeting(binding, fingerprint)]
+    if binding.join is None:
+        return []
+    block = render_join_block(binding.join, policy.locale)
+    return _ensure_block(event, binding, block)
+
+
+def _keep_note(event: Event, binding: Binding, policy: Policy) -> list[Action]:
+    return _note_patch(event, binding, policy)
+
+
+def _note_patch(event: Event, binding: Binding, policy: Policy) -> list[Action]:
+    match = find_keyword(event.location, policy.keywords)
+    system = match.system if match else binding.keyword
+    note = render_note(NoteKind.UNAVAILABLE, policy.locale, keyword=binding.keyword, system=system)
+    return _ensure_block(event, binding, note)
+
+
+def _ensure_block(event: Event, binding: Binding, block: RenderedBlock) -> list[Action]:
+    """Write our block and marker unless the event already carries exactly them (an echo)."""
+    marker = Marker(binding.system, binding.request_id, binding.meeting_id, block.digest)
+    in_place = block_digest_of(event.description) == block.digest
+    if in_place and event.marker == marker:
+        if binding.state is not BindingState.PATCHED or binding.block_hash != block.digest:
+            return [SaveBinding(replace(binding, state=BindingState.PATCHED, block_hash=block.digest))]
+        return []
+    patch = EventPatch(
+        description=None if in_place else replace_block(event.description, block),
+        marker=marker,
+    )
+    then = replace(binding, state=BindingState.PATCHED, block_hash=block.digest)
+    return [PatchEvent(patch, then)]
+
+
+def _teardown(event: Event, binding: Binding, policy: Policy) -> list[Action]:
+    """Remove our meeting, block and marker; everything the person wrote stays."""
+    actions = _delete_meeting(binding, policy)
+    patch = EventPatch(
+        description=_without_block(event.description),
+        clear_marker=event.marker is not None,
+        clear_conference=binding.system != NOTE
+        and event.conference is not None
+        and _is_ours(event, binding),
+    )
+    if patch.is_empty:
+        return [*actions, _drop(binding)]
+    return [*actions, PatchEvent(patch, None)]  # the binding is dropped once the patch landed
+
+
+def _delete_meeting(binding: Binding, policy: Policy) -> list[Action]:
+    """Meetings of external systems are deleted; native ones vanish with the event."""
+    if binding.system not in policy.external_systems or binding.meeting_id is None:
+        return []
+    return [DeleteMeeting(binding)]
+
+
+def _drop(binding: Binding) -> DropBinding:
+    return DropBinding(binding.calendar_key, binding.event_id)
+
+
+def _without_block(description: str) -> str | None:
+    if block_digest_of(description) is None:
+        return None
+    return replace_block(description, None)
+
+
+def _is_ours(event: Event, binding: Binding) -> bool:
+    conference = event.conference
+    return conference is not None and (
+        conference.request_id == binding.request_id
+        or (binding.meeting_id is not None and conference.conference_id == binding.meeting_id)
+    )
+
+
+def created(binding: Binding, join: JoinInfo) -> Binding:
+    """The binding after an external meeting system made the meeting."""
+    return replace(binding, state=BindingState.CREATED, meeting_id=join.meeting_id, join=join)

@@ -1,0 +1,108 @@
+"""Push channels: create on activation, renew well before expiry, stop what we no longer need.
+
+Google channels cannot be extended: renewal creates a new channel (new id, new secret), stores
+it, and only then stops the old one, so that there is no gap in which changes go unnoticed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+import structlog
+
+from hybridcal.connectors.calendars.base import CalendarConnector
+from hybridcal.connectors.errors import ConnectorError
+from hybridcal.core.model import CalendarRecord, CalendarState, Channel, Provider
+from hybridcal.store.base import Store
+
+log = structlog.get_logger(__name__)
+
+
+def new_channel_id() -> str:
+    return f"hc-{secrets.token_hex(16)}"
+
+
+class ChannelManager:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        connectors: Mapping[Provider, CalendarConnector],
+        webhook_urls: Mapping[Provider, str],
+        renew_before: timedelta,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._store = store
+        self._connectors = connectors
+        self._urls = webhook_urls
+        self._renew_before = renew_before
+        self._now = now
+        self.renewals = 0
+
+    async def ensure(self, calendar: CalendarRecord) -> Channel | None:
+        """A live channel for the calendar, created when it has none that outlives the margin."""
+        live = [c for c in await self._store.list_channels(calendar.key) if not self._due(c)]
+        if live:
+            return max(live, key=lambda c: c.expires_at)
+        return await self._open(calendar)
+
+    async def renew_due(self) -> int:
+        """Replace every channel close to expiry; returns how many were renewed."""
+        renewed = 0
+        for channel in await self._store.list_channels():
+            if not self._due(channel):
+                continue
+            calendar = await self._store.get_calendar(channel.calendar_key)
+            if calendar is None or calendar.state is not CalendarState.ACTIVE:
+                await self._store.delete_channel(channel.channel_id)
+                continue
+            try:
+                fresh = await self.ensure(calendar)
+                if fresh is None or fresh.channel_id == channel.channel_id:
+                    continue
+                await self._stop(calendar, channel)
+                renewed += 1
+            except ConnectorError as exc:
+                log.warning("channel.renew_failed", calendar=calendar.key, error=str(exc))
+        self.renewals += renewed
+        return renewed
+
+    async def close_all(self, calendar: CalendarRecord) -> None:
+        for channel in await self._store.list_channels(calendar.key):
+            await self._stop(calendar, channel)
+
+    async def _open(self, calendar: CalendarRecord) -> Channel | None:
+        url = self._urls.get(calendar.provider)
+        if url is None:
+            return None
+        connector = self._connectors[calendar.provider]
+        channel = await connector.watch(
+            calendar,
+            address=url,
+            channel_id=new_channel_id(),
+            secret=secrets.token_urlsafe(32),
+            now=self._now(),
+        )
+        await self._store.put_channel(channel)
+        log.info(
+            "channel.opened",
+            calendar=calendar.key,
+            channel=channel.channel_id,
+            expires=channel.expires_at.isoformat(),
+        )
+        return channel
+
+    async def _stop(self, calendar: CalendarRecord, channel: Channel) -> None:
+        try:
+            await self._connectors[calendar.provider].stop_channel(calendar, channel)
+        except ConnectorError as exc:
+            log.info("channel.stop_failed", channel=channel.channel_id, error=str(exc))
+        await self._store.delete_channel(channel.channel_id)
+
+    def _due(self, channel: Channel) -> bool:
+        # a channel that lives shorter than the margin is renewed at half its life instead,
+        # or every fresh channel would be due at once
+        margin = min(self._renew_before, (channel.expires_at - channel.created_at) / 2)
+        return channel.expires_at - margin <= self._now()

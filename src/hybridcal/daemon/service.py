@@ -1,0 +1,298 @@
+"""The daemon: wires settings, store, connectors, queue, scheduler and HTTP app, with an explicit
+lifecycle (``start`` in order, ``stop`` in reverse order, every task owned)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import structlog
+from aiohttp import web
+
+from hybridcal.config.preflight import credential_path
+from hybridcal.config.settings import Settings
+from hybridcal.connectors.calendars.base import CalendarConnector
+from hybridcal.connectors.calendars.google import SCOPES, GoogleCalendarConnector
+from hybridcal.connectors.calendars.google_auth import DelegatedTokens
+from hybridcal.connectors.errors import ConnectorError
+from hybridcal.connectors.meetings.base import MeetingSystem
+from hybridcal.core.model import CalendarRecord, CalendarState, Channel, Provider
+from hybridcal.core.planner import Policy
+from hybridcal.core.render import choose_locale
+from hybridcal.crypto import Keyring, RecordCipher, open_keyring
+from hybridcal.daemon.activation import activate
+from hybridcal.daemon.app import build_app
+from hybridcal.daemon.channels import ChannelManager
+from hybridcal.daemon.executor import EventExecutor
+from hybridcal.daemon.jobs import Jobs
+from hybridcal.daemon.metrics import Metrics
+from hybridcal.daemon.sdnotify import SystemdNotifier
+from hybridcal.daemon.sync import CalendarSyncer, WindowPolicy
+from hybridcal.daemon.webhooks import GoogleWebhook
+from hybridcal.daemon.work_queue import CalendarQueue
+from hybridcal.store.sqlite import SQLiteStore
+
+log = structlog.get_logger(__name__)
+
+WEBHOOK_PATHS = {Provider.GOOGLE: "/webhooks/google"}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """What the demo and tests hand in instead of reading it from disk."""
+
+    keyring: Keyring | None = None
+    service_account_info: Mapping[str, Any] | None = None
+
+
+def load_service_account(settings: Settings, environ: Mapping[str, str]) -> dict[str, Any]:
+    google = settings.google
+    if google.service_account_credential:
+        credential = credential_path(google.service_account_credential, environ)
+        if credential is None:
+            raise ConnectorError(
+                "google.service_account_credential is set but $CREDENTIALS_DIRECTORY is not "
+                "(use LoadCredential= in the systemd unit)"
+            )
+        path = credential
+    elif google.service_account_file:
+        path = Path(google.service_account_file)
+    else:
+        raise ConnectorError("google.service_account_file is not set")
+    try:
+        info: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConnectorError(f"cannot read the service-account key {path}: {exc}") from None
+    return info
+
+
+def build_connectors(
+    settings: Settings,
+    http: aiohttp.ClientSession,
+    *,
+    overrides: Overrides,
+    environ: Mapping[str, str],
+    now: Callable[[], datetime],
+    on_call: Callable[[str, str], None] | None = None,
+) -> dict[Provider, CalendarConnector]:
+    """The calendar connectors the settings enable (used by the daemon and the admin CLI)."""
+    connectors: dict[Provider, CalendarConnector] = {}
+    g = settings.google
+    if g.enabled:
+        info = overrides.service_account_info or load_service_account(settings, environ)
+        tokens = DelegatedTokens(info, SCOPES, token_uri=g.token_uri, now=now)
+        count = on_call or (lambda _provider, _name: None)
+        connectors[Provider.GOOGLE] = GoogleCalendarConnector(
+            tokens=tokens,
+            session=http,
+            calendar_root=g.calendar_api_root,
+            gmail_root=g.gmail_api_root,
+            send_updates=g.send_updates,
+            room_access_user=g.room_access_user,
+            channel_ttl=timedelta(seconds=g.channel_ttl_seconds),
+            max_retries=g.max_retries,
+            timeout=g.http_timeout_seconds,
+            on_call=lambda name: count("google", name),
+        )
+    return connectors
+
+
+class Daemon:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        overrides: Overrides | None = None,
+        environ: Mapping[str, str] | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self._overrides = overrides or Overrides()
+        self._environ = dict(environ or {})
+        self.now = now
+        self.metrics = Metrics()
+        self.store: SQLiteStore | None = None
+        self.connectors: dict[Provider, CalendarConnector] = {}
+        self.meetings: dict[str, MeetingSystem] = {}
+        self.queue: CalendarQueue | None = None
+        self.channels: ChannelManager | None = None
+        self.syncer: CalendarSyncer | None = None
+        self.jobs: Jobs | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._runner: web.AppRunner | None = None
+        self._notifier = SystemdNotifier(self._environ)
+        self._watchdog: asyncio.Task[None] | None = None
+        self.base_url = ""
+        self.ready = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        s = self.settings
+        keyring = self._overrides.keyring or open_keyring(
+            path=Path(s.crypto.keyring) if s.crypto.keyring else None,
+            credential=s.crypto.credential,
+            environ=self._environ,
+        )
+        Path(s.store.path).parent.mkdir(parents=True, exist_ok=True)
+        self.store = await SQLiteStore.open(
+            Path(s.store.path), RecordCipher(keyring), now=self.now
+        )
+        self._http = aiohttp.ClientSession()
+        self.connectors.update(
+            build_connectors(
+                s,
+                self._http,
+                overrides=self._overrides,
+                environ=self._environ,
+                now=self.now,
+                on_call=self.metrics.provider_call,
+            )
+        )
+        self.queue = CalendarQueue(
+            self._sync,
+            concurrency=s.daemon.sync_concurrency,
+            on_depth=self.metrics.set_queue_depth,
+        )
+        executor = EventExecutor(self.store, self.meetings, self.metrics)
+        self.syncer = CalendarSyncer(
+            store=self.store,
+            connectors=self.connectors,
+            executor=executor,
+            policy_for=self.policy_for,
+            window=WindowPolicy(timedelta(days=s.window.past_days), timedelta(days=s.window.future_days)),
+            metrics=self.metrics,
+            now=self.now,
+        )
+        public = str(s.daemon.public_url).rstrip("/")
+        self.channels = ChannelManager(
+            store=self.store,
+            connectors=self.connectors,
+            webhook_urls={p: public + WEBHOOK_PATHS[p] for p in self.connectors},
+            renew_before=timedelta(hours=s.schedule.channel_renew_before_hours),
+            now=self.now,
+        )
+        webhook = GoogleWebhook(
+            store=self.store,
+            enqueue=self.queue.enqueue,
+            stop_unknown=self._stop_unknown_channel,
+            metrics=self.metrics,
+            max_body=s.daemon.max_webhook_body_bytes,
+        )
+        app = build_app(self, webhook)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, s.daemon.listen_host, s.daemon.listen_port)
+        await site.start()
+        self.base_url = _site_url(self._runner, s.daemon.listen_host)
+        self.queue.start()
+        self.jobs = Jobs(self)
+        self.jobs.start()
+        await self.sweep()
+        self.ready = True
+        self._notifier.notify("READY=1", f"STATUS=serving on {self.base_url}")
+        self._watchdog = self._notifier.start_watchdog(self._healthy)
+        log.info("daemon.started", url=self.base_url, providers=[p.value for p in self.connectors])
+
+    async def stop(self) -> None:
+        self.ready = False
+        self._notifier.notify("STOPPING=1")
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            await asyncio.gather(self._watchdog, return_exceptions=True)
+        if self.jobs is not None:
+            self.jobs.stop()
+        if self.queue is not None:
+            try:
+                await self.queue.wait_idle(self.settings.daemon.shutdown_timeout_seconds)
+            except TimeoutError:
+                log.warning("daemon.shutdown_timeout", queued=self.queue.depth)
+            await self.queue.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        for connector in self.connectors.values():
+            await connector.close()
+        if self._http is not None:
+            await self._http.close()
+        if self.store is not None:
+            await self.store.close()
+        log.info("daemon.stopped")
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+    # -- work --------------------------------------------------------------------------------
+
+    def policy_for(self, calendar: CalendarRecord) -> Policy:
+        s = self.settings
+        native = frozenset({"meet"}) if calendar.provider is Provider.GOOGLE else frozenset()
+        return Policy(
+            keywords=dict(s.keywords),
+            native_systems=native,
+            external_systems=frozenset(self.meetings),
+            locale=choose_locale(
+                calendar.locale, s.render.default_locale, force_default=s.render.force_default_locale
+            ),
+        )
+
+    async def _sync(self, key: str, full: bool) -> None:
+        assert self.syncer is not None
+        await self.syncer.sync(key, full)
+
+    async def sweep(self) -> None:
+        """Activate pending calendars and give every active one a channel and a first sync."""
+        assert self.store is not None
+        assert self.channels is not None
+        assert self.queue is not None
+        for calendar in await self.store.list_calendars():
+            connector = self.connectors.get(calendar.provider)
+            if connector is None:
+                continue
+            if calendar.state is CalendarState.PENDING:
+                calendar = await activate(calendar, connector, self.store)
+            if calendar.state is not CalendarState.ACTIVE:
+                continue
+            try:
+                had = await self.store.list_channels(calendar.key)
+                channel = await self.channels.ensure(calendar)
+            except ConnectorError as exc:
+                log.warning("channel.open_failed", calendar=calendar.key, error=str(exc))
+                continue
+            if calendar.cursor is None or not had or (channel and channel not in had):
+                self.queue.enqueue(calendar.key)
+
+    async def _stop_unknown_channel(self, channel_id: str, resource_id: str, address: str) -> None:
+        assert self.store is not None
+        connector = self.connectors.get(Provider.GOOGLE)
+        calendar = await self.store.get_calendar(f"{Provider.GOOGLE.value}:{address.lower()}")
+        if connector is None or calendar is None:
+            return
+        stray = Channel(channel_id, calendar.key, "", resource_id, self.now(), self.now())
+        await connector.stop_channel(calendar, stray)
+        log.info("channel.unknown_stopped", channel=channel_id, calendar=calendar.key)
+
+    def _healthy(self) -> bool:
+        """Watchdog pings only while work makes progress (a wedged worker stops them)."""
+        queue = self.queue
+        return self.ready and queue is not None and queue.healthy()
+
+
+def _site_url(runner: web.AppRunner, host: str) -> str:
+    for address in runner.addresses:
+        if isinstance(address, tuple):
+            return f"http://{host}:{address[1]}"
+    return f"http://{host}"

@@ -1,0 +1,162 @@
+"""One sync round of one calendar: list changes, act on them, refresh the meeting cache.
+
+The cursor is saved in the same store transaction as the cache rows, and only when every event
+of the round was handled; after a transient failure the next round replays the same changes,
+which is harmless because every step is idempotent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import structlog
+
+from hybridcal.connectors.calendars.base import CalendarConnector, ChangeBatch
+from hybridcal.connectors.errors import (
+    ConnectorError,
+    CursorExpiredError,
+    NotFoundError,
+    TransientError,
+)
+from hybridcal.core.entries import entries_in_window
+from hybridcal.core.model import CalendarRecord, CalendarState, MeetingEntry, Provider, Window
+from hybridcal.core.planner import Policy
+from hybridcal.core.recurrence import may_occur_in
+from hybridcal.daemon.executor import EventExecutor
+from hybridcal.store.base import Store, SyncResult
+
+log = structlog.get_logger(__name__)
+
+
+class SyncMetrics(Protocol):
+    def sync(self, provider: str, outcome: str, seconds: float) -> None: ...
+
+    def events(self, provider: str, count: int = 1) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WindowPolicy:
+    past: timedelta = timedelta(days=7)
+    future: timedelta = timedelta(days=31)
+
+    def at(self, now: datetime) -> Window:
+        return Window(now - self.past, now + self.future)
+
+
+class CalendarSyncer:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        connectors: Mapping[Provider, CalendarConnector],
+        executor: EventExecutor,
+        policy_for: Callable[[CalendarRecord], Policy],
+        window: WindowPolicy,
+        metrics: SyncMetrics,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._store = store
+        self._connectors = connectors
+        self._executor = executor
+        self._policy_for = policy_for
+        self._window = window
+        self._metrics = metrics
+        self._now = now
+
+    async def sync(self, key: str, full: bool = False) -> None:
+        calendar = await self._store.get_calendar(key)
+        if calendar is None or calendar.state is not CalendarState.ACTIVE:
+            return
+        if full:
+            calendar = replace(calendar, cursor=None)
+        connector = self._connectors[calendar.provider]
+        started = time.perf_counter()
+        outcome = "error"
+        events = 0
+        try:
+            batch = await self._list(connector, calendar)
+            events = len(batch.events)
+            await self._apply(calendar, connector, batch)
+            outcome = "ok"
+        finally:
+            provider = calendar.provider.value
+            self._metrics.sync(provider, outcome, time.perf_counter() - started)
+            self._metrics.events(provider, events)
+
+    async def _list(self, connector: CalendarConnector, calendar: CalendarRecord) -> ChangeBatch:
+        try:
+            return await connector.list_changes(calendar)
+        except CursorExpiredError:
+            log.info("sync.cursor_expired", calendar=calendar.key)
+            return await connector.list_changes(replace(calendar, cursor=None))
+
+    async def _apply(
+        self, calendar: CalendarRecord, connector: CalendarConnector, batch: ChangeBatch
+    ) -> None:
+        policy = self._policy_for(calendar)
+        window = self._window.at(self._now())
+        rows: dict[str, list[MeetingEntry]] = {}
+        removed: list[str] = []
+        series: set[str] = set()
+        cancelled_series: set[str] = set()
+        retry_later: list[Exception] = []
+
+        # series masters first, so their occurrences see the series' binding
+        for event in sorted(batch.events, key=lambda e: e.recurring_event_id is not None):
+            try:
+                current = await self._executor.process(calendar, connector, event, policy)
+            except TransientError as exc:
+                retry_later.append(exc)
+                current = event
+            except ConnectorError as exc:
+                log.warning(
+                    "sync.event_failed", calendar=calendar.key, event=event.event_id, error=str(exc)
+                )
+                current = event
+            if current.recurring_event_id:
+                series.add(current.recurring_event_id)
+            elif current.is_series_master and not current.is_cancelled:
+                if not batch.full or may_occur_in(current, window):
+                    series.add(current.event_id)
+            elif current.is_cancelled:
+                removed.append(current.event_id)
+                cancelled_series.add(current.event_id)
+            else:
+                rows[current.event_id] = entries_in_window([current], window)
+
+        for master_id in series - cancelled_series:
+            try:
+                occurrences = await connector.list_instances(calendar, master_id, window)
+            except NotFoundError:
+                removed.append(master_id)
+                continue
+            except TransientError as exc:
+                retry_later.append(exc)
+                continue
+            rows[master_id] = entries_in_window(occurrences, window, source_id=master_id)
+
+        full = batch.full and not retry_later
+        if full and not batch.events:
+            # an empty full listing of a calendar we hold rows for is suspicious (vdirsyncer's
+            # StorageEmpty): keep the rows rather than wipe the room's list on a provider glitch
+            held = await self._store.list_entries(calendar.key, window.start, window.end)
+            if held:
+                log.warning("sync.empty_listing_ignored", calendar=calendar.key, rows=len(held))
+                full = False
+        await self._store.apply_sync(
+            SyncResult(
+                calendar_key=calendar.key,
+                replace={k: tuple(v) for k, v in rows.items()},
+                remove=tuple(removed),
+                cursor=calendar.cursor if retry_later else batch.cursor,
+                full=full,
+                synced_at=self._now(),
+            )
+        )
+        if retry_later:
+            raise retry_later[0]
+

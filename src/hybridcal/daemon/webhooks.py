@@ -1,0 +1,103 @@
+"""Push notifications from Google: verified before they can cause any work.
+
+Google posts an empty body with headers naming the channel. A notification is accepted only
+when the channel id is one we created, and both the resource id and the per-channel random token
+match what Google gave us and what we gave Google. Anything else costs the sender a 4xx and us
+no API call, except an unknown channel, which is stopped once so that Google stops sending.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+import structlog
+from aiohttp import web
+
+from hybridcal.store.base import Store
+
+log = structlog.get_logger(__name__)
+
+_MAX_HEADER = 512
+
+
+class WebhookMetrics(Protocol):
+    def webhook(self, provider: str, outcome: str) -> None: ...
+
+
+StopUnknown = Callable[[str, str, str], Awaitable[None]]  # (channel id, resource id, calendar)
+
+
+class GoogleWebhook:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        enqueue: Callable[[str], None],
+        stop_unknown: StopUnknown,
+        metrics: WebhookMetrics,
+        max_body: int,
+    ) -> None:
+        self._store = store
+        self._enqueue = enqueue
+        self._stop_unknown = stop_unknown
+        self._metrics = metrics
+        self._max_body = max_body
+        self._stopped: OrderedDict[str, None] = OrderedDict()  # bounded: forged ids cannot grow it
+
+    async def handle(self, request: web.Request) -> web.Response:
+        outcome, response = await self._verify(request)
+        self._metrics.webhook("google", outcome)
+        return response
+
+    async def _verify(self, request: web.Request) -> tuple[str, web.Response]:
+        if request.content_length is not None and request.content_length > self._max_body:
+            return "too_large", web.Response(status=413)
+        body = await request.content.read(self._max_body + 1)
+        if len(body) > self._max_body:
+            return "too_large", web.Response(status=413)
+        headers = request.headers
+        channel_id = headers.get("X-Goog-Channel-ID", "")
+        resource_id = headers.get("X-Goog-Resource-ID", "")
+        state = headers.get("X-Goog-Resource-State", "")
+        token = headers.get("X-Goog-Channel-Token", "")
+        if not channel_id or not resource_id or not state or len(channel_id) > _MAX_HEADER:
+            return "bad_request", web.Response(status=400)
+        channel = await self._store.get_channel(channel_id)
+        if channel is None:
+            await self._stop_once(channel_id, resource_id, headers.get("X-Goog-Resource-URI", ""))
+            return "unknown_channel", web.Response(status=200)
+        token_ok = hmac.compare_digest(token.encode(), channel.secret.encode())
+        resource_ok = hmac.compare_digest(resource_id.encode(), (channel.resource_id or "").encode())
+        if not (token_ok and resource_ok):
+            log.warning("webhook.forged", channel=channel_id, calendar=channel.calendar_key)
+            return "forbidden", web.Response(status=403)
+        if state != "sync":  # "sync" only confirms a new channel; nothing changed yet
+            self._enqueue(channel.calendar_key)
+        return "accepted", web.Response(status=200)
+
+    async def _stop_once(self, channel_id: str, resource_id: str, resource_uri: str) -> None:
+        if channel_id in self._stopped:
+            return
+        self._stopped[channel_id] = None
+        if len(self._stopped) > 1024:
+            self._stopped.popitem(last=False)
+        calendar = _calendar_from_uri(resource_uri)
+        if not calendar:
+            return
+        try:
+            await self._stop_unknown(channel_id, resource_id, calendar)
+        except Exception as exc:
+            log.info("webhook.unknown_channel_not_stopped", channel=channel_id, error=str(exc))
+
+
+def _calendar_from_uri(uri: str) -> str | None:
+    """``.../calendars/alice%40example.com/events?...`` -> ``alice@example.com``."""
+    parts = urlsplit(uri).path.split("/")
+    try:
+        return unquote(parts[parts.index("calendars") + 1]) or None
+    except (ValueError, IndexError):
+        return None

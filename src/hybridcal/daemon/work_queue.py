@@ -1,0 +1,151 @@
+"""Per-calendar work queue: one sync at a time per calendar, bursts coalesced.
+
+A notification for a calendar that is already queued changes nothing; one that arrives while the
+calendar is being synced marks it dirty, and exactly one follow-up sync runs afterwards. Failed
+syncs come back after an exponential backoff (or the provider's Retry-After).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import structlog
+
+from hybridcal.connectors.errors import ThrottledError
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[str, bool], Awaitable[None]]  # (calendar key, full resync wanted)
+
+
+@dataclass
+class _Backoff:
+    failures: int = 0
+    handle: asyncio.TimerHandle | None = None
+
+
+class CalendarQueue:
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        concurrency: int = 8,
+        max_backoff: float = 600.0,
+        on_depth: Callable[[int], None] | None = None,
+    ) -> None:
+        self._handler = handler
+        self._concurrency = concurrency
+        self._max_backoff = max_backoff
+        self._on_depth = on_depth or (lambda _n: None)
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._pending: set[str] = set()
+        self._running: set[str] = set()
+        self._dirty: set[str] = set()
+        self._full: set[str] = set()
+        self._backoff: dict[str, _Backoff] = {}
+        self._workers: list[asyncio.Task[None]] = []
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.completed = 0
+        self.failed = 0
+        self._progress_at = time.monotonic()
+
+    def enqueue(self, key: str, *, full: bool = False) -> None:
+        if full:
+            self._full.add(key)
+        if key in self._running:
+            self._dirty.add(key)
+            return
+        if key in self._pending:
+            return
+        pending_retry = self._backoff.get(key)
+        if pending_retry is not None and pending_retry.handle is not None:
+            pending_retry.handle.cancel()  # a fresh notification: try now rather than later
+            pending_retry.handle = None
+        self._pending.add(key)
+        self._idle.clear()
+        self._queue.put_nowait(key)
+        self._on_depth(len(self._pending))
+
+    def start(self) -> None:
+        for n in range(self._concurrency):
+            self._workers.append(asyncio.create_task(self._work(), name=f"calendar-worker-{n}"))
+
+    async def stop(self) -> None:
+        for entry in self._backoff.values():
+            if entry.handle is not None:
+                entry.handle.cancel()
+        for task in self._workers:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers.clear()
+
+    async def wait_idle(self, timeout: float | None = None) -> None:
+        """Until nothing is queued or running (retries waiting on a timer do not count)."""
+        await asyncio.wait_for(self._idle.wait(), timeout)
+
+    @property
+    def depth(self) -> int:
+        return len(self._pending) + len(self._running)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._pending or self._running)
+
+    def healthy(self, stall_after: float = 600.0) -> bool:
+        """False when work is waiting but nothing has finished for ``stall_after`` seconds."""
+        return not self.busy or time.monotonic() - self._progress_at < stall_after
+
+    async def _work(self) -> None:
+        while True:
+            key = await self._queue.get()
+            self._pending.discard(key)
+            self._running.add(key)
+            full = key in self._full
+            self._full.discard(key)
+            try:
+                await self._handler(key, full)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.failed += 1
+                self._schedule_retry(key, exc, full)
+            else:
+                self.completed += 1
+                self._backoff.pop(key, None)
+            finally:
+                self._progress_at = time.monotonic()
+                self._running.discard(key)
+                self._queue.task_done()
+            if key in self._dirty:
+                self._dirty.discard(key)
+                self.enqueue(key)
+            self._on_depth(len(self._pending))
+            if not self._pending and not self._running:
+                self._idle.set()
+
+    def _schedule_retry(self, key: str, exc: Exception, full: bool) -> None:
+        entry = self._backoff.setdefault(key, _Backoff())
+        entry.failures += 1
+        delay = min(self._max_backoff, 2.0 ** min(entry.failures, 10)) * random.uniform(0.5, 1.0)  # noqa: S311 - jitter
+        if isinstance(exc, ThrottledError) and exc.retry_after is not None:
+            delay = max(delay, exc.retry_after)
+        log.warning(
+            "sync.failed",
+            calendar=key,
+            error=str(exc),
+            error_type=type(exc).__name__,
+            retry_in_s=round(delay, 1),
+        )
+        loop = asyncio.get_running_loop()
+        entry.handle = loop.call_later(delay, self._retry, key, full)
+
+    def _retry(self, key: str, full: bool) -> None:
+        entry = self._backoff.get(key)
+        if entry is not None:
+            entry.handle = None
+        self.enqueue(key, full=full)

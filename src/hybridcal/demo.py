@@ -1,0 +1,294 @@
+"""`hybridcal demo`: the whole product on loopback, against the built-in Google simulator.
+
+Everything is real except the cloud: a throwaway service-account key signs real JWT grants, the
+daemon talks HTTP to the simulator with Google's own client library, the simulator pushes real
+notifications to the daemon's webhook, the store is a real SQLite file encrypted with a fresh
+keyring, and the room's meeting list is fetched from the endpoint API with a device token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import tempfile
+import textwrap
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+
+from hybridcal.config.loader import settings_from_mapping
+from hybridcal.config.settings import GOOGLE_SCOPES, Settings
+from hybridcal.core.model import CalendarKind, Provider
+from hybridcal.crypto import init_keyring
+from hybridcal.daemon.admin import admin_session
+from hybridcal.daemon.service import Daemon
+from hybridcal.sandbox.google.app import GoogleSimulator
+from hybridcal.sandbox.keys import generate_service_account
+
+Echo = Callable[[str], None]
+
+DOMAIN = "example.com"
+ALICE = f"alice@{DOMAIN}"
+BOB = f"bob@{DOMAIN}"
+ADMIN = f"hybridcal-admin@{DOMAIN}"
+ROOM = "c_1880zurich-board-room@resource.calendar.google.com"
+ZONE = "Europe/Zurich"
+
+PASTED_ZOOM = """Agenda: pricing for next year, then Q&A.
+
+Jamie Vendor is inviting you to a scheduled Zoom meeting.
+
+Join Zoom Meeting
+https://us06web.zoom.us/j/81234567890?pwd=QWxwaGFCcmF2b0NoYXJsaWU.1
+
+Meeting ID: 812 3456 7890
+Passcode: 424242
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def demo_settings(sim: GoogleSimulator, workdir: Path, port: int) -> Settings:
+    return settings_from_mapping(
+        {
+            "daemon": {"listen_port": port, "public_url": f"http://127.0.0.1:{port}"},
+            "store": {"path": str(workdir / "hybridcal.db")},
+            "crypto": {"keyring": str(workdir / "keyring.json")},
+            "google": {
+                "enabled": True,
+                "service_account_file": str(workdir / "service-account.json"),
+                "room_access_user": ADMIN,
+                "token_uri": sim.token_uri,
+                "calendar_api_root": sim.calendar_root,
+                "gmail_api_root": sim.gmail_root,
+            },
+        }
+    )
+
+
+async def run_demo(
+    echo: Echo, *, serve_until: asyncio.Event | None = None, port: int = 0
+) -> None:
+    with tempfile.TemporaryDirectory(prefix="hybridcal-demo-") as tmp:
+        workdir = Path(tmp)
+        sim = GoogleSimulator(domain=DOMAIN, conference_delay_s=0.3)
+        await sim.start()
+        try:
+            await _scenario(echo, sim, workdir, serve_until, port or free_port())
+        finally:
+            await sim.close()
+
+
+async def _scenario(
+    echo: Echo, sim: GoogleSimulator, workdir: Path, serve_until: asyncio.Event | None, port: int
+) -> None:
+    info = generate_service_account(project_id="hybridcal-demo", token_uri=sim.token_uri)
+    key_file = workdir / "service-account.json"
+    key_file.write_text(json.dumps(info), encoding="utf-8")
+    key_file.chmod(0o600)
+    sim.register_service_account(info)
+    sim.grant_delegation(info["client_id"], GOOGLE_SCOPES)
+    sim.add_user(ALICE, name="Alice Example", locale="en", timezone=ZONE)
+    sim.add_user(BOB, name="Bob Beispiel", locale="de", timezone=ZONE)
+    sim.add_user(ADMIN, name="hybridcal service", admin=True, timezone=ZONE)
+    sim.add_room(ROOM, name="Zurich Board Room")
+
+    init_keyring(workdir / "keyring.json")
+    settings = demo_settings(sim, workdir, port)
+    echo(f"Google simulator on {sim.base_url}; daemon on http://127.0.0.1:{port}\n")
+
+    async with admin_session(settings, {}) as admin:
+        for address in (ALICE, BOB):
+            record = await admin.enable(Provider.GOOGLE, address, CalendarKind.USER)
+            echo(f"enabled user {record.address}: {record.state.value} (locale {record.locale})")
+        record = await admin.enable(
+            Provider.GOOGLE, ROOM, CalendarKind.ROOM, name="Zurich Board Room"
+        )
+        echo(f"enabled room {record.address}: {record.state.value}")
+        _device, token = await admin.add_device(Provider.GOOGLE, ROOM, "Board room codec")
+
+    daemon = Daemon(settings)
+    await daemon.start()
+    try:
+        ids = _create_events(sim)
+        echo("\nA person typed '@meet', a vendor pasted a Zoom invitation, one event is plain.")
+        echo("Waiting for push notifications and the daemon's work ...\n")
+        await _wait_until_done(daemon, sim, ids["meet"], token)
+        for organizer, event_id in ((ALICE, ids["meet"]), (BOB, ids["zoom"]), (ALICE, ids["plain"])):
+            echo(format_invitation(sim.get(organizer, event_id) or {}))
+        meetings = await _fetch_meetings(daemon.base_url, token)
+        echo(format_meeting_list(meetings))
+        echo(_summary(sim))
+        if serve_until is not None:
+            echo(_serve_help(daemon.base_url, sim.base_url, token))
+            await serve_until.wait()
+    finally:
+        await daemon.stop()
+
+
+def _create_events(sim: GoogleSimulator) -> dict[str, str]:
+    zone = ZoneInfo(ZONE)
+    now = datetime.now(zone).replace(second=0, microsecond=0)
+    tomorrow = (now + timedelta(days=1)).replace(hour=14, minute=0)
+
+    def when(start: datetime, minutes: int) -> dict[str, Any]:
+        end = start + timedelta(minutes=minutes)
+        return {
+            "start": {"dateTime": start.isoformat(), "timeZone": ZONE},
+            "end": {"dateTime": end.isoformat(), "timeZone": ZONE},
+        }
+
+    room = {"email": ROOM, "resource": True}
+    meet = sim.person_insert(
+        ALICE,
+        {
+            "summary": "Design review",
+            "location": "Board room, @meet",
+            "description": "Walk through the new lobby signage.\nBring printouts.",
+            "attendees": [{"email": BOB}, room],
+            **when(now + timedelta(minutes=3), 45),
+        },
+    )
+    zoom = sim.person_insert(
+        BOB,
+        {
+            "summary": "Vendor call",
+            "location": "Board room",
+            "description": PASTED_ZOOM,
+            "attendees": [{"email": ALICE}, room],
+            **when(tomorrow, 30),
+        },
+    )
+    plain = sim.person_insert(
+        ALICE, {"summary": "Lunch", "location": "Canteen", **when(tomorrow.replace(hour=12), 60)}
+    )
+    return {"meet": meet["id"], "zoom": zoom["id"], "plain": plain["id"]}
+
+
+async def _wait_until_done(daemon: Daemon, sim: GoogleSimulator, meet_id: str, token: str) -> None:
+    """Until the Meet exists and the room's list shows both join links (or 30 s pass)."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while asyncio.get_running_loop().time() < deadline:
+        event = sim.get(ALICE, meet_id) or {}
+        status = event.get("conferenceData", {}).get("createRequest", {}).get("status", {})
+        if status.get("statusCode") == "success":
+            meetings = await _fetch_meetings(daemon.base_url, token)
+            if sum(1 for m in meetings.get("meetings", []) if m.get("join")) >= 2:
+                return
+        await asyncio.sleep(0.1)
+    raise TimeoutError("the demo did not settle within 30 s; see the log above")
+
+
+async def _fetch_meetings(base_url: str, token: str) -> dict[str, Any]:
+    """The next two days of the room's list, as a room system would ask for them."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    window = {"from": _iso(now - timedelta(hours=1)), "to": _iso(now + timedelta(days=2))}
+    async with aiohttp.ClientSession() as http:
+        async with http.get(
+            f"{base_url}/api/v1/meetings",
+            params=window,
+            headers={"Authorization": f"Bearer {token}"},
+        ) as resp:
+            resp.raise_for_status()
+            data: dict[str, Any] = await resp.json()
+            return data
+
+
+def format_invitation(event: dict[str, Any]) -> str:
+    organizer = event.get("organizer", {}).get("email", "?")
+    start = event.get("start", {}).get("dateTime", "")
+    end = event.get("end", {}).get("dateTime", "")
+    lines = [
+        f"── Invitation as {organizer} sees it " + "─" * 30,
+        f"  Title:       {event.get('summary', '')}",
+        f"  When:        {_short_time(start)} – {_short_time(end)} ({ZONE})",
+        f"  Location:    {event.get('location', '')}",
+    ]
+    conference = event.get("conferenceData") or {}
+    for ep in conference.get("entryPoints", []):
+        kind = ep.get("entryPointType")
+        if kind == "video":
+            lines.append(f"  Join with Google Meet: {ep.get('uri')}")
+        elif kind == "phone":
+            lines.append(f"  Join by phone: {ep.get('label') or ep.get('uri')}  PIN: {ep.get('pin')}")
+        elif kind == "more":
+            lines.append(f"  More phone numbers: {ep.get('uri')}")
+    description = event.get("description", "")
+    if description:
+        lines.append("  Description:")
+        lines.extend(textwrap.indent(description.strip(), "    ").splitlines())
+    private = (event.get("extendedProperties") or {}).get("private") or {}
+    ours = {k.removeprefix("hybridcal."): v for k, v in private.items() if k.startswith("hybridcal.")}
+    if ours:
+        lines.append(f"  hybridcal marker: {ours.get('system')} (request {ours.get('request')})")
+    return "\n".join(lines) + "\n"
+
+
+def format_meeting_list(data: dict[str, Any]) -> str:
+    calendar = data.get("calendar", {})
+    name = calendar.get("display_name") or calendar.get("address")
+    lines = [f"── Meeting list of {name}, as its endpoint receives it " + "─" * 12]
+    for meeting in data.get("meetings", []):
+        join = meeting.get("join") or {}
+        button = "[ Join ]" if meeting.get("obtp", {}).get("show_button") else "        "
+        lines.append(
+            f"  {button} {_short_time(meeting['start'])}  {meeting.get('title', '')}"
+            f"  — {join.get('provider', 'no join link')} {join.get('url', '')}".rstrip()
+        )
+        if join.get("dial"):
+            lines.append(f"             video systems dial: {join['dial']}")
+    if not data.get("meetings"):
+        lines.append("  (no meetings)")
+    return "\n".join(lines) + "\n"
+
+
+def _summary(sim: GoogleSimulator) -> str:
+    patches = sum(1 for r in sim.request_log if r.method == "PATCH")
+    return (
+        f"Provider calls: {len(sim.request_log)} in all, {patches} event patch(es), "
+        f"{sim.conferences_created()} Meet conference(s) created, "
+        f"{sim.notifications_sent} push notification(s) delivered.\n"
+    )
+
+
+def _serve_help(daemon_url: str, sim_url: str, token: str) -> str:
+    return textwrap.dedent(
+        f"""\
+        The demo keeps running (Ctrl-C stops it).
+          daemon:            {daemon_url}   (/healthz /readyz /metrics)
+          google simulator:  {sim_url}
+          room device token: {token}
+
+          curl -s -H 'Authorization: Bearer {token}' {daemon_url}/api/v1/meetings
+          curl -s -X POST {sim_url}/sandbox/users/{ALICE}/events \\
+               -H 'Content-Type: application/json' \\
+               -d '{{"summary": "Try it", "location": "@meet", "attendees": [{{"email": "{ROOM}"}}],
+                    "start": {{"dateTime": "{_in_an_hour()}"}}, "end": {{"dateTime": "{_in_an_hour(30)}"}}}}'
+        """
+    )
+
+
+def _in_an_hour(extra_minutes: int = 0) -> str:
+    return _iso(datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1, minutes=extra_minutes))
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _short_time(value: str) -> str:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(ZoneInfo(ZONE)).strftime(
+            "%a %d %b %H:%M"
+        )
+    except ValueError:
+        return value

@@ -1,0 +1,140 @@
+"""The Store protocol: everything the daemon keeps between restarts.
+
+The protocol is asynchronous so that a PostgreSQL implementation (several replicas, calendars
+leased with ``SELECT ... FOR UPDATE SKIP LOCKED``) fits beside the embedded SQLite one without
+touching ``core`` or the connectors. Implementations encrypt every sensitive field themselves
+(titles, addresses, join links, passcodes, channel secrets) with a :class:`RecordCipher`, binding
+each ciphertext to its row; only lookup keys and times are stored in clear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from hybridcal.core.model import (
+    Binding,
+    CalendarKind,
+    CalendarRecord,
+    CalendarState,
+    Channel,
+    Device,
+    MeetingEntry,
+    Presence,
+    Provider,
+)
+
+
+class StoreError(Exception):
+    """Base of the store's errors."""
+
+
+class NotFoundError(StoreError):
+    pass
+
+
+class AlreadyExistsError(StoreError):
+    pass
+
+
+class SchemaError(StoreError):
+    """The database was written by an incompatible version of hybridcal."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    """Everything one sync round of one calendar changes, applied in one transaction.
+
+    ``replace`` maps a source event id (event or series master) to its complete new set of rows;
+    ``remove`` lists source event ids whose rows go away; ``full`` means the round listed the whole
+    calendar, so rows of source events it did not mention go away too. The cursor is saved in the
+    same transaction, only after the rows are durable.
+    """
+
+    calendar_key: str
+    replace: dict[str, Sequence[MeetingEntry]]
+    remove: Sequence[str]
+    cursor: str | None
+    full: bool = False
+    synced_at: datetime | None = None
+
+
+class Store(Protocol):
+    # -- calendars ---------------------------------------------------------------------------
+    async def add_calendar(self, record: CalendarRecord) -> None:
+        """Insert a new calendar; raises AlreadyExistsError if the key exists."""
+
+    async def get_calendar(self, key: str) -> CalendarRecord | None: ...
+
+    async def list_calendars(
+        self,
+        *,
+        provider: Provider | None = None,
+        kind: CalendarKind | None = None,
+        state: CalendarState | None = None,
+    ) -> list[CalendarRecord]: ...
+
+    async def update_calendar(self, record: CalendarRecord) -> None:
+        """Replace a calendar's fields; raises NotFoundError if it is unknown."""
+
+    async def set_calendar_state(
+        self, key: str, state: CalendarState, reason: str | None = None
+    ) -> None: ...
+
+    async def remove_calendar(self, key: str) -> None:
+        """Remove a calendar with its channels, bindings, cache rows, presence and devices."""
+
+    # -- push channels -----------------------------------------------------------------------
+    async def put_channel(self, channel: Channel) -> None: ...
+
+    async def get_channel(self, channel_id: str) -> Channel | None: ...
+
+    async def list_channels(self, calendar_key: str | None = None) -> list[Channel]: ...
+
+    async def delete_channel(self, channel_id: str) -> None: ...
+
+    # -- bindings: events we acted on --------------------------------------------------------
+    async def get_binding(self, calendar_key: str, event_id: str) -> Binding | None: ...
+
+    async def put_binding(self, binding: Binding) -> None: ...
+
+    async def delete_binding(self, calendar_key: str, event_id: str) -> None: ...
+
+    async def list_bindings(self, calendar_key: str) -> list[Binding]: ...
+
+    # -- the meeting cache -------------------------------------------------------------------
+    async def apply_sync(self, result: SyncResult) -> None: ...
+
+    async def list_entries(
+        self, calendar_key: str, start: datetime, end: datetime
+    ) -> list[MeetingEntry]:
+        """Rows overlapping [start, end), ordered by start. Rows that fail authentication
+        (tampered, swapped, unknown key) are skipped and reported, never returned."""
+
+    async def cache_version(self, calendar_key: str) -> int:
+        """A number that changes whenever the calendar's rows change (for ETags)."""
+
+    async def prune_entries(self, before: datetime, after: datetime) -> int:
+        """Delete rows that end before ``before`` or start after ``after``; returns the count."""
+
+    # -- devices -----------------------------------------------------------------------------
+    async def add_device(self, device: Device) -> None: ...
+
+    async def get_device_by_token_hash(self, token_hash: str) -> Device | None: ...
+
+    async def list_devices(self, calendar_key: str | None = None) -> list[Device]: ...
+
+    async def revoke_device(self, device_id: str) -> None: ...
+
+    # -- presence ----------------------------------------------------------------------------
+    async def put_presence(self, presence: Presence) -> None: ...
+
+    async def get_presence(self, calendar_key: str) -> Presence | None: ...
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def integrity_errors(self) -> int:
+        """How many rows failed authentication since start (also exported as a metric)."""
+
+    async def close(self) -> None: ...

@@ -1,0 +1,506 @@
+"""The contract every Store implementation must meet, as a mix-in test class.
+
+A backend's test module subclasses :class:`StoreContract` and provides a ``store`` fixture that
+yields a fresh, empty store (see ``test_sqlite_store.py``); every test here then runs against it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+import pytest
+
+from hybridcal.core.model import (
+    Binding,
+    BindingState,
+    CalendarKind,
+    CalendarRecord,
+    CalendarState,
+    Channel,
+    Device,
+    JoinInfo,
+    JoinLink,
+    MeetingEntry,
+    PhoneNumber,
+    Presence,
+    Provider,
+    calendar_key,
+)
+from hybridcal.store.base import AlreadyExistsError, NotFoundError, Store, SyncResult
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+T0 = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)
+ROOM = calendar_key(Provider.GOOGLE, "room-1@example.com")
+ALICE = calendar_key(Provider.MICROSOFT, "alice@example.com")
+PARIS = timezone(timedelta(hours=2))
+
+
+def calendar(key: str = ROOM, **changes: object) -> CalendarRecord:
+    provider, address = key.split(":", 1)
+    record = CalendarRecord(
+        key=key,
+        provider=Provider(provider),
+        address=address,
+        kind=CalendarKind.ROOM if address.startswith("room") else CalendarKind.USER,
+    )
+    return replace(record, **changes)  # type: ignore[arg-type]
+
+
+def entry(
+    event_key: str,
+    start_hour: float,
+    hours: float = 1.0,
+    *,
+    key: str = ROOM,
+    source: str | None = None,
+    **changes: object,
+) -> MeetingEntry:
+    start = T0 + timedelta(hours=start_hour)
+    row = MeetingEntry(
+        calendar_key=key,
+        event_key=event_key,
+        source_id=source or event_key,
+        start=start,
+        end=start + timedelta(hours=hours),
+        title=f"Title of {event_key}",
+    )
+    return replace(row, **changes)  # type: ignore[arg-type]
+
+
+def sync(
+    rows: Sequence[MeetingEntry] = (),
+    *,
+    key: str = ROOM,
+    remove: Sequence[str] = (),
+    cursor: str | None = "cursor-1",
+    full: bool = False,
+    extra_sources: Sequence[str] = (),
+) -> SyncResult:
+    """A sync result replacing the sources of ``rows`` (and ``extra_sources`` with nothing)."""
+    replace_map: dict[str, list[MeetingEntry]] = {source: [] for source in extra_sources}
+    for row in rows:
+        replace_map.setdefault(row.source_id, []).append(row)
+    return SyncResult(
+        calendar_key=key,
+        replace=dict(replace_map),
+        remove=list(remove),
+        cursor=cursor,
+        full=full,
+        synced_at=T0,
+    )
+
+
+def full_join() -> JoinInfo:
+    return JoinInfo(
+        system="zoom",
+        meeting_id="851 2345 6789",
+        join_url="https://example.zoom.us/j/85123456789?pwd=s3cr3t",
+        passcode="482913",
+        phones=(PhoneNumber("+1 669 900 6833", "US", "San Jose"), PhoneNumber("+44 20 3481 5237")),
+        phone_passcode="99887766",
+        sip="85123456789@zoomcrc.com",
+        extra=(("H.323", "162.255.37.11"), ("tollfree", "+1 888 475 4499")),
+    )
+
+
+def window(start_hour: float, end_hour: float) -> tuple[datetime, datetime]:
+    return T0 + timedelta(hours=start_hour), T0 + timedelta(hours=end_hour)
+
+
+class StoreContract:
+    """Subclass and provide an async ``store`` fixture yielding a fresh, empty store."""
+
+    # -- calendars -------------------------------------------------------------------------------
+
+    async def test_calendar_round_trip_with_every_field(self, store: Store) -> None:
+        record = calendar(
+            state=CalendarState.ERROR,
+            reason="user not found: room-1@example.com",
+            cursor="https://graph.example/delta?$deltatoken=abc",
+            locale="fr-FR",
+            timezone="Europe/Paris",
+            obtp_lead_minutes=7,
+            display_name="Salle Réunion 1",
+            synced_at=datetime(2024, 6, 3, 11, 30, 15, 123456, tzinfo=PARIS),
+        )
+        await store.add_calendar(record)
+        got = await store.get_calendar(ROOM)
+        assert got == record
+        assert got is not None
+        assert got.synced_at is not None
+        assert got.synced_at.utcoffset() == timedelta(0)
+
+    async def test_unknown_calendar_is_none(self, store: Store) -> None:
+        assert await store.get_calendar("google:nobody@example.com") is None
+
+    async def test_adding_a_calendar_twice_fails(self, store: Store) -> None:
+        await store.add_calendar(calendar())
+        with pytest.raises(AlreadyExistsError):
+            await store.add_calendar(calendar(display_name="other"))
+        assert (await store.get_calendar(ROOM)) == calendar()
+
+    async def test_list_calendars_filters_and_orders(self, store: Store) -> None:
+        bob = calendar_key(Provider.GOOGLE, "bob@example.com")
+        await store.add_calendar(calendar(ROOM, state=CalendarState.ACTIVE))
+        await store.add_calendar(calendar(ALICE))
+        await store.add_calendar(calendar(bob, state=CalendarState.ACTIVE))
+        assert [c.key for c in await store.list_calendars()] == sorted([ROOM, ALICE, bob])
+        google = await store.list_calendars(provider=Provider.GOOGLE)
+        assert [c.key for c in google] == sorted([ROOM, bob])
+        rooms = await store.list_calendars(kind=CalendarKind.ROOM)
+        assert [c.key for c in rooms] == [ROOM]
+        active_users = await store.list_calendars(
+            kind=CalendarKind.USER, state=CalendarState.ACTIVE
+        )
+        assert [c.key for c in active_users] == [bob]
+
+    async def test_update_calendar_replaces_fields(self, store: Store) -> None:
+        await store.add_calendar(calendar(display_name="Old", cursor="c1"))
+        updated = calendar(display_name=None, locale="de-DE", obtp_lead_minutes=3, cursor=None)
+        await store.update_calendar(updated)
+        assert await store.get_calendar(ROOM) == updated
+        with pytest.raises(NotFoundError):
+            await store.update_calendar(calendar(ALICE))
+
+    async def test_set_calendar_state(self, store: Store) -> None:
+        await store.add_calendar(calendar(display_name="Room"))
+        await store.set_calendar_state(ROOM, CalendarState.ERROR, "delegation not granted")
+        got = await store.get_calendar(ROOM)
+        assert got is not None
+        assert (got.state, got.reason, got.display_name) == (
+            CalendarState.ERROR,
+            "delegation not granted",
+            "Room",
+        )
+        await store.set_calendar_state(ROOM, CalendarState.ACTIVE)
+        got = await store.get_calendar(ROOM)
+        assert got is not None
+        assert (got.state, got.reason) == (CalendarState.ACTIVE, None)
+        with pytest.raises(NotFoundError):
+            await store.set_calendar_state(ALICE, CalendarState.ACTIVE)
+
+    async def test_removing_an_unknown_calendar_fails(self, store: Store) -> None:
+        with pytest.raises(NotFoundError):
+            await store.remove_calendar(ROOM)
+
+    # -- channels --------------------------------------------------------------------------------
+
+    async def test_channels(self, store: Store) -> None:
+        await store.add_calendar(calendar())
+        await store.add_calendar(calendar(ALICE))
+        one = Channel("ch-1", ROOM, "token-1", "res-1", T0 + timedelta(days=7), T0)
+        two = Channel("ch-2", ALICE, "client-state-2", None, T0 + timedelta(days=3), T0)
+        await store.put_channel(one)
+        await store.put_channel(two)
+        assert await store.get_channel("ch-1") == one
+        assert await store.get_channel("ch-404") is None
+        assert await store.list_channels() == [one, two]
+        assert await store.list_channels(ALICE) == [two]
+        renewed = replace(one, expires_at=T0 + timedelta(days=14), secret="token-1b")
+        await store.put_channel(renewed)
+        assert await store.get_channel("ch-1") == renewed
+        await store.delete_channel("ch-1")
+        await store.delete_channel("ch-1")  # idempotent
+        assert await store.list_channels() == [two]
+
+    async def test_channel_for_unknown_calendar_fails(self, store: Store) -> None:
+        with pytest.raises(NotFoundError):
+            await store.put_channel(Channel("ch", ROOM, "s", None, T0, T0))
+
+    # -- bindings --------------------------------------------------------------------------------
+
+    async def test_binding_round_trip_with_join_info(self, store: Store) -> None:
+        await store.add_calendar(calendar(ALICE))
+        intent = Binding(ALICE, "evt-1", "zoom", "req-1", "@zoom", BindingState.INTENT)
+        await store.put_binding(intent)
+        assert await store.get_binding(ALICE, "evt-1") == intent
+        patched = replace(
+            intent,
+            state=BindingState.PATCHED,
+            meeting_id="85123456789",
+            block_hash="sha256:abc",
+            join=full_join(),
+            fingerprint="fp-1",
+            updated_at=datetime(2024, 6, 3, 10, 0, tzinfo=PARIS),
+        )
+        await store.put_binding(patched)
+        assert await store.get_binding(ALICE, "evt-1") == patched
+        other = Binding(ALICE, "evt-0", "teams", "req-0", "@teams", BindingState.CREATED)
+        await store.put_binding(other)
+        assert await store.list_bindings(ALICE) == [other, patched]
+        assert await store.list_bindings(ROOM) == []
+        await store.delete_binding(ALICE, "evt-1")
+        await store.delete_binding(ALICE, "evt-1")
+        assert await store.get_binding(ALICE, "evt-1") is None
+        assert await store.list_bindings(ALICE) == [other]
+
+    async def test_binding_for_unknown_calendar_fails(self, store: Store) -> None:
+        with pytest.raises(NotFoundError):
+            await store.put_binding(Binding(ALICE, "e", "zoom", "r", "@zoom", BindingState.INTENT))
+
+    # -- the meeting cache -----------------------------------------------------------------------
+
+    async def test_entry_round_trip_with_every_field(self, store: Store) -> None:
+        await store.add_calendar(calendar())
+        row = entry(
+            "evt-1",
+            1,
+            all_day=True,
+            title="Quarterly review — ünïcode",
+            organizer="carol@example.com",
+            organizer_name="Carol",
+            attendees=("carol@example.com", "room-1@example.com"),
+            location="Room 1; @zoom",
+            private=True,
+            tentative=True,
+            links=(
+                JoinLink(
+                    "zoom", "https://example.zoom.us/j/1?pwd=x", "1", "482913", "1@zoomcrc.com"
+                ),
+                JoinLink("teams", "https://teams.microsoft.com/l/meetup-join/abc"),
+            ),
+        )
+        await store.apply_sync(sync([row]))
+        assert await store.list_entries(ROOM, *window(0, 24)) == [row]
+
+    async def test_apply_sync_inserts_and_lists_in_start_order(self, store: Store) -> None:
+        await store.add_calendar(calendar())
+        rows = [entry("c", 3), entry("a", 1), entry("b", 1, 2)]
+        await store.apply_sync(sync(rows))
+        listed = await store.list_entries(ROOM, *window(0, 24))
+        assert [r.event_key for r in listed] == ["a", "b", "c"]
+
+    async def test_replace_swaps_a_sources_whole_row_set(self, store: Store) -> None:
+        await store.add_calendar(calendar())
+        series = [entry(f"s_{i}", 24 * i, source="s") for i in range(3)]
+        await store.apply_sync(sync([*series, entry("single", 5)]))
+        moved = [entry("s_1", 26, source="s", title="moved"), entry("s_3", 72, source="s")]
+        await store.apply_sync(sync(moved))
+        listed = await store.list_entries(ROOM, *window(-1, 100))
+        assert [(r.event_key, r.title) for r in listed] == [
+            ("single", "Title of single"),
+            ("s_1", "moved"),
+            ("s_3", "Title of s_3"),
+        ]
+
+    async def test_replace_with_no_rows_empties_the_source(self, store: Store) -> None:
+        await store.add_calendar(calendar())
+        await store.apply_sync(sync([entry("a", 1), entry("b", 2)]))
+        await store.apply_sync(sync(extra_sources=["a"]))
+        assert [r.event_key for r in await store.list_entries(ROOM, *window(0, 24))] == ["b"]
+
+    async def test_remove_deletes_a_sources_rows(self, store: Store) -> None:
+        await store.add_calendar(calendar())
+        await store.apply_sync(sync([entry("a", 1), entry("b_1", 2, source="b")]))
+        await store.apply_sync(sync(remove=["b", "never-seen"]))
+        assert [r.event_key for r in await store.list_entries(ROOM, *window(0, 24))] == ["a"]
+
+    async def test_full_sync_drops_unmentioned_sources(self, store: Store) -> None:
+        await store.add_calendar(calendar())
+        await store.add_calendar(calendar(ALICE))
+        await store.apply_sync(sync([entry("a", 1), entry("b", 2), entry("c", 3)]))
+        await store.apply_sync(sync([entry("x", 1, key=ALICE)], key=ALICE))
+        await store.apply_sync(sync([entry("b", 2)], full=True))
+        assert [r.event_key for r in await store.list_entries(ROOM, *window(0, 24))] == ["b"]
+        assert [r.event_key for r in await store.list_entries(ALICE, *window(0, 24))] == ["x"]
+
+    async def test_cursor_and_sync_time_are_saved_with_the_rows(self, store: Store) -> None:
+        await store.add_calendar(calendar(cursor="old"))
+        await store.apply_sync(sync([entry("a", 1)], cursor="new-token"))
+        got = await store.get_calendar(ROOM)
+        assert got is not None
+        assert (got.cursor, got.synced_at) == ("new-token", T0)
+        await store.apply_sync(sync(cursor=None))
+        got = await store.get_calendar(ROOM)
+        assert got is not None
+        assert got.cursor is None
+
+    async def test_apply_sync_for_unknown_calendar_fails(self, store: Store) -> None:
+        with pytest.raises(NotFoundError):
+            await store.apply_sync(sync([entry("a", 1)]))
+
+    async def test_apply_sync_refuses_rows_filed_under_another_calendar(self, store: Store) -> None:
+        await store.add_calendar(calendar(cursor="kept"))
+        await store.apply_sync(sync([entry("a", 1)], cursor="kept"))
+        bad = SyncResult(
+            calendar_key=ROOM,
+            replace={"a": [], "b": [entry("b", 1, key=ALICE)]},
+            remove=[],
+            cursor="lost",
+        )
+        with pytest.raises(ValueError, match="b"):
+            await store.apply_sync(bad)
+        got = await store.get_calendar(ROOM)
+        assert got is not None
+        assert got.cursor == "kept"
+        assert [r.event_key for r in await store.list_entries(ROOM, *window(0, 24))] == ["a"]
+
+    async def test_cache_version_changes_only_on_real_change(self, store: Store) -> None:
+        await store.add_calendar(calendar())
+        await store.add_calendar(calendar(ALICE))
+        await store.apply_sync(sync([entry("x", 1, key=ALICE)], key=ALICE))
+        alice_version = await store.cache_version(ALICE)
+
+        async def changes(result: SyncResult) -> bool:
+            before = await store.cache_version(ROOM)
+            await store.apply_sync(result)
+            return await store.cache_version(ROOM) != before
+
+        rows = [entry("a", 1), entry("b_1", 2, source="b"), entry("b_2", 26, source="b")]
+        renamed = entry("a", 1, title="renamed")
+        assert await changes(sync(rows))
+        # Our own patch echoing back: the same rows again, only the cursor moved.
+        assert not await changes(sync(list(rows), cursor="cursor-2"))
+        # The same instants given in another zone are the same content.
+        assert not await changes(sync([replace(r, start=r.start.astimezone(PARIS)) for r in rows]))
+        assert not await changes(sync(remove=["unknown"]))
+        assert not await changes(sync(rows, full=True))
+        assert await changes(sync([renamed]))
+        assert await changes(sync(remove=["b"]))
+        assert not await changes(sync([renamed], full=True))
+        assert await changes(sync(full=True))
+        assert await store.cache_version(ALICE) == alice_version
+
+    async def test_cache_versions_are_not_reused_by_a_readded_calendar(self, store: Store) -> None:
+        await store.add_calendar(calendar())
+        await store.apply_sync(sync([entry("a", 1)]))
+        old = await store.cache_version(ROOM)
+        await store.remove_calendar(ROOM)
+        await store.add_calendar(calendar())
+        await store.apply_sync(sync([entry("b", 1)]))
+        assert await store.cache_version(ROOM) != old
+
+    async def test_window_uses_half_open_overlap(self, store: Store) -> None:
+        await store.add_calendar(calendar())
+        rows = [
+            entry("ends-at-start", 8, 2),  # 08-10
+            entry("overlaps-start", 9, 2),  # 09-11
+            entry("inside", 11, 1),  # 11-12
+            entry("spans", 6, 12),  # 06-18
+            entry("overlaps-end", 13, 2),  # 13-15
+            entry("starts-at-end", 14, 1),  # 14-15
+            entry("after", 20, 1),
+        ]
+        await store.apply_sync(sync(rows))
+        start, end = window(10, 14)
+        listed = await store.list_entries(ROOM, start.astimezone(PARIS), end.astimezone(PARIS))
+        assert [r.event_key for r in listed] == [
+            "spans",
+            "overlaps-start",
+            "inside",
+            "overlaps-end",
+        ]
+        assert await store.list_entries(ALICE, start, end) == []
+
+    async def test_prune_drops_rows_outside_the_window(self, store: Store) -> None:
+        await store.add_calendar(calendar())
+        await store.add_calendar(calendar(ALICE))
+        await store.apply_sync(
+            sync([entry("old", -48), entry("edge", -2, 2), entry("now", 1), entry("far", 800)])
+        )
+        await store.apply_sync(sync([entry("kept", 1, key=ALICE)], key=ALICE))
+        room_version = await store.cache_version(ROOM)
+        alice_version = await store.cache_version(ALICE)
+        assert await store.prune_entries(T0, T0 + timedelta(days=31)) == 2
+        listed = await store.list_entries(ROOM, *window(-1000, 1000))
+        assert [r.event_key for r in listed] == ["edge", "now"]
+        assert await store.cache_version(ROOM) != room_version
+        assert await store.cache_version(ALICE) == alice_version
+        assert await store.prune_entries(T0, T0 + timedelta(days=31)) == 0
+
+    # -- devices ---------------------------------------------------------------------------------
+
+    async def test_devices(self, store: Store) -> None:
+        await store.add_calendar(calendar())
+        await store.add_calendar(calendar(ALICE))
+        lobby = Device("dev-1", "Lobby panel", ROOM, "a" * 64, T0)
+        desk = Device("dev-2", "Alice's desk", ALICE, "b" * 64, T0 + timedelta(minutes=1))
+        await store.add_device(lobby)
+        await store.add_device(desk)
+        assert await store.get_device_by_token_hash("a" * 64) == lobby
+        assert await store.get_device_by_token_hash("c" * 64) is None
+        assert await store.list_devices() == [lobby, desk]
+        assert await store.list_devices(ALICE) == [desk]
+        await store.revoke_device("dev-1")
+        assert await store.get_device_by_token_hash("a" * 64) == replace(lobby, revoked=True)
+        with pytest.raises(NotFoundError):
+            await store.revoke_device("dev-404")
+
+    async def test_device_identity_and_token_are_unique(self, store: Store) -> None:
+        await store.add_calendar(calendar())
+        await store.add_device(Device("dev-1", "One", ROOM, "a" * 64, T0))
+        with pytest.raises(AlreadyExistsError):
+            await store.add_device(Device("dev-1", "Two", ROOM, "b" * 64, T0))
+        with pytest.raises(AlreadyExistsError):
+            await store.add_device(Device("dev-2", "Two", ROOM, "a" * 64, T0))
+        with pytest.raises(NotFoundError):
+            await store.add_device(Device("dev-3", "Three", ALICE, "c" * 64, T0))
+
+    # -- presence --------------------------------------------------------------------------------
+
+    async def test_presence(self, store: Store) -> None:
+        await store.add_calendar(calendar(ALICE))
+        assert await store.get_presence(ALICE) is None
+        away = Presence(
+            ALICE,
+            out_of_office=True,
+            starts_at=T0,
+            ends_at=T0 + timedelta(days=5),
+            message="On leave until Monday",
+        )
+        await store.put_presence(away)
+        assert await store.get_presence(ALICE) == away
+        back = Presence(ALICE, out_of_office=False)
+        await store.put_presence(back)
+        assert await store.get_presence(ALICE) == back
+        with pytest.raises(NotFoundError):
+            await store.put_presence(Presence(ROOM, out_of_office=True))
+
+    # -- removal ---------------------------------------------------------------------------------
+
+    async def test_remove_calendar_cascades(self, store: Store) -> None:
+        for key in (ROOM, ALICE):
+            await store.add_calendar(calendar(key))
+            await store.put_channel(Channel(f"ch-{key}", key, "s", None, T0, T0))
+            await store.put_binding(Binding(key, "e", "zoom", "r", "@zoom", BindingState.INTENT))
+            await store.apply_sync(sync([entry("a", 1, key=key)], key=key))
+            await store.add_device(Device(f"dev-{key}", "d", key, f"hash-{key}", T0))
+            await store.put_presence(Presence(key, out_of_office=True))
+        await store.remove_calendar(ROOM)
+        assert await store.get_calendar(ROOM) is None
+        assert [c.calendar_key for c in await store.list_channels()] == [ALICE]
+        assert await store.get_binding(ROOM, "e") is None
+        assert await store.list_entries(ROOM, *window(0, 24)) == []
+        assert [d.calendar_key for d in await store.list_devices()] == [ALICE]
+        assert await store.get_device_by_token_hash(f"hash-{ROOM}") is None
+        assert await store.get_presence(ROOM) is None
+        # The other calendar is untouched.
+        assert await store.get_binding(ALICE, "e") is not None
+        assert len(await store.list_entries(ALICE, *window(0, 24))) == 1
+        assert await store.get_presence(ALICE) is not None
+
+    # -- concurrency -----------------------------------------------------------------------------
+
+    async def test_many_concurrent_calls(self, store: Store) -> None:
+        await store.add_calendar(calendar())
+        await store.add_calendar(calendar(ALICE))
+
+        async def work(i: int) -> None:
+            key = ROOM if i % 2 else ALICE
+            await store.put_binding(
+                Binding(key, f"e{i}", "zoom", f"r{i}", "@zoom", BindingState.INTENT)
+            )
+            await store.apply_sync(sync([entry(f"e{i}", i % 24, key=key)], key=key))
+            assert await store.get_binding(key, f"e{i}") is not None
+            await store.list_entries(key, *window(0, 24))
+
+        await asyncio.gather(*(work(i) for i in range(60)))
+        assert len(await store.list_bindings(ROOM)) == 30
+        assert len(await store.list_entries(ROOM, *window(0, 24))) == 30
+        assert len(await store.list_entries(ALICE, *window(0, 24))) == 30
+        assert await store.integrity_errors() == 0

@@ -1,0 +1,42 @@
+"""Fixtures: a started GoogleSimulator with a domain, a service account and delegation."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from sandbox_google_support import ADMIN, ALICE, BOB, CAROL, ROOM, service
+
+from hybridcal.sandbox.google import CALENDAR_SCOPE, GMAIL_SETTINGS_SCOPE, GoogleSimulator
+from hybridcal.sandbox.keys import generate_service_account
+
+
+@pytest.fixture(scope="session")
+def sa_info() -> dict[str, str]:
+    return generate_service_account()
+
+
+@pytest.fixture
+async def sim(sa_info: dict[str, str]) -> AsyncIterator[GoogleSimulator]:
+    simulator = GoogleSimulator(domain="example.com", conference_delay_s=0.05)
+    await simulator.start()
+    simulator.register_service_account(sa_info)
+    simulator.grant_delegation(sa_info["client_id"], [CALENDAR_SCOPE, GMAIL_SETTINGS_SCOPE])
+    simulator.add_user(ALICE, name="Alice Liddell")
+    simulator.add_user(BOB, name="Bob Builder", locale="de", timezone="Europe/Berlin")
+    simulator.add_user(CAROL)
+    simulator.add_user(ADMIN, admin=True)
+    simulator.add_room(ROOM, name="Room Matterhorn")
+    yield simulator
+    await simulator.close()
+
+
+@pytest.fixture
+def calendar(sim: GoogleSimulator, sa_info: dict[str, str]) -> Callable[..., Any]:
+    """``calendar(subject)`` -> a Calendar v3 Resource acting as that user."""
+
+    def make(subject: str, scopes: list[str] | None = None) -> Any:
+        return service(sim, sa_info, subject, scopes=scopes)
+
+    return make

@@ -1,0 +1,331 @@
+"""Logging pipeline and the secret redactor."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import structlog
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hybridcal.logs import (
+    REDACTED,
+    configure_logging,
+    is_secret_key,
+    redact_secrets,
+    redact_text,
+    redact_value,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+JWT = (
+    "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEyMyJ9"
+    ".eyJpc3MiOiJzYUBleGFtcGxlLmlhbS5nc2VydmljZWFjY291bnQuY29tIn0"
+    ".c2lnbmF0dXJlLWJ5dGVzLWhlcmU"
+)
+PEM = (
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n"
+    "-----END PRIVATE KEY-----\n"
+)
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    structlog.reset_defaults()
+
+
+def run(event_dict: dict[str, Any]) -> dict[str, Any]:
+    return dict(redact_secrets(None, "info", dict(event_dict)))
+
+
+# -- keys -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "token",
+        "access_token",
+        "accessToken",
+        "refresh_token",
+        "secret",
+        "client_secret",
+        "CLIENT-SECRET",
+        "password",
+        "Passcode",
+        "pwd",
+        "private_key",
+        "Authorization",
+        "assertion",
+        "key",
+        "channel_token",
+        "X-Goog-Channel-Token",
+        "clientState",
+        "device_token",
+        "webhook_secret",
+    ],
+)
+def test_secret_keys_are_redacted(key: str) -> None:
+    assert is_secret_key(key)
+    assert run({key: "s3cr3t-value", "event": "x"})[key] == REDACTED
+
+
+@pytest.mark.parametrize(
+    "key", ["calendar_key", "event_key", "sync_token", "nextPageToken", "event", "keyword"]
+)
+def test_ordinary_keys_are_kept(key: str) -> None:
+    assert not is_secret_key(key)
+    assert run({key: "google:alice@example.com"})[key] == "google:alice@example.com"
+
+
+def test_nested_containers_are_redacted_without_mutating_the_caller() -> None:
+    headers = {"Authorization": "Bearer abc", "Content-Type": "application/json"}
+    body: dict[str, Any] = {
+        "items": [{"id": "1", "conferenceData": {"passcode": "123456"}}],
+        "token": None,
+    }
+    pair = ("ok", {"clientState": "cs-1"})
+    out = run({"event": "sent", "headers": headers, "body": body, "pair": pair})
+    assert out["headers"] == {"Authorization": REDACTED, "Content-Type": "application/json"}
+    assert out["body"]["items"][0]["conferenceData"]["passcode"] == REDACTED
+    assert out["body"]["token"] is None  # absence is not a secret
+    assert out["pair"] == ["ok", {"clientState": REDACTED}]
+    assert headers["Authorization"] == "Bearer abc"  # the caller's objects are untouched
+    assert body["items"][0]["conferenceData"]["passcode"] == "123456"
+
+
+# -- strings --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Authorization: Bearer ya29.a0AfH6SMB", "Authorization: [redacted]"),
+        ("sent with bearer abc.DEF-ghi_123==", "sent with bearer [redacted]"),
+        (
+            "https://zoom.us/j/123456789?pwd=Zk9vQmFy&uname=x",
+            "https://zoom.us/j/123456789?pwd=[redacted]&uname=x",
+        ),
+        ("GET /cb?access_token=abc123 HTTP/1.1", "GET /cb?access_token=[redacted] HTTP/1.1"),
+        (
+            "grant_type=urn%3Aietf%3Aparams&assertion=abc.def.ghi",
+            "grant_type=urn%3Aietf%3Aparams&assertion=[redacted]",
+        ),
+        (
+            '{"access_token": "ya29.x", "expires_in": 3599}',
+            '{"access_token": "[redacted]", "expires_in": 3599}',
+        ),
+        ("{'client_secret': 'abc def'}", "{'client_secret': '[redacted]'}"),
+        (
+            "X-Goog-Channel-Token: c2VjcmV0\nX-Goog-Resource-State: exists",
+            "X-Goog-Channel-Token: [redacted]\nX-Goog-Resource-State: exists",
+        ),
+        (f"token {JWT} end", f"token {REDACTED} end"),
+        ("google said ya29.a0AfH6SMBx-yz", f"google said {REDACTED}"),
+        (f"key material: {PEM}trailer", "key material: [redacted private key]\ntrailer"),
+        ("truncated -----BEGIN RSA PRIVATE KEY-----\nMIIE", "truncated [redacted private key]"),
+        ("passcode=987654;", "passcode=[redacted];"),
+    ],
+)
+def test_secrets_inside_text(text: str, expected: str) -> None:
+    assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "synced calendar_key=google:alice@example.com in 12 ms",
+        "KeyError: 'hybridcal.system'",
+        "token_type: Bearer",  # the word alone carries no secret
+        "www.googleapis.com/calendar/v3/calendars/alice%40example.com/events",
+        "keyword @zoom matched",
+        "https://meet.google.com/abc-defg-hij",
+    ],
+)
+def test_ordinary_text_is_left_alone(text: str) -> None:
+    assert redact_text(text) == text
+
+
+def test_message_and_exception_objects_are_redacted() -> None:
+    out = run({"event": "calling https://x/?pwd=abc", "error": ValueError("bad access_token=zz")})
+    assert out["event"] == "calling https://x/?pwd=[redacted]"
+    assert out["error"] == "ValueError: bad access_token=[redacted]"
+
+
+def test_other_values_become_redacted_text() -> None:
+    class Color(StrEnum):
+        RED = "red"
+
+    class Opaque:
+        def __repr__(self) -> str:
+            return f"Opaque(Bearer {JWT})"
+
+    when = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
+    out = run(
+        {
+            "when": when,
+            "path": Path("/var/lib/x"),
+            "color": Color.RED,
+            "raw": b"password=hunter2",
+            "opaque": Opaque(),
+            "tags": {"a"},
+            "n": 3,
+            "ok": True,
+        }
+    )
+    assert out["when"] == "2024-05-01T09:30:00+00:00"
+    assert out["path"] == "/var/lib/x"
+    assert out["color"] == "red"
+    assert out["raw"] == "b'password=[redacted]'"
+    assert out["opaque"] == "Opaque(Bearer [redacted])"
+    assert out["tags"] == ["a"]
+    assert (out["n"], out["ok"]) == (3, True)
+
+
+def test_redactor_never_raises_on_odd_values() -> None:
+    class Hostile:
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr for you")
+
+    class HostileMapping(dict[str, str]):
+        def items(self) -> Any:
+            raise RuntimeError("no items")
+
+    loop: list[Any] = []
+    loop.append(loop)
+    out = run({"a": Hostile(), "b": HostileMapping(x="y"), "c": loop, 5: "int key"})  # type: ignore[dict-item]
+    assert out["a"] == "[unrepresentable]"
+    assert out["b"] == "[unrepresentable]"
+    assert "[too deep]" in json.dumps(out["c"])
+    assert out[5] == "int key"  # type: ignore[index]
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.binary(),
+        lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+        max_leaves=20,
+    )
+)
+def test_redactor_is_total_and_json_ready(value: Any) -> None:
+    json.dumps(redact_value(value))
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=200))
+def test_redacting_text_is_idempotent(text: str) -> None:
+    once = redact_text(text)
+    assert redact_text(once) == once
+
+
+# -- the pipeline ---------------------------------------------------------------------------------
+
+
+def lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line]
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_json_lines_off_a_terminal_with_utc_timestamps() -> None:
+    out = io.StringIO()
+    configure_logging("info", "auto", stream=out)
+    structlog.get_logger("hybridcal.test").info("synced", calendar_key="google:a@b.c", token="t")
+    structlog.get_logger("hybridcal.test").debug("hidden")
+    [record] = lines(out)
+    assert list(record)[:4] == ["timestamp", "level", "logger", "event"]
+    assert record["event"] == "synced"
+    assert record["level"] == "info"
+    assert record["calendar_key"] == "google:a@b.c"
+    assert record["token"] == REDACTED
+    assert record["timestamp"].endswith("Z")
+    parsed = datetime.fromisoformat(record["timestamp"])
+    assert parsed.utcoffset() is not None
+    assert parsed.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_stdlib_loggers_share_the_pipeline_and_redaction() -> None:
+    out = io.StringIO()
+    configure_logging("info", "json", stream=out)
+    logging.getLogger("aiohttp.access").info('"GET /hook?access_token=%s HTTP/1.1" 200', "abc")
+    logging.getLogger("apscheduler.executors.default").info("Running job every minute")
+    [record] = lines(out)
+    assert record["logger"] == "aiohttp.access"
+    assert record["event"] == '"GET /hook?access_token=[redacted] HTTP/1.1" 200'
+    assert "timestamp" in record
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_exception_text_is_redacted_for_structlog_and_stdlib() -> None:
+    out = io.StringIO()
+    configure_logging("info", "json", stream=out)
+    secret = "ya29.leaked-in-exception"
+
+    def fail() -> None:
+        raise RuntimeError(f"token endpoint said Authorization: Bearer {secret}")
+
+    try:
+        fail()
+    except RuntimeError:
+        structlog.get_logger("hybridcal.test").exception("sync.failed")
+        logging.getLogger("googleapiclient.http").exception("request failed")
+    records = lines(out)
+    assert len(records) == 2
+    for record in records:
+        assert "RuntimeError" in record["exception"]
+        assert "Traceback" in record["exception"]
+    assert secret not in out.getvalue()
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_console_format_is_redacted_too() -> None:
+    out = io.StringIO()
+    configure_logging("debug", "console", stream=out)
+
+    def fail() -> None:
+        raise ValueError("pwd=topsecret")
+
+    try:
+        fail()
+    except ValueError:
+        structlog.get_logger("hybridcal.test").exception("boom", password="hunter2")
+    text = out.getvalue()
+    assert "boom" in text
+    assert "ValueError: pwd=[redacted]" in text
+    assert "hunter2" not in text
+    assert "topsecret" not in text
+    assert "\x1b[" not in text  # no colours off a terminal
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_reconfiguring_replaces_the_handler_and_level() -> None:
+    first, second = io.StringIO(), io.StringIO()
+    configure_logging("info", "json", stream=first)
+    configure_logging("warning", "json", stream=second)
+    log = structlog.get_logger("hybridcal.test")
+    log.info("quiet")
+    log.warning("loud")
+    assert first.getvalue() == ""
+    assert [r["event"] for r in lines(second)] == ["loud"]
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_bad_level_or_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="level"):
+        configure_logging("chatty", "json", stream=io.StringIO())
+    with pytest.raises(ValueError, match="format"):
+        configure_logging("info", "xml", stream=io.StringIO())
