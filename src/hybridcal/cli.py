@@ -146,23 +146,36 @@ def config_check(obj: Context) -> None:
 # -- users and rooms -------------------------------------------------------------------------
 
 
+_PROVIDER = click.option(
+    "--provider", type=click.Choice([p.value for p in Provider]), default="google"
+)
+
+
 def _calendar_group(kind: CalendarKind) -> click.Group:
     noun = "users" if kind is CalendarKind.USER else "rooms"
+    group = click.Group(name=noun, help=f"Enable, disable and list {noun}.")
+    group.add_command(_add_command(kind))
+    group.add_command(_remove_command())
+    group.add_command(_list_command(kind))
+    return group
 
-    @click.group(name=noun, help=f"Enable, disable and list {noun}.")
-    def group() -> None:
-        pass
 
-    @group.command("add")
+def _add_command(kind: CalendarKind) -> click.Command:
+    @click.command("add")
     @click.argument("addresses", nargs=-1, required=True)
-    @click.option("--provider", type=click.Choice([p.value for p in Provider]), default="google")
+    @_PROVIDER
     @click.option("--name", default=None, help="Display name (rooms).")
-    @click.option("--lead-minutes", type=click.IntRange(0, 60), default=None, help="OBTP lead time.")
+    @click.option("--lead-minutes", type=click.IntRange(0, 60), default=None, help="OBTP lead.")
     @click.pass_obj
     @friendly
     def add(
-        obj: Context, addresses: tuple[str, ...], provider: str, name: str | None, lead_minutes: int | None
+        obj: Context,
+        addresses: tuple[str, ...],
+        provider: str,
+        name: str | None,
+        lead_minutes: int | None,
     ) -> None:
+        """Enable calendars; each is checked at once and shown active or with its error."""
         from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
 
         async def body() -> int:
@@ -179,12 +192,17 @@ def _calendar_group(kind: CalendarKind) -> click.Group:
         if _run(body()):
             raise SystemExit(1)
 
-    @group.command("remove")
+    return add
+
+
+def _remove_command() -> click.Command:
+    @click.command("remove")
     @click.argument("addresses", nargs=-1, required=True)
-    @click.option("--provider", type=click.Choice([p.value for p in Provider]), default="google")
+    @_PROVIDER
     @click.pass_obj
     @friendly
     def remove(obj: Context, addresses: tuple[str, ...], provider: str) -> None:
+        """Disable calendars: their channels are stopped, cache rows and devices deleted."""
         from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
 
         async def body() -> None:
@@ -195,10 +213,15 @@ def _calendar_group(kind: CalendarKind) -> click.Group:
 
         _run(body())
 
-    @group.command("list")
+    return remove
+
+
+def _list_command(kind: CalendarKind) -> click.Command:
+    @click.command("list")
     @click.pass_obj
     @friendly
     def list_(obj: Context) -> None:
+        """One line per calendar: address, provider, kind, state and the reason of an error."""
         from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
 
         async def body() -> None:
@@ -208,53 +231,54 @@ def _calendar_group(kind: CalendarKind) -> click.Group:
 
         _run(body())
 
-    if kind is CalendarKind.USER:
+    return list_
 
-        @group.command("show")
-        @click.argument("address")
-        @click.option("--provider", type=click.Choice([p.value for p in Provider]), default="google")
-        @click.pass_obj
-        @friendly
-        def show(obj: Context, address: str, provider: str) -> None:
-            from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
 
-            async def body() -> None:
-                async with admin_session(obj.settings, os.environ, connect=False) as admin:
-                    key = calendar_key(Provider(provider), address)
-                    record = await admin.store.get_calendar(key)
-                    if record is None:
-                        raise click.ClickException(f"{address} is not enabled")
-                    channels = await admin.store.list_channels(key)
-                    bindings = await admin.store.list_bindings(key)
-                    info = {
-                        "address": record.address,
-                        "provider": record.provider.value,
-                        "kind": record.kind.value,
-                        "state": record.state.value,
-                        "reason": record.reason,
-                        "locale": record.locale,
-                        "timezone": record.timezone,
-                        "synced_at": record.synced_at.isoformat() if record.synced_at else None,
-                        "channels": [
-                            {"id": c.channel_id, "expires_at": c.expires_at.isoformat()}
-                            for c in channels
-                        ],
-                        "meetings_made": len(bindings),
-                    }
-                    click.echo(json.dumps(info, indent=2))
+users = _calendar_group(CalendarKind.USER)
+rooms = _calendar_group(CalendarKind.ROOM)
+main.add_command(users)
+main.add_command(rooms)
 
-            _run(body())
 
-    return group
+@users.command("show")
+@click.argument("address")
+@_PROVIDER
+@click.pass_obj
+@friendly
+def users_show(obj: Context, address: str, provider: str) -> None:
+    """State, reason, channels and sync time of one user, as JSON."""
+    from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
+
+    async def body() -> dict[str, Any]:
+        async with admin_session(obj.settings, os.environ, connect=False) as admin:
+            key = calendar_key(Provider(provider), address)
+            record = await admin.store.get_calendar(key)
+            if record is None:
+                raise click.ClickException(f"{address} is not enabled")
+            channels = await admin.store.list_channels(key)
+            bindings = await admin.store.list_bindings(key)
+        return {
+            "address": record.address,
+            "provider": record.provider.value,
+            "kind": record.kind.value,
+            "state": record.state.value,
+            "reason": record.reason,
+            "locale": record.locale,
+            "timezone": record.timezone,
+            "synced_at": record.synced_at.isoformat() if record.synced_at else None,
+            "channels": [
+                {"id": c.channel_id, "expires_at": c.expires_at.isoformat()} for c in channels
+            ],
+            "meetings_made": len(bindings),
+        }
+
+    click.echo(json.dumps(_run(body()), indent=2))
 
 
 def _describe(record: CalendarRecord) -> str:
     reason = f" — {record.reason}" if record.reason else ""
-    return f"{record.address} [{record.provider.value} {record.kind.value}] {record.state.value}{reason}"
-
-
-main.add_command(_calendar_group(CalendarKind.USER))
-main.add_command(_calendar_group(CalendarKind.ROOM))
+    what = f"{record.provider.value} {record.kind.value}"
+    return f"{record.address} [{what}] {record.state.value}{reason}"
 
 
 # -- devices ---------------------------------------------------------------------------------

@@ -75,9 +75,7 @@ def demo_settings(sim: GoogleSimulator, workdir: Path, port: int) -> Settings:
     )
 
 
-async def run_demo(
-    echo: Echo, *, serve_until: asyncio.Event | None = None, port: int = 0
-) -> None:
+async def run_demo(echo: Echo, *, serve_until: asyncio.Event | None = None, port: int = 0) -> None:
     with tempfile.TemporaryDirectory(prefix="hybridcal-demo-") as tmp:
         workdir = Path(tmp)
         sim = GoogleSimulator(domain=DOMAIN, conference_delay_s=0.3)
@@ -123,7 +121,11 @@ async def _scenario(
         echo("\nA person typed '@meet', a vendor pasted a Zoom invitation, one event is plain.")
         echo("Waiting for push notifications and the daemon's work ...\n")
         await _wait_until_done(daemon, sim, ids["meet"], token)
-        for organizer, event_id in ((ALICE, ids["meet"]), (BOB, ids["zoom"]), (ALICE, ids["plain"])):
+        for organizer, event_id in (
+            (ALICE, ids["meet"]),
+            (BOB, ids["zoom"]),
+            (ALICE, ids["plain"]),
+        ):
             echo(format_invitation(sim.get(organizer, event_id) or {}))
         meetings = await _fetch_meetings(daemon.base_url, token)
         echo(format_meeting_list(meetings))
@@ -192,15 +194,17 @@ async def _fetch_meetings(base_url: str, token: str) -> dict[str, Any]:
     """The next two days of the room's list, as a room system would ask for them."""
     now = datetime.now(UTC).replace(microsecond=0)
     window = {"from": _iso(now - timedelta(hours=1)), "to": _iso(now + timedelta(days=2))}
-    async with aiohttp.ClientSession() as http:
-        async with http.get(
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(
             f"{base_url}/api/v1/meetings",
             params=window,
             headers={"Authorization": f"Bearer {token}"},
-        ) as resp:
-            resp.raise_for_status()
-            data: dict[str, Any] = await resp.json()
-            return data
+        ) as resp,
+    ):
+        resp.raise_for_status()
+        data: dict[str, Any] = await resp.json()
+        return data
 
 
 def format_invitation(event: dict[str, Any]) -> str:
@@ -210,7 +214,7 @@ def format_invitation(event: dict[str, Any]) -> str:
     lines = [
         f"── Invitation as {organizer} sees it " + "─" * 30,
         f"  Title:       {event.get('summary', '')}",
-        f"  When:        {_short_time(start)} – {_short_time(end)} ({ZONE})",
+        f"  When:        {_short_time(start)} to {_short_time(end)} ({ZONE})",
         f"  Location:    {event.get('location', '')}",
     ]
     conference = event.get("conferenceData") or {}
@@ -219,7 +223,9 @@ def format_invitation(event: dict[str, Any]) -> str:
         if kind == "video":
             lines.append(f"  Join with Google Meet: {ep.get('uri')}")
         elif kind == "phone":
-            lines.append(f"  Join by phone: {ep.get('label') or ep.get('uri')}  PIN: {ep.get('pin')}")
+            lines.append(
+                f"  Join by phone: {ep.get('label') or ep.get('uri')}  PIN: {ep.get('pin')}"
+            )
         elif kind == "more":
             lines.append(f"  More phone numbers: {ep.get('uri')}")
     description = event.get("description", "")
@@ -227,7 +233,9 @@ def format_invitation(event: dict[str, Any]) -> str:
         lines.append("  Description:")
         lines.extend(textwrap.indent(description.strip(), "    ").splitlines())
     private = (event.get("extendedProperties") or {}).get("private") or {}
-    ours = {k.removeprefix("hybridcal."): v for k, v in private.items() if k.startswith("hybridcal.")}
+    ours = {
+        k.removeprefix("hybridcal."): v for k, v in private.items() if k.startswith("hybridcal.")
+    }
     if ours:
         lines.append(f"  hybridcal marker: {ours.get('system')} (request {ours.get('request')})")
     return "\n".join(lines) + "\n"
@@ -261,6 +269,7 @@ def _summary(sim: GoogleSimulator) -> str:
 
 
 def _serve_help(daemon_url: str, sim_url: str, token: str) -> str:
+    start, end = _in_an_hour(), _in_an_hour(30)
     return textwrap.dedent(
         f"""\
         The demo keeps running (Ctrl-C stops it).
@@ -272,13 +281,15 @@ def _serve_help(daemon_url: str, sim_url: str, token: str) -> str:
           curl -s -X POST {sim_url}/sandbox/users/{ALICE}/events \\
                -H 'Content-Type: application/json' \\
                -d '{{"summary": "Try it", "location": "@meet", "attendees": [{{"email": "{ROOM}"}}],
-                    "start": {{"dateTime": "{_in_an_hour()}"}}, "end": {{"dateTime": "{_in_an_hour(30)}"}}}}'
+                    "start": {{"dateTime": "{start}"}}, "end": {{"dateTime": "{end}"}}}}'
         """
     )
 
 
 def _in_an_hour(extra_minutes: int = 0) -> str:
-    return _iso(datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1, minutes=extra_minutes))
+    return _iso(
+        datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1, minutes=extra_minutes)
+    )
 
 
 def _iso(value: datetime) -> str:
@@ -287,8 +298,6 @@ def _iso(value: datetime) -> str:
 
 def _short_time(value: str) -> str:
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(ZoneInfo(ZONE)).strftime(
-            "%a %d %b %H:%M"
-        )
+        return datetime.fromisoformat(value).astimezone(ZoneInfo(ZONE)).strftime("%a %d %b %H:%M")
     except ValueError:
         return value

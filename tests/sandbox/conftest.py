@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_google_support import ADMIN, ALICE, BOB, CAROL, ROOM, service
+
+_ROOT = str(Path(__file__).resolve().parents[2])
+if _ROOT not in sys.path:  # make ``tests.sandbox.google_support`` importable (prepend mode)
+    sys.path.insert(0, _ROOT)
+
+from tests.sandbox.google_support import ADMIN, ALICE, BOB, CAROL, ROOM, CalendarFactory, service
 
 from hybridcal.sandbox.google import CALENDAR_SCOPE, GMAIL_SETTINGS_SCOPE, GoogleSimulator
 from hybridcal.sandbox.keys import generate_service_account
@@ -33,7 +40,7 @@ async def sim(sa_info: dict[str, str]) -> AsyncIterator[GoogleSimulator]:
 
 
 @pytest.fixture
-def calendar(sim: GoogleSimulator, sa_info: dict[str, str]) -> Callable[..., Any]:
+def calendar(sim: GoogleSimulator, sa_info: dict[str, str]) -> CalendarFactory:
     """``calendar(subject)`` -> a Calendar v3 Resource acting as that user."""
 
     def make(subject: str, scopes: list[str] | None = None) -> Any:

@@ -9,33 +9,41 @@ import google.auth.transport.requests
 import pytest
 from google.auth.exceptions import RefreshError
 from googleapiclient.errors import HttpError
-from sandbox_google_support import ALICE, ROOM, credentials, run, service
+from tests.sandbox.google_support import ALICE, ROOM, CalendarFactory, credentials, run, service
 
 from hybridcal.sandbox.google import CALENDAR_SCOPE, GoogleSimulator
 from hybridcal.sandbox.keys import generate_service_account
 
 
-async def refresh(sim: GoogleSimulator, info: dict[str, str], subject: str, scopes: list[str] | None = None) -> str:
+async def refresh(
+    sim: GoogleSimulator, info: dict[str, str], subject: str, scopes: list[str] | None = None
+) -> str:
     creds = credentials(sim, info, subject, scopes)
     await asyncio.to_thread(creds.refresh, google.auth.transport.requests.Request())
     return str(creds.token)
 
 
-async def test_delegated_grant_returns_bearer_token(sim, sa_info):
+async def test_delegated_grant_returns_bearer_token(
+    sim: GoogleSimulator, sa_info: dict[str, str]
+) -> None:
     token = await refresh(sim, sa_info, ALICE)
     assert token.startswith("ya29.")
     grant = [r for r in sim.request_log if r.path == "/token"]
     assert [r.status for r in grant] == [200]
 
 
-async def test_scope_not_delegated_is_unauthorized_client(sim, sa_info):
+async def test_scope_not_delegated_is_unauthorized_client(
+    sim: GoogleSimulator, sa_info: dict[str, str]
+) -> None:
     with pytest.raises(RefreshError) as info:
         await refresh(sim, sa_info, ALICE, ["https://www.googleapis.com/auth/drive"])
     assert info.value.args[1]["error"] == "unauthorized_client"
     assert "not authorized" in info.value.args[1]["error_description"]
 
 
-async def test_revoked_delegation_is_unauthorized_client(sim, sa_info):
+async def test_revoked_delegation_is_unauthorized_client(
+    sim: GoogleSimulator, sa_info: dict[str, str]
+) -> None:
     sim.revoke_delegation(sa_info["client_id"])
     with pytest.raises(RefreshError) as info:
         await refresh(sim, sa_info, ALICE)
@@ -43,13 +51,17 @@ async def test_revoked_delegation_is_unauthorized_client(sim, sa_info):
 
 
 @pytest.mark.parametrize("subject", ["nobody@example.com", ROOM])
-async def test_unknown_user_or_room_is_invalid_grant(sim, sa_info, subject):
+async def test_unknown_user_or_room_is_invalid_grant(
+    sim: GoogleSimulator, sa_info: dict[str, str], subject: str
+) -> None:
     with pytest.raises(RefreshError) as info:
         await refresh(sim, sa_info, subject)
     assert info.value.args[1]["error"] == "invalid_grant"
 
 
-async def test_signature_from_another_key_is_rejected(sim, sa_info):
+async def test_signature_from_another_key_is_rejected(
+    sim: GoogleSimulator, sa_info: dict[str, str]
+) -> None:
     forged = generate_service_account()
     forged.update(
         client_email=sa_info["client_email"],
@@ -62,7 +74,7 @@ async def test_signature_from_another_key_is_rejected(sim, sa_info):
     assert "Signature" in info.value.args[1]["error_description"]
 
 
-async def test_api_needs_a_valid_bearer_token(sim):
+async def test_api_needs_a_valid_bearer_token(sim: GoogleSimulator) -> None:
     url = f"{sim.calendar_root}calendars/primary/events"
     async with aiohttp.ClientSession() as http:
         async with http.get(url) as resp:
@@ -76,7 +88,7 @@ async def test_api_needs_a_valid_bearer_token(sim):
             assert body["error"]["code"] == 401
 
 
-async def test_expired_access_token_is_refused(sa_info):
+async def test_expired_access_token_is_refused(sa_info: dict[str, str]) -> None:
     clock = {"now": __import__("datetime").datetime(2030, 1, 1, tzinfo=__import__("datetime").UTC)}
     sim = GoogleSimulator(now=lambda: clock["now"])
     await sim.start()
@@ -96,7 +108,9 @@ async def test_expired_access_token_is_refused(sa_info):
         await sim.close()
 
 
-async def test_token_without_calendar_scope_gets_insufficient_permissions(sim, sa_info):
+async def test_token_without_calendar_scope_gets_insufficient_permissions(
+    sim: GoogleSimulator, sa_info: dict[str, str]
+) -> None:
     svc = service(
         sim, sa_info, ALICE, scopes=["https://www.googleapis.com/auth/gmail.settings.basic"]
     )
@@ -106,7 +120,9 @@ async def test_token_without_calendar_scope_gets_insufficient_permissions(sim, s
     assert info.value.error_details[0]["reason"] == "insufficientPermissions"
 
 
-async def test_settings_locale_and_timezone(sim, calendar):
+async def test_settings_locale_and_timezone(
+    sim: GoogleSimulator, calendar: CalendarFactory
+) -> None:
     svc = calendar("bob@example.com")
     locale = await run(svc.settings().get(setting="locale"))
     zone = await run(svc.settings().get(setting="timezone"))

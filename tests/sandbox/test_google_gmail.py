@@ -6,14 +6,16 @@ from datetime import UTC, datetime
 
 import pytest
 from googleapiclient.errors import HttpError
-from sandbox_google_support import ALICE, BOB, run, service
+from tests.sandbox.google_support import ALICE, BOB, run, service
 
 from hybridcal.sandbox.google import GMAIL_SETTINGS_SCOPE
 
 SCOPES = [GMAIL_SETTINGS_SCOPE]
 
 
-async def test_vacation_settings_with_google_field_names(sim, sa_info):
+async def test_vacation_settings_with_google_field_names(
+    sim: GoogleSimulator, sa_info: dict[str, str]
+) -> None:
     start = datetime(2030, 7, 1, tzinfo=UTC)
     end = datetime(2030, 7, 15, tzinfo=UTC)
     sim.set_vacation(ALICE, enabled=True, start=start, end=end, subject="Away", body="Back soon")
@@ -28,7 +30,9 @@ async def test_vacation_settings_with_google_field_names(sim, sa_info):
     assert me == data
 
 
-async def test_vacation_defaults_off_and_other_mailboxes_are_denied(sim, sa_info):
+async def test_vacation_defaults_off_and_other_mailboxes_are_denied(
+    sim: GoogleSimulator, sa_info: dict[str, str]
+) -> None:
     gmail = service(sim, sa_info, BOB, api="gmail", scopes=SCOPES)
     data = await run(gmail.users().settings().getVacation(userId="me"))
     assert data["enableAutoReply"] is False
@@ -38,7 +42,7 @@ async def test_vacation_defaults_off_and_other_mailboxes_are_denied(sim, sa_info
     assert info.value.status_code == 403
 
 
-async def test_vacation_needs_a_gmail_scope(sim, sa_info):
+async def test_vacation_needs_a_gmail_scope(sim: GoogleSimulator, sa_info: dict[str, str]) -> None:
     gmail = service(sim, sa_info, ALICE, api="gmail")  # calendar scope only
     with pytest.raises(HttpError) as info:
         await run(gmail.users().settings().getVacation(userId="me"))

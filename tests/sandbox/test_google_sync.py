@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import aiohttp
 import google.auth.transport.requests
 import pytest
 from googleapiclient.errors import HttpError
-from sandbox_google_support import ALICE, credentials, run, timed
+from tests.sandbox.google_support import ALICE, CalendarFactory, credentials, run, timed
 
 from hybridcal.sandbox.google import GoogleSimulator
 
@@ -14,7 +17,10 @@ from hybridcal.sandbox.google import GoogleSimulator
 def seed_events(sim: GoogleSimulator, count: int) -> list[str]:
     ids = []
     for n in range(count):
-        body = {"summary": f"meeting {n}", **timed(f"2030-01-{n + 1:02d}T10:00:00", f"2030-01-{n + 1:02d}T11:00:00")}
+        body = {
+            "summary": f"meeting {n}",
+            **timed(f"2030-01-{n + 1:02d}T10:00:00", f"2030-01-{n + 1:02d}T11:00:00"),
+        }
         ids.append(sim.person_insert(ALICE, body)["id"])
     return ids
 
@@ -32,7 +38,7 @@ async def full_sync(svc, **params):
         return items, pages, page["nextSyncToken"]
 
 
-async def test_paging_and_incremental_sync(sim, calendar):
+async def test_paging_and_incremental_sync(sim: GoogleSimulator, calendar: CalendarFactory) -> None:
     ids = seed_events(sim, 7)
     svc = calendar(ALICE)
     items, pages, sync_token = await full_sync(svc, maxResults=3)
@@ -57,7 +63,7 @@ async def test_paging_and_incremental_sync(sim, calendar):
     assert ids[4] in {i["id"] for i in items}
 
 
-async def test_expired_sync_token_is_410(sim, calendar):
+async def test_expired_sync_token_is_410(sim: GoogleSimulator, calendar: CalendarFactory) -> None:
     seed_events(sim, 2)
     svc = calendar(ALICE)
     _, _, sync_token = await full_sync(svc)
@@ -85,7 +91,9 @@ async def test_expired_sync_token_is_410(sim, calendar):
         {"showDeleted": False},
     ],
 )
-async def test_parameters_forbidden_with_sync_token(sim, calendar, extra):
+async def test_parameters_forbidden_with_sync_token(
+    sim: GoogleSimulator, calendar: CalendarFactory, extra: dict[str, Any]
+) -> None:
     svc = calendar(ALICE)
     _, _, sync_token = await full_sync(svc)
     with pytest.raises(HttpError) as info:
@@ -93,7 +101,9 @@ async def test_parameters_forbidden_with_sync_token(sim, calendar, extra):
     assert info.value.status_code == 400
 
 
-async def test_sync_token_bound_to_initial_filters(sim, calendar):
+async def test_sync_token_bound_to_initial_filters(
+    sim: GoogleSimulator, calendar: CalendarFactory
+) -> None:
     svc = calendar(ALICE)
     _, _, sync_token = await full_sync(svc, singleEvents=True)
     with pytest.raises(HttpError) as info:
@@ -103,7 +113,9 @@ async def test_sync_token_bound_to_initial_filters(sim, calendar):
     assert ok["items"] == []
 
 
-async def test_order_by_start_time_needs_single_events(sim, calendar):
+async def test_order_by_start_time_needs_single_events(
+    sim: GoogleSimulator, calendar: CalendarFactory
+) -> None:
     svc = calendar(ALICE)
     with pytest.raises(HttpError) as info:
         await run(svc.events().list(calendarId=ALICE, orderBy="startTime"))
@@ -111,7 +123,9 @@ async def test_order_by_start_time_needs_single_events(sim, calendar):
     await run(svc.events().list(calendarId=ALICE, orderBy="startTime", singleEvents=True))
 
 
-async def test_time_window_filters_full_listing(sim, calendar):
+async def test_time_window_filters_full_listing(
+    sim: GoogleSimulator, calendar: CalendarFactory
+) -> None:
     ids = seed_events(sim, 5)
     svc = calendar(ALICE)
     page = await run(
@@ -122,13 +136,22 @@ async def test_time_window_filters_full_listing(sim, calendar):
     assert [i["id"] for i in page["items"]] == ids[1:3]
 
 
-async def test_unknown_and_malformed_parameters_are_400(sim, sa_info):
+async def test_unknown_and_malformed_parameters_are_400(
+    sim: GoogleSimulator, sa_info: dict[str, str]
+) -> None:
     creds = credentials(sim, sa_info, ALICE)
-    creds.refresh(google.auth.transport.requests.Request())
+    await asyncio.to_thread(creds.refresh, google.auth.transport.requests.Request())
     headers = {"Authorization": f"Bearer {creds.token}"}
     url = f"{sim.calendar_root}calendars/{ALICE.replace('@', '%40')}/events"
     async with aiohttp.ClientSession() as http:
-        for query in ("alt=json&bogus=1", "maxResults=0", "maxResults=ten", "singleEvents=yes", "timeMin=2030-01-01"):
+        for query in (
+            "alt=json&bogus=1",
+            "maxResults=0",
+            "maxResults=ten",
+            "singleEvents=yes",
+            "timeMin=2030-01-01",
+            "orderBy=bogus",
+        ):
             async with http.get(f"{url}?{query}", headers=headers) as resp:
                 body = await resp.json()
                 assert resp.status == 400, query
@@ -139,7 +162,9 @@ async def test_unknown_and_malformed_parameters_are_400(sim, sa_info):
     assert any(r.query.get("bogus") == "1" and r.status == 400 for r in sim.request_log)
 
 
-async def test_other_users_calendars_are_not_found(sim, calendar):
+async def test_other_users_calendars_are_not_found(
+    sim: GoogleSimulator, calendar: CalendarFactory
+) -> None:
     svc = calendar(ALICE)
     with pytest.raises(HttpError) as info:
         await run(svc.events().list(calendarId="bob@example.com"))

@@ -37,7 +37,7 @@ from hybridcal.daemon.endpoint_api import (
     add_endpoint_routes,
 )
 from hybridcal.daemon.metrics import Metrics
-from hybridcal.store.base import SyncResult
+from hybridcal.store.base import DeviceView, SyncResult
 from hybridcal.store.sqlite import SQLiteStore
 
 if TYPE_CHECKING:
@@ -626,7 +626,7 @@ async def test_every_answer_is_counted_and_timed(harness: Harness, metrics: Metr
 
 
 class BrokenStore(CountingStore):
-    async def cache_version(self, calendar_key: str) -> int:
+    async def device_view(self, token_hash: str) -> DeviceView | None:
         raise RuntimeError("disk on fire")
 
 

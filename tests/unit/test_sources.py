@@ -193,13 +193,16 @@ def test_plain_text_and_unknown_json_are_text() -> None:
 def test_mbox_separator_line_and_latin1_body() -> None:
     data = (
         b"From someone@example.com Mon Sep  2 09:00:00 2024\n"
-        b"From: someone@example.com\nSubject: Caf\xe9\nContent-Type: text/plain; charset=latin-1\n\n"
+        b"From: someone@example.com\nSubject: Caf\xe9\n"
+        b"Content-Type: text/plain; charset=latin-1\n\n"
         b"Caf\xe9 meeting https://example.webex.com/meet/someone\n"
     )
     report = analyse_bytes(data)
     assert report.kind == "email"
     assert report.links == [
-        JoinLink("webex", "https://example.webex.com/meet/someone", dial="someone@example.webex.com")
+        JoinLink(
+            "webex", "https://example.webex.com/meet/someone", dial="someone@example.webex.com"
+        )
     ]
 
 

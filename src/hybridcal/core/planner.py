@@ -261,7 +261,9 @@ def _ensure_block(event: Event, binding: Binding, block: RenderedBlock) -> list[
     in_place = block_digest_of(event.description) == block.digest
     if in_place and event.marker == marker:
         if binding.state is not BindingState.PATCHED or binding.block_hash != block.digest:
-            return [SaveBinding(replace(binding, state=BindingState.PATCHED, block_hash=block.digest))]
+            return [
+                SaveBinding(replace(binding, state=BindingState.PATCHED, block_hash=block.digest))
+            ]
         return []
     patch = EventPatch(
         description=None if in_place else replace_block(event.description, block),

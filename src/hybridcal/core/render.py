@@ -34,6 +34,10 @@ _TEXT_SEPARATOR = "\n\n"
 _HTML_SEPARATOR = "<br><br>"
 _HTML_SEPARATOR_AT_END = re.compile(r"<br\s*/?><br\s*/?>$", re.IGNORECASE)
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+# wrappers a calendar client may put around the marker lines; they belong to the block
+_WRAPPERS = r"(?:span|p|div|font|b|i|u|strong|em)"
+_OPENERS_AT_END = re.compile(rf"(?:<{_WRAPPERS}\b[^<>]*>)+$", re.IGNORECASE)
+_CLOSERS_AT_START = re.compile(rf"(?:</{_WRAPPERS}\s*>)+", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 DEFAULT_LOCALE = "en"
 
@@ -114,18 +118,15 @@ def replace_block(description: str, block: RenderedBlock | None) -> str:
     spans = _find_blocks(description)
     if not spans:
         return description if block is None else _insert(description, block)
-    pieces, previous = [], 0
-    for start, _, _, end in spans:
-        pieces.append(description[previous:start])
-        previous = end
-    pieces.append(description[previous:])
-    as_html = looks_like_html("".join(pieces))  # decided by the person's text alone
     result = description
-    for start, _, _, end in reversed(spans[1:]):
-        result = _remove(result, start, end)
+    while len(spans) > 1:  # removing a copy may pair up stray markers around it: repeat
+        for start, _, _, end in reversed(spans[1:]):
+            result = _remove(result, start, end)
+        spans = _find_blocks(result)
     start, _, _, end = spans[0]
     if block is None:
         return _remove(result, start, end)
+    as_html = looks_like_html(result[:start] + result[end:])  # decided by the person's text
     return result[:start] + (block.html if as_html else block.text) + result[end:]
 
 
@@ -217,8 +218,17 @@ def _find_blocks(description: str) -> list[tuple[int, int, int, int]]:
         candidates = [s for s in starts if s.start() >= floor and s.end() <= end.start()]
         if candidates:
             start = candidates[-1]
-            blocks.append((start.start(), start.end(), end.start(), end.end()))
-            floor = end.end()
+            openers = _OPENERS_AT_END.search(description, floor, start.start())
+            closers = _CLOSERS_AT_START.match(description, end.end())
+            blocks.append(
+                (
+                    openers.start() if openers else start.start(),
+                    start.end(),
+                    end.start(),
+                    closers.end() if closers else end.end(),
+                )
+            )
+            floor = blocks[-1][3]
     return blocks
 
 

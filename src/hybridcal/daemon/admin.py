@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -70,10 +71,9 @@ class Admin:
         connector = self.connectors.get(provider)
         for channel in await self.store.list_channels(key):
             if connector is not None:
-                try:
+                # an orphaned channel is stopped when it next notifies us
+                with contextlib.suppress(ConnectorError):
                     await connector.stop_channel(record, channel)
-                except ConnectorError:
-                    pass  # an orphaned channel is stopped when it next notifies us
         await self.store.remove_calendar(key)
 
     async def add_device(self, provider: Provider, address: str, name: str) -> tuple[Device, str]:

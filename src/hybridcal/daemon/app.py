@@ -25,7 +25,10 @@ def build_app(daemon: Daemon, google: GoogleWebhook) -> web.Application:
     async def readyz(_request: web.Request) -> web.Response:
         queue = daemon.queue
         ok = daemon.ready and queue is not None and queue.healthy()
-        body = {"status": "ready" if ok else "not ready", "queue_depth": queue.depth if queue else 0}
+        body = {
+            "status": "ready" if ok else "not ready",
+            "queue_depth": queue.depth if queue else 0,
+        }
         return web.json_response(body, status=200 if ok else 503)
 
     async def metrics(_request: web.Request) -> web.Response:

@@ -18,7 +18,6 @@ only times (every full answer then reads and decrypts the rows; a 304 still does
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -52,7 +51,6 @@ DEFAULT_BEFORE = timedelta(hours=1)
 DEFAULT_LENGTH = timedelta(hours=26)
 # Bump when the JSON representation changes, so that old ETags stop matching.
 REPRESENTATION = "1"
-KNOWN_TOKENS = 50_000  # token hash -> calendar key entries kept (about 200 bytes each)
 
 _JSON = "application/json; charset=utf-8"
 _CACHE_CONTROL = "private, no-cache"
@@ -114,7 +112,6 @@ class _Snapshot:
 
 
 _SnapshotKey = tuple[str, datetime, datetime, int]  # calendar, window start and end, lead (s)
-_CalendarReads = tuple[CalendarRecord | None, int, Presence | None]  # record, version, presence
 
 
 class EndpointApi:
@@ -151,7 +148,6 @@ class EndpointApi:
         self._keep_rendered = keep_rendered
         self._snapshots: OrderedDict[_SnapshotKey, _Snapshot] = OrderedDict()
         self._snapshot_limit = snapshot_limit
-        self._calendar_of: OrderedDict[str, str] = OrderedDict()  # token hash -> calendar key
 
     async def meetings(self, request: web.Request) -> web.Response:
         started = time.perf_counter()
@@ -230,50 +226,21 @@ class EndpointApi:
     async def _authenticate(
         self, token: str
     ) -> tuple[Device, CalendarRecord, int, Presence | None] | None:
-        """The device and its calendar's state; None for unknown, revoked and malformed tokens,
-        and for a removed calendar whose device lingers, alike."""
+        """The device and its calendar's state, in one store call; None for unknown, revoked
+        and malformed tokens, and for a removed calendar whose device lingers, alike."""
         if not is_well_formed(token):
             return None
         token_hash = hash_token(token)
-        # A device never moves to another calendar, so a token seen before names its calendar:
-        # the calendar reads then go out together with the device lookup, in one round trip.
-        # Only the fresh lookup decides; a failed one forgets the token.
-        known = self._calendar_of.get(token_hash)
-        reads: _CalendarReads | None = None
-        if known is None:
-            device = await self._store.get_device_by_token_hash(token_hash)
-        else:
-            device, reads = await asyncio.gather(
-                self._store.get_device_by_token_hash(token_hash), self._calendar_reads(known)
-            )
+        view = await self._store.device_view(token_hash)
         # Re-check the hash in constant time: the store's lookup is an index search, and this
         # guards against an implementation that matches loosely (case folding, prefixes).
         if (
-            device is None
-            or device.revoked
-            or not hmac.compare_digest(device.token_hash, token_hash)
+            view is None
+            or view.device.revoked
+            or not hmac.compare_digest(view.device.token_hash, token_hash)
         ):
-            self._calendar_of.pop(token_hash, None)
             return None
-        if reads is None or device.calendar_key != known:
-            reads = await self._calendar_reads(device.calendar_key)
-        calendar, version, presence = reads
-        if calendar is None:
-            self._calendar_of.pop(token_hash, None)
-            return None
-        self._calendar_of[token_hash] = device.calendar_key
-        self._calendar_of.move_to_end(token_hash)
-        if len(self._calendar_of) > KNOWN_TOKENS:
-            self._calendar_of.popitem(last=False)
-        return device, calendar, version, presence
-
-    async def _calendar_reads(self, key: str) -> _CalendarReads:
-        """Three independent reads, queued on the store together."""
-        return await asyncio.gather(
-            self._store.get_calendar(key),
-            self._store.cache_version(key),
-            self._store.get_presence(key),
-        )
+        return view.device, view.calendar, view.cache_version, view.presence
 
     # -- parameters ------------------------------------------------------------------------------
     def _parse_query(

@@ -80,45 +80,59 @@ class EventExecutor:
     ) -> Event:
         """Execute steps in order; stops early (for a re-plan) when the event changed under us."""
         for action in actions:
-            match action:
-                case SaveBinding(binding):
-                    await self._store.put_binding(binding)
-                case DropBinding(calendar_key, event_id):
-                    await self._store.delete_binding(calendar_key, event_id)
-                case PatchEvent(patch, then):
-                    try:
-                        event = await connector.patch_event(calendar, event, patch)
-                    except ConflictError:
-                        # a person edited the event since we read it: read again and re-plan
-                        self._metrics.patch("conflict")
-                        fresh = await connector.get_event(calendar, event.event_id)
-                        return fresh or replace(event, status=EventStatus.CANCELLED)
-                    except NotFoundError:
-                        self._metrics.patch("gone")
-                        return replace(event, status=EventStatus.CANCELLED)
-                    self._metrics.patch("ok")
-                    if then is None:
-                        await self._store.delete_binding(calendar.key, event.event_id)
-                    else:
-                        await self._store.put_binding(then)
-                case CreateMeeting(binding):
-                    join = await self._system(binding).create(_request(event, binding))
-                    self._metrics.meeting(binding.system, "create")
-                    await self._store.put_binding(created(binding, join))
-                case UpdateMeeting(binding, fingerprint):
-                    assert binding.meeting_id is not None
-                    join = await self._system(binding).update(
-                        binding.meeting_id, _request(event, binding)
-                    )
-                    self._metrics.meeting(binding.system, "update")
-                    await self._store.put_binding(
-                        replace(binding, join=join, fingerprint=fingerprint)
-                    )
-                case DeleteMeeting(binding):
-                    assert binding.meeting_id is not None
-                    await self._system(binding).delete(binding.meeting_id)
-                    self._metrics.meeting(binding.system, "delete")
+            if isinstance(action, PatchEvent):
+                event, interrupted = await self._patch(calendar, connector, event, action)
+                if interrupted:
+                    break
+            else:
+                await self._step(event, action)
         return event
+
+    async def _patch(
+        self,
+        calendar: CalendarRecord,
+        connector: CalendarConnector,
+        event: Event,
+        action: PatchEvent,
+    ) -> tuple[Event, bool]:
+        try:
+            patched = await connector.patch_event(calendar, event, action.patch)
+        except ConflictError:
+            # a person edited the event since we read it: read it again and re-plan
+            self._metrics.patch("conflict")
+            fresh = await connector.get_event(calendar, event.event_id)
+            return fresh or replace(event, status=EventStatus.CANCELLED), True
+        except NotFoundError:
+            self._metrics.patch("gone")
+            return replace(event, status=EventStatus.CANCELLED), True
+        self._metrics.patch("ok")
+        if action.then is None:
+            await self._store.delete_binding(calendar.key, event.event_id)
+        else:
+            await self._store.put_binding(action.then)
+        return patched, False
+
+    async def _step(self, event: Event, action: Action) -> None:
+        match action:
+            case SaveBinding(binding):
+                await self._store.put_binding(binding)
+            case DropBinding(calendar_key, event_id):
+                await self._store.delete_binding(calendar_key, event_id)
+            case CreateMeeting(binding):
+                join = await self._system(binding).create(_request(event, binding))
+                self._metrics.meeting(binding.system, "create")
+                await self._store.put_binding(created(binding, join))
+            case UpdateMeeting(binding, fingerprint):
+                assert binding.meeting_id is not None
+                join = await self._system(binding).update(
+                    binding.meeting_id, _request(event, binding)
+                )
+                self._metrics.meeting(binding.system, "update")
+                await self._store.put_binding(replace(binding, join=join, fingerprint=fingerprint))
+            case DeleteMeeting(binding):
+                assert binding.meeting_id is not None
+                await self._system(binding).delete(binding.meeting_id)
+                self._metrics.meeting(binding.system, "delete")
 
     def _system(self, binding: Binding) -> MeetingSystem:
         system = self._meetings.get(binding.system)

@@ -145,9 +145,7 @@ class Daemon:
             environ=self._environ,
         )
         Path(s.store.path).parent.mkdir(parents=True, exist_ok=True)
-        self.store = await SQLiteStore.open(
-            Path(s.store.path), RecordCipher(keyring), now=self.now
-        )
+        self.store = await SQLiteStore.open(Path(s.store.path), RecordCipher(keyring), now=self.now)
         self._http = aiohttp.ClientSession()
         self.connectors.update(
             build_connectors(
@@ -170,7 +168,9 @@ class Daemon:
             connectors=self.connectors,
             executor=executor,
             policy_for=self.policy_for,
-            window=WindowPolicy(timedelta(days=s.window.past_days), timedelta(days=s.window.future_days)),
+            window=WindowPolicy(
+                timedelta(days=s.window.past_days), timedelta(days=s.window.future_days)
+            ),
             metrics=self.metrics,
             now=self.now,
         )
@@ -214,7 +214,8 @@ class Daemon:
             self.jobs.stop()
         if self.queue is not None:
             try:
-                await self.queue.wait_idle(self.settings.daemon.shutdown_timeout_seconds)
+                async with asyncio.timeout(self.settings.daemon.shutdown_timeout_seconds):
+                    await self.queue.wait_idle()
             except TimeoutError:
                 log.warning("daemon.shutdown_timeout", queued=self.queue.depth)
             await self.queue.stop()
@@ -245,7 +246,9 @@ class Daemon:
             native_systems=native,
             external_systems=frozenset(self.meetings),
             locale=choose_locale(
-                calendar.locale, s.render.default_locale, force_default=s.render.force_default_locale
+                calendar.locale,
+                s.render.default_locale,
+                force_default=s.render.force_default_locale,
             ),
         )
 
@@ -258,12 +261,13 @@ class Daemon:
         assert self.store is not None
         assert self.channels is not None
         assert self.queue is not None
-        for calendar in await self.store.list_calendars():
-            connector = self.connectors.get(calendar.provider)
+        for record in await self.store.list_calendars():
+            connector = self.connectors.get(record.provider)
             if connector is None:
                 continue
-            if calendar.state is CalendarState.PENDING:
-                calendar = await activate(calendar, connector, self.store)
+            calendar = record
+            if record.state is CalendarState.PENDING:
+                calendar = await activate(record, connector, self.store)
             if calendar.state is not CalendarState.ACTIVE:
                 continue
             try:

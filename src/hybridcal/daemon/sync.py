@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -23,7 +23,14 @@ from hybridcal.connectors.errors import (
     TransientError,
 )
 from hybridcal.core.entries import entries_in_window
-from hybridcal.core.model import CalendarRecord, CalendarState, MeetingEntry, Provider, Window
+from hybridcal.core.model import (
+    CalendarRecord,
+    CalendarState,
+    Event,
+    MeetingEntry,
+    Provider,
+    Window,
+)
 from hybridcal.core.planner import Policy
 from hybridcal.core.recurrence import may_occur_in
 from hybridcal.daemon.executor import EventExecutor
@@ -99,64 +106,88 @@ class CalendarSyncer:
     ) -> None:
         policy = self._policy_for(calendar)
         window = self._window.at(self._now())
-        rows: dict[str, list[MeetingEntry]] = {}
-        removed: list[str] = []
-        series: set[str] = set()
-        cancelled_series: set[str] = set()
-        retry_later: list[Exception] = []
-
+        plan = _CachePlan()
         # series masters first, so their occurrences see the series' binding
         for event in sorted(batch.events, key=lambda e: e.recurring_event_id is not None):
             try:
                 current = await self._executor.process(calendar, connector, event, policy)
             except TransientError as exc:
-                retry_later.append(exc)
+                plan.retry_later.append(exc)
                 current = event
             except ConnectorError as exc:
                 log.warning(
                     "sync.event_failed", calendar=calendar.key, event=event.event_id, error=str(exc)
                 )
                 current = event
-            if current.recurring_event_id:
-                series.add(current.recurring_event_id)
-            elif current.is_series_master and not current.is_cancelled:
-                if not batch.full or may_occur_in(current, window):
-                    series.add(current.event_id)
-            elif current.is_cancelled:
-                removed.append(current.event_id)
-                cancelled_series.add(current.event_id)
-            else:
-                rows[current.event_id] = entries_in_window([current], window)
-
-        for master_id in series - cancelled_series:
-            try:
-                occurrences = await connector.list_instances(calendar, master_id, window)
-            except NotFoundError:
-                removed.append(master_id)
-                continue
-            except TransientError as exc:
-                retry_later.append(exc)
-                continue
-            rows[master_id] = entries_in_window(occurrences, window, source_id=master_id)
-
-        full = batch.full and not retry_later
-        if full and not batch.events:
-            # an empty full listing of a calendar we hold rows for is suspicious (vdirsyncer's
-            # StorageEmpty): keep the rows rather than wipe the room's list on a provider glitch
-            held = await self._store.list_entries(calendar.key, window.start, window.end)
-            if held:
-                log.warning("sync.empty_listing_ignored", calendar=calendar.key, rows=len(held))
-                full = False
+            plan.add(current, window, full=batch.full)
+        await self._expand_series(calendar, connector, window, plan)
         await self._store.apply_sync(
             SyncResult(
                 calendar_key=calendar.key,
-                replace={k: tuple(v) for k, v in rows.items()},
-                remove=tuple(removed),
-                cursor=calendar.cursor if retry_later else batch.cursor,
-                full=full,
+                replace={k: tuple(v) for k, v in plan.rows.items()},
+                remove=tuple(plan.removed),
+                cursor=calendar.cursor if plan.retry_later else batch.cursor,
+                full=await self._trust_full_listing(calendar, batch, plan, window),
                 synced_at=self._now(),
             )
         )
-        if retry_later:
-            raise retry_later[0]
+        if plan.retry_later:
+            raise plan.retry_later[0]
 
+    async def _expand_series(
+        self,
+        calendar: CalendarRecord,
+        connector: CalendarConnector,
+        window: Window,
+        plan: _CachePlan,
+    ) -> None:
+        """Occurrences come from the provider's own expansion, exceptions applied."""
+        for master_id in plan.series - plan.cancelled:
+            try:
+                occurrences = await connector.list_instances(calendar, master_id, window)
+            except NotFoundError:
+                plan.removed.append(master_id)
+                continue
+            except TransientError as exc:
+                plan.retry_later.append(exc)
+                continue
+            plan.rows[master_id] = entries_in_window(occurrences, window, source_id=master_id)
+
+    async def _trust_full_listing(
+        self, calendar: CalendarRecord, batch: ChangeBatch, plan: _CachePlan, window: Window
+    ) -> bool:
+        """A full listing removes rows it did not mention, unless it looks like a glitch."""
+        if not batch.full or plan.retry_later:
+            return False
+        if batch.events:
+            return True
+        # an empty full listing of a calendar we hold rows for is suspicious (vdirsyncer's
+        # StorageEmpty): keep the rows rather than wipe the room's list on a provider glitch
+        held = await self._store.list_entries(calendar.key, window.start, window.end)
+        if held:
+            log.warning("sync.empty_listing_ignored", calendar=calendar.key, rows=len(held))
+        return not held
+
+
+@dataclass
+class _CachePlan:
+    """How one round changes the meeting cache, filled event by event."""
+
+    rows: dict[str, list[MeetingEntry]] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)
+    series: set[str] = field(default_factory=set)  # masters whose occurrences to refresh
+    cancelled: set[str] = field(default_factory=set)
+    retry_later: list[Exception] = field(default_factory=list)
+
+    def add(self, event: Event, window: Window, *, full: bool) -> None:
+        if event.recurring_event_id:
+            self.series.add(event.recurring_event_id)
+        elif event.is_series_master and not event.is_cancelled:
+            # a full listing holds every old series: expand only those that can reach the window
+            if not full or may_occur_in(event, window):
+                self.series.add(event.event_id)
+        elif event.is_cancelled:
+            self.removed.append(event.event_id)
+            self.cancelled.add(event.event_id)
+        else:
+            self.rows[event.event_id] = entries_in_window([event], window)

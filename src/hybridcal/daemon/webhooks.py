@@ -71,7 +71,9 @@ class GoogleWebhook:
             await self._stop_once(channel_id, resource_id, headers.get("X-Goog-Resource-URI", ""))
             return "unknown_channel", web.Response(status=200)
         token_ok = hmac.compare_digest(token.encode(), channel.secret.encode())
-        resource_ok = hmac.compare_digest(resource_id.encode(), (channel.resource_id or "").encode())
+        resource_ok = hmac.compare_digest(
+            resource_id.encode(), (channel.resource_id or "").encode()
+        )
         if not (token_ok and resource_ok):
             log.warning("webhook.forged", channel=channel_id, calendar=channel.calendar_key)
             return "forbidden", web.Response(status=403)

@@ -84,9 +84,9 @@ class CalendarQueue:
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers.clear()
 
-    async def wait_idle(self, timeout: float | None = None) -> None:
+    async def wait_idle(self) -> None:
         """Until nothing is queued or running (retries waiting on a timer do not count)."""
-        await asyncio.wait_for(self._idle.wait(), timeout)
+        await self._idle.wait()
 
     @property
     def depth(self) -> int:

@@ -12,7 +12,7 @@ def generate_service_account(
     *,
     project_id: str = "hybridcal-sandbox",
     name: str = "hybridcal",
-    token_uri: str = "https://oauth2.googleapis.com/token",
+    token_uri: str = "https://oauth2.googleapis.com/token",  # noqa: S107 - a URL
     key_size: int = 2048,
 ) -> dict[str, str]:
     """A fresh RSA key and the service-account JSON around it (never reuse outside the sandbox)."""

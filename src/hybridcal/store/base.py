@@ -61,6 +61,16 @@ class SyncResult:
     synced_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceView:
+    """Everything the endpoint API needs to answer one poll, read in one store call."""
+
+    device: Device
+    calendar: CalendarRecord
+    cache_version: int
+    presence: Presence | None
+
+
 class Store(Protocol):
     # -- calendars ---------------------------------------------------------------------------
     async def add_calendar(self, record: CalendarRecord) -> None:
@@ -127,6 +137,11 @@ class Store(Protocol):
     async def list_devices(self, calendar_key: str | None = None) -> list[Device]: ...
 
     async def revoke_device(self, device_id: str) -> None: ...
+
+    async def device_view(self, token_hash: str) -> DeviceView | None:
+        """The device with this token hash, its calendar, the calendar's cache version and
+        presence, in one call (the endpoint's hot path); None when the device is unknown or its
+        calendar is gone. Revoked devices are returned, the caller refuses them."""
 
     # -- presence ----------------------------------------------------------------------------
     async def put_presence(self, presence: Presence) -> None: ...

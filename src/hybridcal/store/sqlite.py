@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Generic, ParamSpec, Self, TypeVar, cast
 
-from hybridcal.store.base import StoreError
+from hybridcal.store.base import DeviceView, StoreError
 from hybridcal.store.sqlite_cache import CacheTables
 from hybridcal.store.sqlite_tables import DirectoryTables
 
@@ -238,6 +238,24 @@ class SQLiteStore:
 
     async def revoke_device(self, device_id: str) -> None:
         await self._run(self._tables.revoke_device, device_id)
+
+    async def device_view(self, token_hash: str) -> DeviceView | None:
+        return await self._run(self._device_view, token_hash)
+
+    def _device_view(self, token_hash: str) -> DeviceView | None:
+        """Runs on the worker thread: four indexed reads, one thread hop."""
+        device = self._tables.get_device_by_token_hash(token_hash)
+        if device is None:
+            return None
+        calendar = self._tables.get_calendar(device.calendar_key)
+        if calendar is None:
+            return None
+        return DeviceView(
+            device=device,
+            calendar=calendar,
+            cache_version=self._tables.cache_version(calendar.key),
+            presence=self._tables.get_presence(calendar.key),
+        )
 
     # -- presence --------------------------------------------------------------------------------
 

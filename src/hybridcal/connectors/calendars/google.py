@@ -7,6 +7,7 @@ aiohttp, so the event loop never waits on httplib2. Tokens come from google-auth
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -54,6 +55,13 @@ GMAIL_SETTINGS_SCOPE = "https://www.googleapis.com/auth/gmail.settings.basic"
 SCOPES = (CALENDAR_SCOPE, GMAIL_SETTINGS_SCOPE)
 PAGE_SIZE = 250
 _RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
+_BY_STATUS: dict[int, type[ConnectorError]] = {
+    401: AuthError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    410: CursorExpiredError,  # fullSyncRequired: the sync token expired
+    412: ConflictError,
+}
 
 
 @cache
@@ -111,9 +119,7 @@ class GoogleCalendarConnector:
         settings = self._calendar.settings()
         locale = await self._send(subject, settings.get(setting="locale"), "settings.get")
         zone = await self._send(subject, settings.get(setting="timezone"), "settings.get")
-        return AccessCheck(
-            locale=(locale or {}).get("value"), timezone=(zone or {}).get("value")
-        )
+        return AccessCheck(locale=(locale or {}).get("value"), timezone=(zone or {}).get("value"))
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -253,10 +259,8 @@ class GoogleCalendarConnector:
         req = self._calendar.channels().stop(
             body={"id": channel.channel_id, "resourceId": channel.resource_id}
         )
-        try:
+        with contextlib.suppress(NotFoundError):  # already gone: expired or stopped before
             await self._send(self._subject(calendar), req, "channels.stop")
-        except NotFoundError:
-            pass  # already gone: expired or stopped before
 
     # -- out of office -----------------------------------------------------------------------
 
@@ -342,19 +346,9 @@ def _error(name: str, status: int, text: str, retry_after: str | None) -> Connec
     what = f"{name}: {status} {reason or ''} {message}".strip()
     if status == 429 or (status == 403 and reason in _RATE_REASONS):
         return ThrottledError(what, _retry_after(retry_after))
-    if status == 401:
-        return AuthError(what)
-    if status == 403:
-        return ForbiddenError(what)
-    if status == 404:
-        return NotFoundError(what)
-    if status == 410:
-        return CursorExpiredError(what)
-    if status == 412:
-        return ConflictError(what)
     if status >= 500:
         return TransientError(what)
-    return ConnectorError(what)
+    return _BY_STATUS.get(status, ConnectorError)(what)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -389,4 +383,3 @@ def _from_ms(value: str | None) -> datetime | None:
         return datetime.fromtimestamp(int(value) / 1000, UTC)
     except ValueError:
         return None
-

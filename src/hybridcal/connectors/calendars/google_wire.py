@@ -204,7 +204,7 @@ def _instant(t: GTime | None, default_tz: str | None) -> tuple[datetime | None, 
 
 
 def _parse_dt(value: str, tz: str | None = None) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=_zone(tz))
     return parsed

@@ -94,7 +94,7 @@ class GoogleSimulator:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         sock.listen(128)
-        sock.setblocking(False)
+        sock.setblocking(False)  # noqa: FBT003 - socket API
         bound_port = sock.getsockname()[1]
         shown = f"[{host}]" if family == socket.AF_INET6 else host
         self.base_url = f"http://{shown}:{bound_port}"
@@ -147,9 +147,9 @@ class GoogleSimulator:
             await self._runner.cleanup()
             self._runner = None
 
-    async def drain(self, timeout: float = 5.0) -> None:
+    async def drain(self, limit_s: float = 5.0) -> None:
         """Wait for pending conference creations and notification deliveries."""
-        await self._tasks.drain(timeout)
+        await self._tasks.drain(limit_s)
 
     # -- token endpoint ------------------------------------------------------------------------
 
@@ -161,7 +161,9 @@ class GoogleSimulator:
         except TokenError as exc:
             body, status = exc.body, exc.status
         self.request_log.append(
-            RequestRecord("POST", "/token", {}, status, None, "oauth2.token", None, None, self._now())
+            RequestRecord(
+                "POST", "/token", {}, status, None, "oauth2.token", None, None, self._now()
+            )
         )
         return web.json_response(body, status=status)
 

@@ -88,7 +88,12 @@ class CalendarApi:
 
     async def get(self, call: Call) -> Reply:
         calendar, _ = self._calendar(call)
-        item = self.view(calendar, call.path["eventId"], self._zone(call, calendar), call.params.get("maxAttendees"))
+        item = self.view(
+            calendar,
+            call.path["eventId"],
+            self._zone(call, calendar),
+            call.params.get("maxAttendees"),
+        )
         if item is None:
             raise not_found()
         if call.headers.get("If-None-Match") == item["etag"]:
@@ -111,7 +116,9 @@ class CalendarApi:
         if occ is None:
             return None
         copy = master.copies[calendar]
-        return render(master, copy, zone, self._directory, occurrence=occ, max_attendees=max_attendees)
+        return render(
+            master, copy, zone, self._directory, occurrence=occ, max_attendees=max_attendees
+        )
 
     async def insert(self, call: Call) -> Reply:
         calendar, _ = self._calendar(call)

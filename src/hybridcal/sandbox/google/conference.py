@@ -73,7 +73,11 @@ def meet(request_id: str, rng: random.Random) -> dict[str, Any]:
             "status": {"statusCode": "success"},
         },
         "entryPoints": [
-            {"entryPointType": "video", "uri": f"https://meet.google.com/{code}", "label": f"meet.google.com/{code}"},
+            {
+                "entryPointType": "video",
+                "uri": f"https://meet.google.com/{code}",
+                "label": f"meet.google.com/{code}",
+            },
             {
                 "entryPointType": "phone",
                 "uri": "tel:" + number.replace(" ", "-"),

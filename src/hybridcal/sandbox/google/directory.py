@@ -67,7 +67,9 @@ class Directory:
         if key in self.rooms:
             raise ValueError(f"{email} is already a room")
         local = key.split("@", 1)[0]
-        self.users[key] = Person(key, name or local.replace(".", " ").title(), locale, timezone, admin)
+        self.users[key] = Person(
+            key, name or local.replace(".", " ").title(), locale, timezone, admin
+        )
 
     def add_room(self, email: str, *, name: str, timezone: str) -> None:
         key = email.lower()
@@ -112,14 +114,16 @@ class Directory:
         private = serialization.load_pem_private_key(info["private_key"].encode(), password=None)
         public = private.public_key()
         if not isinstance(public, RSAPublicKey):
-            raise ValueError("service-account keys are RSA keys")
+            raise TypeError("service-account keys are RSA keys")
         account = self.accounts.setdefault(
             info["client_email"], ServiceAccount(info["client_email"], str(info["client_id"]))
         )
         account.keys[info["private_key_id"]] = public
 
     def grant_delegation(self, client_id: str, scopes: Iterable[str]) -> None:
-        self.delegations[client_id] = self.delegations.get(client_id, frozenset()) | frozenset(scopes)
+        self.delegations[client_id] = self.delegations.get(client_id, frozenset()) | frozenset(
+            scopes
+        )
 
     def revoke_delegation(self, client_id: str) -> None:
         self.delegations.pop(client_id, None)

@@ -149,9 +149,8 @@ class Api:
         elif kind == "boolean":
             if not isinstance(value, bool):
                 raise _invalid_field(where)
-        elif kind == "integer":
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise _invalid_field(where)
+        elif kind == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
+            raise _invalid_field(where)
 
 
 def _invalid_field(where: str) -> ApiError:
@@ -202,7 +201,9 @@ def parse_rfc3339(raw: str, name: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(raw)
     except ValueError:
-        raise bad_request(f"Bad Request: {name} is not an RFC3339 timestamp", parameter=name) from None
+        raise bad_request(
+            f"Bad Request: {name} is not an RFC3339 timestamp", parameter=name
+        ) from None
     if parsed.tzinfo is None or "T" not in raw.upper():
         raise bad_request(
             f"Bad Request: {name} needs a time and a time zone offset", parameter=name

@@ -68,9 +68,7 @@ def bad_request(message: str, *, reason: str = "invalid", parameter: str | None 
 
 
 def required(parameter: str) -> ApiError:
-    return ApiError(
-        400, "required", "Required", location=parameter, location_type="parameter"
-    )
+    return ApiError(400, "required", "Required", location=parameter, location_type="parameter")
 
 
 def not_found() -> ApiError:

@@ -90,15 +90,10 @@ class ApiFrontEnd:
                 body = await _json_body(request)
             token = self._tokens.authenticate(request.headers.get("Authorization"))
             subject = token.subject
-            if spec.scopes and not spec.scopes & token.scopes:
-                raise ApiError(
-                    403, "insufficientPermissions", "Request had insufficient authentication scopes."
-                )
+            _check_scopes(spec, token)
             await self._faults.delay()
             self._inject()
-            handler = self._handlers.get(spec.id)
-            if handler is None:
-                raise ApiError(501, "notImplemented", f"{spec.id} is not simulated")
+            handler = self._handler(spec)
             checked = self._api.validate_body(spec, body) if spec.request_schema else {}
             reply = await handler(Call(spec, path, params, checked, token, request.headers))
         except ApiError as exc:
@@ -126,6 +121,12 @@ class ApiFrontEnd:
             headers=reply.headers,
         )
 
+    def _handler(self, spec: MethodSpec) -> Handler:
+        handler = self._handlers.get(spec.id)
+        if handler is None:
+            raise ApiError(501, "notImplemented", f"{spec.id} is not simulated")
+        return handler
+
     def _inject(self) -> None:
         fault = self._faults.choose()
         if fault is Injected.ERROR:
@@ -135,8 +136,27 @@ class ApiFrontEnd:
             if self._faults.throttle_retry_after_s is not None:
                 headers["Retry-After"] = str(int(self._faults.throttle_retry_after_s))
             if self._faults.coin(0.5):
-                raise ApiError(429, "rateLimitExceeded", "Rate Limit Exceeded", domain="usageLimits", headers=headers)
-            raise ApiError(403, "rateLimitExceeded", "Rate Limit Exceeded", domain="usageLimits", headers=headers)
+                raise ApiError(
+                    429,
+                    "rateLimitExceeded",
+                    "Rate Limit Exceeded",
+                    domain="usageLimits",
+                    headers=headers,
+                )
+            raise ApiError(
+                403,
+                "rateLimitExceeded",
+                "Rate Limit Exceeded",
+                domain="usageLimits",
+                headers=headers,
+            )
+
+
+def _check_scopes(spec: MethodSpec, token: AccessToken) -> None:
+    if spec.scopes and not spec.scopes & token.scopes:
+        raise ApiError(
+            403, "insufficientPermissions", "Request had insufficient authentication scopes."
+        )
 
 
 async def _json_body(request: web.Request) -> Any:

@@ -247,7 +247,10 @@ class Lister:
             return False
         if "updatedMin" in params and copy.updated < params["updatedMin"]:
             return False
-        if "eventTypes" in params and event.fields.get("eventType", "default") not in params["eventTypes"]:
+        if (
+            "eventTypes" in params
+            and event.fields.get("eventType", "default") not in params["eventTypes"]
+        ):
             return False
         for pair in params.get("privateExtendedProperty", []):
             name, _, value = pair.partition("=")
@@ -303,7 +306,9 @@ class Lister:
             "description": "",
             "timeZone": view_zone,
             "accessRole": access_role,
-            "defaultReminders": [{"method": "popup", "minutes": 10}] if access_role == "owner" else [],
+            "defaultReminders": [{"method": "popup", "minutes": 10}]
+            if access_role == "owner"
+            else [],
         }
         if updated is not None:
             out["updated"] = rfc3339_utc(updated)
@@ -330,9 +335,13 @@ class Lister:
         rows: list[Row] = []
         for occ in recurrence.expand(master.start, master.end, master.recurrence, until=time_max):
             instance_id = f"{master.id}_{occ.suffix}"
-            if params.get("originalStart") and occ.original.render(view_zone).get(
-                "dateTime", occ.original.render(view_zone).get("date")
-            ) != params["originalStart"]:
+            if (
+                params.get("originalStart")
+                and occ.original.render(view_zone).get(
+                    "dateTime", occ.original.render(view_zone).get("date")
+                )
+                != params["originalStart"]
+            ):
                 continue
             exception = exceptions.get(instance_id)
             if exception is not None:
@@ -357,7 +366,12 @@ class Lister:
         out = self._envelope(calendar, view_zone, access_role, rows[:size])
         if len(rows) > size:
             out["nextPageToken"] = self._seal(
-                {"c": calendar, "q": self._fingerprint(params), "snapshot": 0, "last": list(rows[size - 1].key)}
+                {
+                    "c": calendar,
+                    "q": self._fingerprint(params),
+                    "snapshot": 0,
+                    "last": list(rows[size - 1].key),
+                }
             )
         out["items"] = [r.item for r in rows[:size]]
         return out

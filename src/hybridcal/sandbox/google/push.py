@@ -132,7 +132,9 @@ class PushService:
         if not address:
             raise required("address")
         parts = urlsplit(str(address))
-        secure = parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname))
+        secure = parts.scheme == "https" or (
+            parts.scheme == "http" and _is_loopback(parts.hostname)
+        )
         if not secure or not parts.hostname:
             raise bad_request(
                 f"WebHook callback must be HTTPS: {address}",

@@ -84,7 +84,9 @@ def expand(
         if until is not None and original.sort_key("UTC") >= until:
             break
         delta = _offset(original, start)
-        found.append(Occurrence(original, start.shifted(delta), end.shifted(delta), suffix(original)))
+        found.append(
+            Occurrence(original, start.shifted(delta), end.shifted(delta), suffix(original))
+        )
         if len(found) >= limit:
             break
     return found
@@ -128,9 +130,7 @@ def original_from_suffix(tail: str) -> When:
     return When(moment=moment)
 
 
-def find_occurrence(
-    start: When, end: When, lines: Sequence[str], tail: str
-) -> Occurrence | None:
+def find_occurrence(start: When, end: When, lines: Sequence[str], tail: str) -> Occurrence | None:
     """The occurrence whose id suffix is ``tail``, if the series has it."""
     target = original_from_suffix(tail)
     bound = target.sort_key("UTC") + timedelta(days=2)

@@ -70,6 +70,13 @@ def render(
             attendees = [a for a in attendees if a.get("self")]
             out["attendeesOmitted"] = True
         out["attendees"] = attendees
+    _extras(event, copy, out)
+    out["eventType"] = event.fields.get("eventType", "default")
+    return out
+
+
+def _extras(event: StoredEvent, copy: Copy, out: dict[str, Any]) -> None:
+    """Extended properties, conference data, reminders and guest flags."""
     ext: dict[str, Any] = {}
     if copy.private:
         ext["private"] = dict(copy.private)
@@ -86,8 +93,6 @@ def render(
     for key in ("guestsCanModify", "guestsCanInviteOthers", "guestsCanSeeOtherGuests", "source"):
         if key in event.fields:
             out[key] = event.fields[key]
-    out["eventType"] = event.fields.get("eventType", "default")
-    return out
 
 
 def _person(email: str, viewer: str, directory: Directory) -> dict[str, Any]:

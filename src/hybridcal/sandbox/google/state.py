@@ -167,7 +167,9 @@ class EventStore:
                 calendar,
                 body,
                 mode,
-                conference_version=1 if by_person and "conferenceData" in body else conference_version,
+                conference_version=1
+                if by_person and "conferenceData" in body
+                else conference_version,
                 by_person=by_person,
                 keep_conference=by_person and "conferenceData" not in body,
             )
@@ -180,7 +182,10 @@ class EventStore:
             if moved or any(fields_before.get(k) != event.fields.get(k) for k in SEQUENCE_FIELDS):
                 event.sequence += 1
             self._touch(event, was_live | event.live_calendars())
-        elif not by_person or (event.copies[calendar].private, event.copies[calendar].local) != local_before:
+        elif (
+            not by_person
+            or (event.copies[calendar].private, event.copies[calendar].local) != local_before
+        ):
             self._touch(event, {calendar})
         if request:
             self._on_conference(event.id, request)
@@ -320,10 +325,12 @@ class EventStore:
         conf, request = self._conference(event, body, patch, conference_version, keep_conference)
         if calendar != event.organizer and not creating:
             own = calendar
-            if (
-                _without_own_response(fields, own) != _without_own_response(event.fields, own)
-                or (start, end, shared, conf) != (event.start, event.end, event.shared_props, event.conference)
-            ):
+            if _without_own_response(fields, own) != _without_own_response(event.fields, own) or (
+                start,
+                end,
+                shared,
+                conf,
+            ) != (event.start, event.end, event.shared_props, event.conference):
                 if by_person:
                     raise PermissionError("only the organiser can change this event")
                 raise forbidden_for_non_organizer()
@@ -365,7 +372,9 @@ class EventStore:
         for item in value:
             email = str(item.get("email") or "").strip()
             if not email:
-                raise bad_request("Missing attendee email.", reason="required", parameter="attendees")
+                raise bad_request(
+                    "Missing attendee email.", reason="required", parameter="attendees"
+                )
             key = email.lower()
             if key in seen:
                 continue
@@ -380,7 +389,9 @@ class EventStore:
                 name = self.directory.display_name(key)
                 if name:
                     entry.setdefault("displayName", name)
-                entry.setdefault("responseStatus", "accepted" if key == organizer else "needsAction")
+                entry.setdefault(
+                    "responseStatus", "accepted" if key == organizer else "needsAction"
+                )
             out.append(entry)
         if out and organizer not in seen:
             name = self.directory.display_name(organizer)
@@ -449,9 +460,7 @@ def _check_enums(fields: Mapping[str, Any]) -> None:
             raise bad_request(f"Invalid {key} value.", parameter=key)
 
 
-def _props(
-    current: Mapping[str, str], ext: Any, kind: str, patch: bool
-) -> dict[str, str]:
+def _props(current: Mapping[str, str], ext: Any, kind: str, patch: bool) -> dict[str, str]:
     if ext is None:
         return {}  # update without extendedProperties, or a patch setting it to null
     if kind not in ext:
@@ -474,8 +483,11 @@ def _without_own_response(fields: Mapping[str, Any], own: str) -> dict[str, Any]
     attendees = []
     for item in fields.get("attendees") or []:
         if item.get("email") == own:
-            item = {k: v for k, v in item.items() if k not in {"responseStatus", "comment"}}
-        attendees.append(item)
+            attendees.append(
+                {k: v for k, v in item.items() if k not in {"responseStatus", "comment"}}
+            )
+        else:
+            attendees.append(item)
     if attendees:
         out["attendees"] = attendees
     return out

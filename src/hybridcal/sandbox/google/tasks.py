@@ -39,10 +39,10 @@ class TaskSet:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def drain(self, timeout: float = 5.0) -> None:
+    async def drain(self, limit_s: float = 5.0) -> None:
         """Wait until no background work is left (new work spawned meanwhile included)."""
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(limit_s):
                 while self._tasks:
                     await asyncio.gather(*list(self._tasks), return_exceptions=True)
 

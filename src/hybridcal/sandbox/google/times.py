@@ -95,7 +95,8 @@ def parse_when(value: Any, field: str) -> When:
     if parsed.tzinfo is None:
         if not tz_name:
             raise bad_request(
-                f"Missing time zone definition for {field} time.", reason="required",
+                f"Missing time zone definition for {field} time.",
+                reason="required",
                 parameter=field,
             )
         parsed = parsed.replace(tzinfo=zone(tz_name))

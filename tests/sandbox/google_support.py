@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from google.oauth2 import service_account
 from googleapiclient.discovery import build
 
 from hybridcal.sandbox.google import CALENDAR_SCOPE, GoogleSimulator
+
+CalendarFactory = Callable[..., Any]
+"""``calendar(subject)`` -> a Calendar v3 Resource acting as that user."""
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
@@ -21,10 +25,11 @@ def credentials(
     sim: GoogleSimulator, info: dict[str, str], subject: str, scopes: list[str] | None = None
 ) -> service_account.Credentials:
     data = dict(info, token_uri=sim.token_uri)
-    base = service_account.Credentials.from_service_account_info(
+    base = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
         data, scopes=scopes or [CALENDAR_SCOPE]
     )
-    return base.with_subject(subject)
+    creds: service_account.Credentials = base.with_subject(subject)
+    return creds
 
 
 def service(
