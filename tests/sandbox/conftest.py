@@ -9,14 +9,22 @@ from typing import Any
 
 import pytest
 
+from hybridcal.sandbox.google import CALENDAR_SCOPE, GMAIL_SETTINGS_SCOPE, GoogleSimulator
+from hybridcal.sandbox.keys import generate_service_account
+
 _ROOT = str(Path(__file__).resolve().parents[2])
 if _ROOT not in sys.path:  # make ``tests.sandbox.google_support`` importable (prepend mode)
     sys.path.insert(0, _ROOT)
 
-from tests.sandbox.google_support import ADMIN, ALICE, BOB, CAROL, ROOM, CalendarFactory, service
-
-from hybridcal.sandbox.google import CALENDAR_SCOPE, GMAIL_SETTINGS_SCOPE, GoogleSimulator
-from hybridcal.sandbox.keys import generate_service_account
+from tests.sandbox.google_support import (  # noqa: E402 - needs the repository root on sys.path
+    ADMIN,
+    ALICE,
+    BOB,
+    CAROL,
+    ROOM,
+    CalendarFactory,
+    service,
+)
 
 
 @pytest.fixture(scope="session")

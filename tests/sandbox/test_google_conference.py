@@ -7,6 +7,8 @@ import re
 
 from tests.sandbox.google_support import ALICE, BOB, CalendarFactory, run, timed
 
+from hybridcal.sandbox.google import GoogleSimulator
+
 BODY = {
     "summary": "Sync",
     "attendees": [{"email": BOB}],

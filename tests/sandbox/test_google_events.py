@@ -6,6 +6,8 @@ import pytest
 from googleapiclient.errors import HttpError
 from tests.sandbox.google_support import ADMIN, ALICE, BOB, CAROL, ROOM, CalendarFactory, run, timed
 
+from hybridcal.sandbox.google import GoogleSimulator
+
 MEETING = {
     "summary": "Planning",
     "location": "@meet",

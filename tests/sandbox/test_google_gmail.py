@@ -8,7 +8,7 @@ import pytest
 from googleapiclient.errors import HttpError
 from tests.sandbox.google_support import ALICE, BOB, run, service
 
-from hybridcal.sandbox.google import GMAIL_SETTINGS_SCOPE
+from hybridcal.sandbox.google import GMAIL_SETTINGS_SCOPE, GoogleSimulator
 
 SCOPES = [GMAIL_SETTINGS_SCOPE]
 

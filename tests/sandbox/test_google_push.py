@@ -13,6 +13,7 @@ from googleapiclient.errors import HttpError
 from tests.sandbox.google_support import ALICE, BOB, CalendarFactory, run, timed
 
 from hybridcal.sandbox.faults import Faults
+from hybridcal.sandbox.google import GoogleSimulator
 
 
 @dataclass

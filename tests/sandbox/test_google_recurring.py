@@ -6,6 +6,8 @@ import pytest
 from googleapiclient.errors import HttpError
 from tests.sandbox.google_support import ALICE, BOB, CalendarFactory, run
 
+from hybridcal.sandbox.google import GoogleSimulator
+
 WEEKLY = {
     "summary": "Weekly",
     "attendees": [{"email": BOB}],

@@ -25,8 +25,9 @@ def seed_events(sim: GoogleSimulator, count: int) -> list[str]:
     return ids
 
 
-async def full_sync(svc, **params):
-    items, pages, token = [], 0, None
+async def full_sync(svc: Any, **params: Any) -> tuple[list[dict[str, Any]], int, str]:
+    items: list[dict[str, Any]] = []
+    pages, token = 0, None
     while True:
         page = await run(svc.events().list(calendarId=ALICE, pageToken=token, **params))
         pages += 1
@@ -35,7 +36,7 @@ async def full_sync(svc, **params):
         if token:
             assert "nextSyncToken" not in page
             continue
-        return items, pages, page["nextSyncToken"]
+        return items, pages, str(page["nextSyncToken"])
 
 
 async def test_paging_and_incremental_sync(sim: GoogleSimulator, calendar: CalendarFactory) -> None:

@@ -34,7 +34,8 @@ def cipher(keyring: Keyring) -> RecordCipher:
 def test_round_trip(cipher: RecordCipher) -> None:
     for plaintext in (b"", b"x", b"join https://zoom.us/j/1?pwd=abc" * 1000):
         blob = cipher.encrypt(plaintext, AAD)
-        assert plaintext not in blob or not plaintext
+        # a one-byte plaintext may occur in random ciphertext by chance; a long one may not
+        assert len(plaintext) < 8 or plaintext not in blob
         assert len(blob) == HEADER + len(plaintext) + 16
         assert cipher.decrypt(blob, AAD) == plaintext
 

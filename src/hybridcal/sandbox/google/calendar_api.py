@@ -7,6 +7,7 @@ calendars you cannot see rather than saying "forbidden".
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from urllib.parse import quote
 
@@ -80,7 +81,7 @@ class CalendarApi:
 
     async def list(self, call: Call) -> Reply:
         calendar, role = self._calendar(call)
-        return Reply(body=self._lister.list(calendar, call.params, role))
+        return Reply(body=self._lister.list_events(calendar, call.params, role))
 
     async def instances(self, call: Call) -> Reply:
         calendar, role = self._calendar(call)
@@ -187,7 +188,7 @@ class CalendarApi:
             raise not_found()
         body = {
             "kind": "calendar#setting",
-            "etag": f'"{abs(hash((name, values[name]))) % 10**16:016d}"',
+            "etag": '"' + hashlib.sha256(f"{name}={values[name]}".encode()).hexdigest()[:16] + '"',
             "id": name,
             "value": values[name],
         }

@@ -104,7 +104,9 @@ class Lister:
 
     # -- events.list ---------------------------------------------------------------------------
 
-    def list(self, calendar: str, params: Mapping[str, Any], access_role: str) -> dict[str, Any]:
+    def list_events(
+        self, calendar: str, params: Mapping[str, Any], access_role: str
+    ) -> dict[str, Any]:
         single = bool(params.get("singleEvents", False))
         if params.get("orderBy") == "startTime" and not single:
             raise bad_request("The requested ordering is not available for the particular query.")

@@ -415,11 +415,11 @@ class EventStore:
             if cal not in wanted:
                 copy.removed = True
         for cal in wanted:
-            copy = event.copies.get(cal)
-            if copy is None:
+            existing = event.copies.get(cal)
+            if existing is None:
                 event.copies[cal] = Copy(cal, {}, {}, "", self._now(), 0)
-            elif copy.removed and cal not in declined:
-                copy.removed = False  # invited again
+            elif existing.removed and cal not in declined:
+                existing.removed = False  # invited again
 
     def _set_response(self, event: StoredEvent, calendar: str, status: str) -> None:
         for item in event.fields.get("attendees") or []:

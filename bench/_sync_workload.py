@@ -1,0 +1,169 @@
+"""The organisation the sync benchmark runs against: people, a room, their events, and the burst
+of edits people make later. Deterministic for a given seed.
+
+Per person, event ``j`` (a ten-event pattern):
+
+- ``j % 10`` in 0..2: a meeting with a colleague (the next person) and the room;
+- ``j % 10 == 3``: a room booking without other guests;
+- ``j % 10`` in 4..5: a vendor's invitation with a pasted Zoom or Teams join link;
+- the rest: plain events; every 25th event (``j % 25 == 7``) is a weekly series instead.
+
+Burst edits touch only events that no other *person* attends, so that each calendar's burst
+shows up in that calendar's listings alone (the room sees its share).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hybridcal.sandbox.google.app import GoogleSimulator
+
+DOMAIN = "bench.example.com"
+ADMIN = f"hybridcal-admin@{DOMAIN}"
+ROOM = "c_bench-board-room@resource.calendar.google.com"
+ZONE = "Europe/Zurich"
+KEYWORD = "@meet"
+
+_PASTED = (
+    "Vendor sync.\n\nJoin Zoom Meeting\nhttps://us06web.zoom.us/j/8{n:010d}?pwd=QmVuY2g{n:05d}.1\n\n"
+    "Meeting ID: 8{n:010d}\nPasscode: {n:06d}\n",
+    "Partner review.\n\nMicrosoft Teams meeting\nJoin on your computer or mobile app\n"
+    "https://teams.microsoft.com/l/meetup-join/19%3ameeting_bench{n:08d}%40thread.v2/0\n",
+)
+_KEYWORD_SLOTS = frozenset({3, 6, 8, 9})  # j % 10 of events a person may add a keyword to
+_RETITLE_SLOTS = frozenset({4, 5})
+
+
+def person(index: int) -> str:
+    return f"person{index:03d}@{DOMAIN}"
+
+
+@dataclass(frozen=True, slots=True)
+class SeededEvent:
+    organizer: str
+    event_id: str
+    slot: int  # j, the event's place in its organiser's pattern
+    recurring: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    organizer: str
+    event_id: str
+    keyword: bool  # True: the keyword goes into the location; False: the title changes
+
+
+def populate_directory(sim: GoogleSimulator, people: int) -> list[str]:
+    """The people, the service account's admin user and the room; returns the people."""
+    addresses = [person(i) for i in range(people)]
+    for address in addresses:
+        sim.add_user(address, timezone=ZONE)
+    sim.add_user(ADMIN, name="hybridcal service", admin=True, timezone=ZONE)
+    sim.add_room(ROOM, name="Board Room", timezone=ZONE)
+    return addresses
+
+
+def seed_events(
+    sim: GoogleSimulator, people: Sequence[str], per_person: int, *, now: datetime, seed: int
+) -> list[SeededEvent]:
+    """``per_person`` events per person, spread over the daemon's window (7 days back, 31 ahead)."""
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+    zone = ZoneInfo(ZONE)
+    first_day = (now.astimezone(zone) - timedelta(days=5)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    seeded: list[SeededEvent] = []
+    for index, organizer in enumerate(people):
+        colleague = people[(index + 1) % len(people)]
+        for j in range(per_person):
+            start = first_day + timedelta(
+                days=rng.randrange(33), hours=rng.randrange(8, 18), minutes=rng.choice((0, 30))
+            )
+            body = _event_body(j, colleague, start, minutes=rng.choice((30, 45, 60)))
+            made = sim.person_insert(organizer, body)
+            seeded.append(SeededEvent(organizer, made["id"], j, "recurrence" in body))
+    return seeded
+
+
+def _event_body(j: int, colleague: str, start: datetime, *, minutes: int) -> dict[str, Any]:
+    slot = j % 10
+    room = {"email": ROOM, "resource": True}
+    body: dict[str, Any] = {
+        "summary": f"Topic {j}",
+        "location": "Board Room" if slot <= 3 else "Office",
+        "start": {"dateTime": start.isoformat(), "timeZone": ZONE},
+        "end": {"dateTime": (start + timedelta(minutes=minutes)).isoformat(), "timeZone": ZONE},
+    }
+    if slot <= 2:
+        body["attendees"] = [{"email": colleague}, room]
+    elif slot == 3:
+        body["attendees"] = [room]
+    elif slot in _RETITLE_SLOTS:
+        body["description"] = _PASTED[slot - 4].format(n=j + 1)
+    elif j % 25 == 7:
+        body["recurrence"] = ["RRULE:FREQ=WEEKLY;COUNT=6"]
+    return body
+
+
+def plan_burst(
+    seeded: Sequence[SeededEvent], calendars: Sequence[str], per_calendar: int
+) -> list[list[Edit]]:
+    """Per calendar, ``per_calendar`` edits alternating keyword / retitle (keyword first)."""
+    bursts: list[list[Edit]] = []
+    for organizer in calendars:
+        own = [e for e in seeded if e.organizer == organizer and not e.recurring]
+        keyword_pool = [e for e in own if e.slot % 10 in _KEYWORD_SLOTS]
+        keywords = (per_calendar + 1) // 2
+        chosen = keyword_pool[:keywords]
+        retitle_pool = [e for e in own if e.slot % 10 in _RETITLE_SLOTS | _KEYWORD_SLOTS]
+        retitles = [e for e in retitle_pool if e not in chosen][: per_calendar - keywords]
+        if len(chosen) < keywords or len(retitles) < per_calendar - keywords:
+            raise ValueError(
+                f"{per_calendar} edits per calendar need more events per person than were seeded"
+            )
+        edits = [Edit(organizer, e.event_id, keyword=True) for e in chosen]
+        edits += [Edit(organizer, e.event_id, keyword=False) for e in retitles]
+        edits.sort(key=lambda e: (e.keyword is False, 0))  # stable: keywords first, then titles
+        bursts.append(_interleave(edits))
+    return bursts
+
+
+def _interleave(edits: list[Edit]) -> list[Edit]:
+    keyword = [e for e in edits if e.keyword]
+    retitle = [e for e in edits if not e.keyword]
+    out: list[Edit] = []
+    for i in range(max(len(keyword), len(retitle))):
+        out.extend(keyword[i : i + 1])
+        out.extend(retitle[i : i + 1])
+    return out
+
+
+def apply_edit(sim: GoogleSimulator, edit: Edit) -> None:
+    """What a person does in Google Calendar's UI."""
+    current = sim.get(edit.organizer, edit.event_id)
+    if current is None:
+        raise LookupError(f"event {edit.event_id} vanished from {edit.organizer}")
+    if edit.keyword:
+        change = {"location": f"{current.get('location', '')}, {KEYWORD}".lstrip(", ")}
+    else:
+        change = {"summary": f"{current.get('summary', '')} (moved)"}
+    sim.person_patch(edit.organizer, edit.event_id, change)
+
+
+def keyword_event_done(sim: GoogleSimulator, edit: Edit) -> bool:
+    """The Meet exists (conference creation succeeded) and our marker is on the event."""
+    event = sim.get(edit.organizer, edit.event_id) or {}
+    status = (event.get("conferenceData") or {}).get("createRequest", {}).get("status", {})
+    private = (event.get("extendedProperties") or {}).get("private") or {}
+    marked = any(key.startswith("hybridcal.") for key in private)
+    return status.get("statusCode") == "success" and marked
+
+
+def visible_events(sim: GoogleSimulator, calendars: Sequence[str]) -> int:
+    """Events (series counted once) on the calendars: what their first full listings return."""
+    return sum(len(sim.list_events(calendar)) for calendar in calendars)
