@@ -126,20 +126,17 @@ def plan_burst(
             raise ValueError(
                 f"{per_calendar} edits per calendar need more events per person than were seeded"
             )
-        edits = [Edit(organizer, e.event_id, keyword=True) for e in chosen]
-        edits += [Edit(organizer, e.event_id, keyword=False) for e in retitles]
-        edits.sort(key=lambda e: (e.keyword is False, 0))  # stable: keywords first, then titles
-        bursts.append(_interleave(edits))
+        keyword_edits = [Edit(organizer, e.event_id, keyword=True) for e in chosen]
+        retitle_edits = [Edit(organizer, e.event_id, keyword=False) for e in retitles]
+        bursts.append(_interleave(keyword_edits, retitle_edits))
     return bursts
 
 
-def _interleave(edits: list[Edit]) -> list[Edit]:
-    keyword = [e for e in edits if e.keyword]
-    retitle = [e for e in edits if not e.keyword]
+def _interleave(first: list[Edit], second: list[Edit]) -> list[Edit]:
     out: list[Edit] = []
-    for i in range(max(len(keyword), len(retitle))):
-        out.extend(keyword[i : i + 1])
-        out.extend(retitle[i : i + 1])
+    for i in range(max(len(first), len(second))):
+        out.extend(first[i : i + 1])
+        out.extend(second[i : i + 1])
     return out
 
 

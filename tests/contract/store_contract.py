@@ -431,6 +431,27 @@ class StoreContract:
         with pytest.raises(NotFoundError):
             await store.revoke_device("dev-404")
 
+    async def test_device_view_reads_what_a_poll_needs_in_one_call(self, store: Store) -> None:
+        room = calendar()
+        await store.add_calendar(room)
+        lobby = Device("dev-1", "Lobby panel", ROOM, "a" * 64, T0)
+        await store.add_device(lobby)
+        view = await store.device_view("a" * 64)
+        assert view is not None
+        assert (view.device, view.calendar, view.presence) == (lobby, room, None)
+        assert view.cache_version == await store.cache_version(ROOM)
+        await store.apply_sync(sync([entry("m1", 1)]))
+        await store.put_presence(Presence(ROOM, out_of_office=True))
+        later = await store.device_view("a" * 64)
+        assert later is not None
+        assert later.cache_version == await store.cache_version(ROOM) != view.cache_version
+        assert later.presence == Presence(ROOM, out_of_office=True)
+        assert await store.device_view("b" * 64) is None
+        await store.revoke_device("dev-1")
+        revoked = await store.device_view("a" * 64)
+        assert revoked is not None
+        assert revoked.device.revoked  # returned: refusing it is the caller's decision
+
     async def test_device_identity_and_token_are_unique(self, store: Store) -> None:
         await store.add_calendar(calendar())
         await store.add_device(Device("dev-1", "One", ROOM, "a" * 64, T0))

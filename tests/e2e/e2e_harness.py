@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -113,11 +113,12 @@ class Harness:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def restart(self, before_start: Callable[[], None] | None = None) -> None:
-        """Stop the daemon and start a new one on the same store, keyring and port."""
+    async def restart(self, while_down: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Stop the daemon and start a new one on the same store, keyring and port; the
+        optional ``while_down`` runs in between (a person keeps working meanwhile)."""
         await self.daemon.stop()
-        if before_start is not None:
-            before_start()
+        if while_down is not None:
+            await while_down()
         self.daemon = Daemon(self.settings, now=self.clock)
         await self.daemon.start()
         self.restarts += 1
@@ -259,6 +260,11 @@ class Harness:
             data: dict[str, Any] = await resp.json()
         meetings: list[dict[str, Any]] = data["meetings"]
         return meetings
+
+    def metric(self, name: str, **labels: str) -> float:
+        """A sample of the daemon's Prometheus registry (0 when the series does not exist)."""
+        value = self.daemon.metrics.registry.get_sample_value(name, labels)
+        return 0.0 if value is None else value
 
     async def post_webhook(self, headers: Mapping[str, str], body: bytes = b"") -> int:
         async with (

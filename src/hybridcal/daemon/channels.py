@@ -78,13 +78,29 @@ class ChannelManager:
         if url is None:
             return None
         connector = self._connectors[calendar.provider]
-        channel = await connector.watch(
-            calendar,
-            address=url,
+        now = self._now()
+        # Stored before the watch call: Google may deliver the channel's first notification
+        # before the call returns. The resource id is filled in once Google has named it.
+        provisional = Channel(
             channel_id=new_channel_id(),
+            calendar_key=calendar.key,
             secret=secrets.token_urlsafe(32),
-            now=self._now(),
+            resource_id=None,
+            expires_at=now + self._renew_before,
+            created_at=now,
         )
+        await self._store.put_channel(provisional)
+        try:
+            channel = await connector.watch(
+                calendar,
+                address=url,
+                channel_id=provisional.channel_id,
+                secret=provisional.secret,
+                now=now,
+            )
+        except BaseException:
+            await self._store.delete_channel(provisional.channel_id)
+            raise
         await self._store.put_channel(channel)
         log.info(
             "channel.opened",

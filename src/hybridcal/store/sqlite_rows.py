@@ -71,6 +71,17 @@ class RowStore:
             raise
         return store
 
+    @classmethod
+    def reader(cls, path: Path, cipher: RecordCipher, now: Callable[[], datetime]) -> Self:
+        """A read-only connection to a database that ``open`` already migrated and checked."""
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            conn.execute("PRAGMA query_only = ON")
+            conn.execute("PRAGMA busy_timeout = 5000")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {path} for reading: {exc}") from None
+        return cls(Database(conn, execute_plugins=False), cipher, now)
+
     def close(self) -> None:
         self._conn.close()
 

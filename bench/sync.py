@@ -1,0 +1,416 @@
+"""Sync benchmark: what the daemon costs to sync calendars and to react to a burst of edits.
+
+``python -m bench.sync [--quick]`` from the repository root prints one JSON object.
+
+The Google simulator runs in this process; the daemon runs as a child process
+(``hybridcal --config FILE run``) so that its CPU time (``/proc/<pid>/stat``) is its own. N people
+and one room are enabled with the admin commands before the daemon starts.
+
+1. **Initial sync.** Every person's calendar holds M events (some shared with a colleague and
+   the room, some with pasted join links, a few weekly series). The daemon starts, opens a push
+   channel per calendar and lists everything. Measured from its first ``events.list`` until
+   every calendar has a stored cursor and the daemon is idle: ``events_per_cpu_second`` is the
+   events on the calendars divided by the daemon's CPU seconds in that span (interpreter start,
+   imports and store opening happen before the first listing and are reported apart).
+2. **Burst.** On K calendars people change B events each in quick succession: half get
+   ``@meet`` typed into the location, the others a new title. Measured until every keyword
+   event has its Meet (conference created) and our marker, and the daemon is idle again. From
+   the simulator's request log: listings per calendar burst, API calls per changed event,
+   successful writes per keyword event, echo writes (any write beyond one per keyword event),
+   conferences per keyword event.
+
+The run stops by itself; every wait is bounded and the daemon is stopped on any error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+import aiohttp
+
+from bench import _request_stats as stats
+from bench._daemon_proc import (
+    DaemonProcess,
+    GoogleEndpoints,
+    config_sections,
+    daemon_command,
+    metric_total,
+    queue_depth,
+    render_toml,
+    scrape_metrics,
+    wait_ready,
+)
+from bench._sync_workload import (
+    ADMIN,
+    DOMAIN,
+    ROOM,
+    Edit,
+    apply_edit,
+    keyword_event_done,
+    plan_burst,
+    populate_directory,
+    seed_events,
+    visible_events,
+)
+from hybridcal.config.loader import load_settings
+from hybridcal.config.settings import GOOGLE_SCOPES
+from hybridcal.core.model import CalendarKind, CalendarState, Provider
+from hybridcal.crypto import init_keyring
+from hybridcal.daemon.admin import admin_session
+from hybridcal.logs import configure_logging
+from hybridcal.sandbox.google.app import GoogleSimulator
+from hybridcal.sandbox.google.http import RequestRecord
+from hybridcal.sandbox.keys import generate_service_account
+
+READY_TIMEOUT = 60.0
+BURST_TIMEOUT = 60.0
+QUIET_SECONDS = 0.3  # no provider request for this long (and an empty queue) counts as idle
+POLL_SECONDS = 0.02
+
+TARGET_EVENTS_PER_CPU_SECOND = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    calendars: int
+    events: int
+    burst_calendars: int
+    burst_events: int
+    gap_ms: float
+    conference_delay_s: float
+    seed: int
+    quick: bool
+    profile: str | None
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Params:
+    parser = argparse.ArgumentParser(prog="python -m bench.sync", description=__doc__)
+    parser.add_argument("--calendars", type=int, default=20, help="people (one room is added)")
+    parser.add_argument("--events", type=int, default=100, help="events per person")
+    parser.add_argument("--burst-calendars", type=int, default=10)
+    parser.add_argument("--burst-events", type=int, default=20, help="edits per calendar burst")
+    parser.add_argument("--gap-ms", type=float, default=5.0, help="pause between two edits")
+    parser.add_argument("--conference-delay", type=float, default=0.2, help="Meet creation, s")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="a few-second smoke run")
+    parser.add_argument("--profile", help="run the daemon under cProfile, stats to this file")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.calendars, args.events, args.burst_calendars, args.burst_events = 3, 10, 2, 4
+    if not 1 <= args.burst_calendars <= args.calendars or args.burst_events < 1:
+        parser.error("need 1 <= --burst-calendars <= --calendars and --burst-events >= 1")
+    return Params(
+        calendars=args.calendars,
+        events=args.events,
+        burst_calendars=args.burst_calendars,
+        burst_events=args.burst_events,
+        gap_ms=args.gap_ms,
+        conference_delay_s=args.conference_delay,
+        seed=args.seed,
+        quick=args.quick,
+        profile=str(Path(args.profile).resolve()) if args.profile else None,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_for(
+    condition: Callable[[], Awaitable[bool]], *, timeout: float, what: str, check: Callable[[], None]
+) -> None:
+    """Poll ``condition`` until true; ``check`` raises if the daemon died meanwhile."""
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        check()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        await asyncio.sleep(POLL_SECONDS)
+
+
+class SyncBench:
+    def __init__(self, params: Params, workdir: Path, sim: GoogleSimulator) -> None:
+        self.params = params
+        self.workdir = workdir
+        self.sim = sim
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.config = workdir / "hybridcal.toml"
+        self.people: list[str] = []
+
+    # -- set-up ------------------------------------------------------------------------------
+
+    async def prepare(self) -> list[Edit]:
+        """Directory, service account, keyring, config, enabled calendars and their events;
+        returns the burst edits to make later."""
+        sim, workdir = self.sim, self.workdir
+        info = generate_service_account(project_id="hybridcal-bench", token_uri=sim.token_uri)
+        key_file = workdir / "service-account.json"
+        key_file.write_text(json.dumps(info), encoding="utf-8")
+        key_file.chmod(0o600)
+        sim.register_service_account(info)
+        sim.grant_delegation(info["client_id"], GOOGLE_SCOPES)
+        self.people = populate_directory(sim, self.params.calendars)
+        init_keyring(workdir / "keyring.json")
+        endpoints = GoogleEndpoints(sim.token_uri, sim.calendar_root, sim.gmail_root)
+        sections = config_sections(
+            workdir, port=self.port, google=endpoints, room_access_user=ADMIN
+        )
+        self.config.write_text(render_toml(sections), encoding="utf-8")
+        settings = load_settings(self.config, {})
+        async with admin_session(settings, {}) as admin:
+            records = [
+                await admin.enable(Provider.GOOGLE, address, CalendarKind.USER)
+                for address in self.people
+            ]
+            records.append(
+                await admin.enable(Provider.GOOGLE, ROOM, CalendarKind.ROOM, name="Board Room")
+            )
+        broken = [r.address for r in records if r.state is not CalendarState.ACTIVE]
+        if broken:
+            raise RuntimeError(f"calendars failed to activate: {broken}")
+        seeded = seed_events(
+            sim, self.people, self.params.events, now=datetime.now(UTC), seed=self.params.seed
+        )
+        bursting = self.people[: self.params.burst_calendars]
+        return [edit for burst in plan_burst(seeded, bursting, self.params.burst_events) for edit in burst]
+
+    # -- waiting -----------------------------------------------------------------------------
+
+    def cursors_missing(self) -> int:
+        """Calendars without a stored sync cursor (the store is read, read-only)."""
+        uri = f"file:{self.workdir / 'hybridcal.db'}?mode=ro"
+        with sqlite3.connect(uri, uri=True, timeout=5) as db:
+            (missing,) = db.execute("SELECT count(*) FROM calendars WHERE cursor IS NULL").fetchone()
+        return int(missing)
+
+    async def wait_idle(
+        self, daemon: DaemonProcess, http: aiohttp.ClientSession, timeout: float
+    ) -> None:
+        """Until the simulator has nothing in flight, the daemon's queue is empty and no request
+        has arrived for ``QUIET_SECONDS``."""
+        log = self.sim.request_log
+        seen, quiet_since = len(log), time.monotonic()
+
+        async def idle() -> bool:
+            nonlocal seen, quiet_since
+            await self.sim.drain(1.0)
+            if len(log) != seen:
+                seen, quiet_since = len(log), time.monotonic()
+                return False
+            if time.monotonic() - quiet_since < QUIET_SECONDS:
+                return False
+            return await queue_depth(http, self.base_url) == 0
+
+        await wait_for(idle, timeout=timeout, what="the daemon to go idle", check=daemon.ensure_running)
+
+    # -- phases ------------------------------------------------------------------------------
+
+    async def initial_sync(
+        self, daemon: DaemonProcess, http: aiohttp.ClientSession
+    ) -> dict[str, Any]:
+        calendars = [*self.people, ROOM]
+        events = visible_events(self.sim, calendars)
+        timeout = 60.0 + events / 100
+        since = len(self.sim.request_log)
+        first_listing = asyncio.create_task(self._cpu_at_first_listing(daemon, since))
+        try:
+            await wait_ready(daemon, http, self.base_url, READY_TIMEOUT)
+            ready_seconds = time.perf_counter() - daemon.started_at
+            cpu_at_ready = daemon.cpu_seconds()
+
+            async def all_cursors() -> bool:
+                return self.cursors_missing() == 0
+
+            await wait_for(
+                all_cursors, timeout=timeout, what="every calendar's cursor", check=daemon.ensure_running
+            )
+            await self.wait_idle(daemon, http, timeout)
+            cpu_at_start, started = await asyncio.wait_for(first_listing, 1.0)
+        finally:
+            first_listing.cancel()
+        cpu_spent = daemon.cpu_seconds() - cpu_at_start
+        records = self.sim.request_log[since:]
+        metrics = await scrape_metrics(http, self.base_url)
+        return {
+            "initial_events": events,
+            "initial_events_listed": int(metric_total(metrics, "hybridcal_events_processed_total")),
+            "initial_seconds": round(stats.span_seconds(records, started), 3),
+            "initial_cpu_seconds": round(cpu_spent, 3),
+            "events_per_cpu_second": round(events / max(cpu_spent, 0.01), 1),
+            "startup_cpu_seconds": round(cpu_at_start, 3),
+            "cpu_seconds_at_ready": round(cpu_at_ready, 3),
+            "ready_seconds": round(ready_seconds, 3),
+            "initial_calls_by_method": stats.by_method(records),
+            "initial_failed_requests": stats.failed(records),
+            "initial_sync_errors": int(
+                metric_total(metrics, "hybridcal_syncs_total", outcome="error")
+            ),
+        }
+
+    async def _cpu_at_first_listing(
+        self, daemon: DaemonProcess, since: int
+    ) -> tuple[float, datetime]:
+        """The daemon's CPU time when its first events.list reaches the simulator."""
+        log = self.sim.request_log
+        while True:
+            for record in log[since:]:
+                if record.method_id == stats.LIST and record.at is not None:
+                    return daemon.cpu_seconds(), record.at
+            since = len(log)
+            await asyncio.sleep(0.002)
+
+    async def burst(
+        self, daemon: DaemonProcess, http: aiohttp.ClientSession, edits: list[Edit]
+    ) -> dict[str, Any]:
+        sim = self.sim
+        since = len(sim.request_log)
+        conferences_before = sim.conferences_created()
+        metrics_before = await scrape_metrics(http, self.base_url)
+        cpu_before = daemon.cpu_seconds()
+        started = datetime.now(UTC)
+        by_calendar: dict[str, list[Edit]] = {}
+        for edit in edits:
+            by_calendar.setdefault(edit.organizer, []).append(edit)
+        await asyncio.gather(*(self._edit(calendar_edits) for calendar_edits in by_calendar.values()))
+        keyword = [e for e in edits if e.keyword]
+
+        async def meetings_made() -> bool:
+            return all(keyword_event_done(sim, e) for e in keyword)
+
+        await wait_for(
+            meetings_made, timeout=BURST_TIMEOUT, what="every keyword event's Meet and marker",
+            check=daemon.ensure_running,
+        )  # fmt: skip
+        await self.wait_idle(daemon, http, BURST_TIMEOUT)
+        cpu_spent = daemon.cpu_seconds() - cpu_before
+        records = sim.request_log[since:]
+        metrics = await scrape_metrics(http, self.base_url)
+        return {
+            **self._burst_figures(records, edits, by_calendar),
+            "conferences_per_keyword_event": round(
+                (sim.conferences_created() - conferences_before) / len(keyword), 3
+            ),
+            "burst_seconds": round(stats.span_seconds(records, started), 3),
+            "burst_cpu_seconds": round(cpu_spent, 3),
+            "burst_sync_rounds": int(
+                metric_total(metrics, "hybridcal_syncs_total")
+                - metric_total(metrics_before, "hybridcal_syncs_total")
+            ),
+            "burst_echoes_recognised": int(
+                metric_total(metrics, "hybridcal_echo_writes_avoided_total")
+                - metric_total(metrics_before, "hybridcal_echo_writes_avoided_total")
+            ),
+        }
+
+    async def _edit(self, edits: list[Edit]) -> None:
+        for n, edit in enumerate(edits):
+            if n:
+                await asyncio.sleep(self.params.gap_ms / 1000)
+            apply_edit(self.sim, edit)
+
+    @staticmethod
+    def _burst_figures(
+        records: list[RequestRecord], edits: list[Edit], by_calendar: dict[str, list[Edit]]
+    ) -> dict[str, Any]:
+        ok = [r for r in records if r.status < 400]
+        lists = stats.list_calls(records)
+        per_burst = [lists[calendar] for calendar in by_calendar]
+        before_write = [stats.lists_before_first_write(records, c) for c in by_calendar]
+        writes = stats.writes_per_event(ok)
+        keyword_ids = {e.event_id for e in edits if e.keyword}
+        echo = sum(max(0, writes[e] - 1) for e in keyword_ids)
+        echo += sum(count for event, count in writes.items() if event not in keyword_ids)
+        return {
+            "burst_changed_events": len(edits),
+            "burst_keyword_events": len(keyword_ids),
+            "list_calls_per_burst": round(mean(per_burst), 3),
+            "list_calls_per_burst_max": max(per_burst),
+            "list_calls_per_burst_before_first_write": round(mean(before_write), 3),
+            "room_list_calls": lists[ROOM],
+            "api_calls_per_changed_event": round(len(records) / len(edits), 3),
+            "writes_per_keyword_event": round(sum(writes.values()) / len(keyword_ids), 3),
+            "echo_writes": echo,
+            "refused_writes": sum(
+                1 for r in records if r.method_id in stats.WRITES and r.status >= 400
+            ),
+            "burst_calls_by_method": stats.by_method(records),
+            "burst_failed_requests": stats.failed(records),
+        }
+
+
+def targets(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    checks = {
+        "events_per_cpu_second": (f">= {TARGET_EVENTS_PER_CPU_SECOND}", lambda v: v >= 2_000),
+        "list_calls_per_burst": ("== 1", lambda v: v == 1),
+        "writes_per_keyword_event": ("== 1", lambda v: v == 1),
+        "echo_writes": ("== 0", lambda v: v == 0),
+        "conferences_per_keyword_event": ("== 1", lambda v: v == 1),
+    }
+    return {
+        name: {"target": text, "actual": result[name], "met": bool(test(result[name]))}
+        for name, (text, test) in checks.items()
+    }
+
+
+async def run_async(params: Params) -> dict[str, Any]:
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="hybridcal-bench-sync-") as tmp:
+        workdir = Path(tmp)
+        sim = GoogleSimulator(domain=DOMAIN, conference_delay_s=params.conference_delay_s)
+        await sim.start()
+        try:
+            bench = SyncBench(params, workdir, sim)
+            edits = await bench.prepare()
+            command = daemon_command(
+                bench.config, profile=Path(params.profile) if params.profile else None
+            )
+            async with aiohttp.ClientSession() as http:
+                with DaemonProcess(command, log_path=workdir / "daemon.log") as daemon:
+                    initial = await bench.initial_sync(daemon, http)
+                    burst = await bench.burst(daemon, http, edits)
+                    peak_rss = daemon.peak_rss_mb()
+        finally:
+            await sim.close()
+    result: dict[str, Any] = {"benchmark": "sync", **initial, **burst}
+    result["peak_rss_mb"] = round(peak_rss, 1)
+    result["targets"] = targets(result)
+    result["all_targets_met"] = all(t["met"] for t in result["targets"].values())
+    result["parameters"] = asdict(params)
+    result["elapsed_seconds"] = round(time.perf_counter() - began, 2)
+    result["environment"] = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+    }
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    params = parse_args(argv)
+    configure_logging("warning", "json", stream=sys.stderr)  # stdout carries only the JSON
+    result = asyncio.run(run_async(params))
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
