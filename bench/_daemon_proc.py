@@ -89,7 +89,7 @@ class DaemonProcess:
     def __enter__(self) -> Self:
         self._log = self._log_path.open("wb")
         self.started_at = time.perf_counter()
-        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        self._process = subprocess.Popen(  # our interpreter, our arguments
             self._command,
             cwd=REPO,
             stdin=subprocess.DEVNULL,
@@ -160,10 +160,10 @@ class DaemonProcess:
 
 
 async def wait_ready(
-    daemon: DaemonProcess, http: aiohttp.ClientSession, base_url: str, timeout: float
+    daemon: DaemonProcess, http: aiohttp.ClientSession, base_url: str, within: float
 ) -> None:
     """Until ``/readyz`` answers 200; fails early with the daemon's output if it exits."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         daemon.ensure_running()
         try:
@@ -174,7 +174,7 @@ async def wait_ready(
             pass  # not listening yet
         await asyncio.sleep(0.01)
     raise TimeoutError(
-        f"the daemon was not ready within {timeout:.0f} s; its last output:\n{daemon.log_tail()}"
+        f"the daemon was not ready within {within:.0f} s; its last output:\n{daemon.log_tail()}"
     )
 
 

@@ -30,10 +30,15 @@ ZONE = "Europe/Zurich"
 KEYWORD = "@meet"
 
 _PASTED = (
-    "Vendor sync.\n\nJoin Zoom Meeting\nhttps://us06web.zoom.us/j/8{n:010d}?pwd=QmVuY2g{n:05d}.1\n\n"
-    "Meeting ID: 8{n:010d}\nPasscode: {n:06d}\n",
-    "Partner review.\n\nMicrosoft Teams meeting\nJoin on your computer or mobile app\n"
-    "https://teams.microsoft.com/l/meetup-join/19%3ameeting_bench{n:08d}%40thread.v2/0\n",
+    (
+        "Vendor sync.\n\nJoin Zoom Meeting\n"
+        "https://us06web.zoom.us/j/8{n:010d}?pwd=QmVuY2g{n:05d}.1\n\n"
+        "Meeting ID: 8{n:010d}\nPasscode: {n:06d}\n"
+    ),
+    (
+        "Partner review.\n\nMicrosoft Teams meeting\nJoin on your computer or mobile app\n"
+        "https://teams.microsoft.com/l/meetup-join/19%3ameeting_bench{n:08d}%40thread.v2/0\n"
+    ),
 )
 _KEYWORD_SLOTS = frozenset({3, 6, 8, 9})  # j % 10 of events a person may add a keyword to
 _RETITLE_SLOTS = frozenset({4, 5})
@@ -72,7 +77,7 @@ def seed_events(
     sim: GoogleSimulator, people: Sequence[str], per_person: int, *, now: datetime, seed: int
 ) -> list[SeededEvent]:
     """``per_person`` events per person, spread over the daemon's window (7 days back, 31 ahead)."""
-    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+    rng = random.Random(seed)  # reproducible test data
     zone = ZoneInfo(ZONE)
     first_day = (now.astimezone(zone) - timedelta(days=5)).replace(
         hour=0, minute=0, second=0, microsecond=0

@@ -82,7 +82,9 @@ def make_event(**changes: object) -> Event:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def meet_conference(request_id: str | None, conference_id: str | None = "abc-defg-hij") -> Conference:
+def meet_conference(
+    request_id: str | None, conference_id: str | None = "abc-defg-hij"
+) -> Conference:
     return Conference(
         system="meet",
         conference_id=conference_id,
@@ -103,7 +105,9 @@ def apply_patch(event: Event, patch: EventPatch) -> Event:
         changed = replace(changed, marker=None)
     if patch.conference_request_id is not None:
         conference_id = f"cnf-{patch.conference_request_id[:8]}"
-        changed = replace(changed, conference=meet_conference(patch.conference_request_id, conference_id))
+        changed = replace(
+            changed, conference=meet_conference(patch.conference_request_id, conference_id)
+        )
     elif patch.clear_conference:
         changed = replace(changed, conference=None)
     return changed
@@ -120,7 +124,9 @@ class World:
     updated: int = 0
 
     def plan(self, policy: Policy, series: Binding | None = None) -> list[Action]:
-        return plan(self.event, self.bindings.get(self.event.event_id), policy, series_binding=series)
+        return plan(
+            self.event, self.bindings.get(self.event.event_id), policy, series_binding=series
+        )
 
     def execute(self, actions: list[Action]) -> None:
         for action in actions:
@@ -451,7 +457,7 @@ def test_switch_from_external_to_native_replaces_the_meeting() -> None:
 
 
 def test_html_description_keeps_every_other_character() -> None:
-    person = '<p>Agenda &amp; <b>notes</b></p><ul><li>one&nbsp;&lt;two&gt;</li></ul>\n<br>end'
+    person = "<p>Agenda &amp; <b>notes</b></p><ul><li>one&nbsp;&lt;two&gt;</li></ul>\n<br>end"
     world = World(make_event(location="@zoom", description=person))
     world.settle(WITH_ZOOM)
     block = render_join_block(ZOOM_JOIN, "en")
@@ -491,11 +497,6 @@ def test_occurrence_with_other_system_than_series_gets_its_own() -> None:
     assert actions[0].binding.system == "zoom"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an exception of a series inherits the master's marker and conference; the "
-    "planner adopts it and, since the series covers the keyword, tears it down again",
-)
 def test_moved_occurrence_keeps_the_series_conference() -> None:
     series = binding_for(make_event(), "meet", meeting_id="abc-defg-hij")
     moved = make_event(
@@ -513,11 +514,6 @@ def test_moved_occurrence_keeps_the_series_conference() -> None:
     assert world.event.marker == Marker("meet", "req-1")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a moved occurrence of a Zoom series adopts the inherited marker, then deletes "
-    "the series' Zoom meeting because the occurrence's keyword is covered by the series",
-)
 def test_moved_occurrence_never_deletes_the_series_meeting() -> None:
     series = binding_for(make_event(location="@zoom"), "zoom", meeting_id="93968804761")
     block = render_join_block(ZOOM_JOIN, "en")

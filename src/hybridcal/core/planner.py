@@ -117,12 +117,23 @@ def plan(
     if not event.is_organizer_copy:
         return []  # attendees' and rooms' copies only feed meeting lists
 
+    if binding is None and _inherited(event, series_binding):
+        return []  # an occurrence carrying its series' marker shares the series' meeting
     match = find_keyword(event.location, policy.keywords)
     if match is not None and _covered_by_series(event, match, series_binding):
         match = None
     if binding is None:
         return _start(event, match, policy)
     return _continue(event, match, binding, policy)
+
+
+def _inherited(event: Event, series: Binding | None) -> bool:
+    return (
+        event.recurring_event_id is not None
+        and series is not None
+        and event.marker is not None
+        and event.marker.request_id == series.request_id
+    )
 
 
 def _covered_by_series(event: Event, match: KeywordMatch, series: Binding | None) -> bool:

@@ -1,0 +1,67 @@
+"""An unavailable keyword gets a visible note; calendars we cannot reach are reported clearly."""
+
+from __future__ import annotations
+
+from e2e_harness import ALICE, CAROL, DOMAIN, ROOM, Harness, marker_of, tomorrow_at, when
+
+from hybridcal.core.model import CalendarState
+from hybridcal.core.render import END_MARK, START_MARK
+
+PERSON_TEXT = "Quarterly numbers.\nPlease read the deck first."
+
+
+async def test_unavailable_keyword_gets_a_note_that_goes_with_the_keyword(h: Harness) -> None:
+    event_id = h.sim.person_insert(
+        ALICE,
+        {
+            "summary": "Partner call",
+            "location": "@zoom",
+            "description": PERSON_TEXT,
+            "attendees": [{"email": ROOM}],
+            **when(tomorrow_at(13)),
+        },
+    )["id"]
+    await h.settle()
+
+    event = h.event(ALICE, event_id)
+    description = event["description"]
+    assert description.startswith(PERSON_TEXT)
+    assert START_MARK in description
+    assert END_MARK in description
+    note = description[description.index(START_MARK) : description.index(END_MARK)]
+    assert 0 < len(note.splitlines()) <= 6  # short
+    assert "zoom" in note.lower()
+    assert marker_of(event)["hybridcal.system"] == "note"
+    assert len(h.patches()) == 1
+    assert h.sim.conferences_created() == 0
+    [meeting] = await h.meetings()
+    assert meeting["join"] is None  # a note is no meeting
+
+    await h.reconcile()
+    assert len(h.patches()) == 1  # the note's echo is quiet
+
+    h.sim.person_patch(ALICE, event_id, {"location": "Phone"})
+    await h.settle()
+    event = h.event(ALICE, event_id)
+    assert event["description"] == PERSON_TEXT
+    assert marker_of(event) == {}
+    assert len(h.patches()) == 2
+
+
+async def test_calendars_we_cannot_reach_are_marked_with_a_reason(h: Harness) -> None:
+    unknown = await h.enable(f"nobody@{DOMAIN}")
+    assert unknown.state is CalendarState.ERROR
+    assert "no such user" in (unknown.reason or "")
+
+    h.sim.revoke_delegation(h.sa_info["client_id"])
+    carol = await h.enable(CAROL)
+    assert carol.state is CalendarState.ERROR
+    assert "domain-wide delegation" in (carol.reason or "")
+
+    # the running daemon leaves both alone, and keeps serving the calendars it can reach
+    mark = len(h.sim.request_log)
+    await h.daemon.sweep()
+    await h.settle()
+    assert (await h.calendar(CAROL)).state is CalendarState.ERROR
+    assert not [r for r in h.sim.request_log[mark:] if r.subject in {CAROL, f"nobody@{DOMAIN}"}]
+    assert (await h.calendar(ALICE)).state is CalendarState.ACTIVE
