@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,16 +137,16 @@ def free_port() -> int:
 async def wait_for(
     condition: Callable[[], Awaitable[bool]],
     *,
-    timeout: float,
+    within: float,
     what: str,
     check: Callable[[], None],
 ) -> None:
     """Poll ``condition`` until true; ``check`` raises if the daemon died meanwhile."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while not await condition():
         check()
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+            raise TimeoutError(f"timed out after {within:.0f} s waiting for {what}")
         await asyncio.sleep(POLL_SECONDS)
 
 
@@ -205,14 +206,14 @@ class SyncBench:
     def cursors_missing(self) -> int:
         """Calendars without a stored sync cursor (the store is read, read-only)."""
         uri = f"file:{self.workdir / 'hybridcal.db'}?mode=ro"
-        with sqlite3.connect(uri, uri=True, timeout=5) as db:
+        with closing(sqlite3.connect(uri, uri=True, timeout=5)) as db:
             (missing,) = db.execute(
                 "SELECT count(*) FROM calendars WHERE cursor IS NULL"
             ).fetchone()
         return int(missing)
 
     async def wait_idle(
-        self, daemon: DaemonProcess, http: aiohttp.ClientSession, timeout: float
+        self, daemon: DaemonProcess, http: aiohttp.ClientSession, within: float
     ) -> None:
         """Until the simulator has nothing in flight, the daemon's queue is empty and no request
         has arrived for ``QUIET_SECONDS``."""
@@ -230,7 +231,7 @@ class SyncBench:
             return await queue_depth(http, self.base_url) == 0
 
         await wait_for(
-            idle, timeout=timeout, what="the daemon to go idle", check=daemon.ensure_running
+            idle, within=within, what="the daemon to go idle", check=daemon.ensure_running
         )
 
     # -- phases ------------------------------------------------------------------------------
@@ -240,7 +241,7 @@ class SyncBench:
     ) -> dict[str, Any]:
         calendars = [*self.people, ROOM]
         events = visible_events(self.sim, calendars)
-        timeout = 60.0 + events / 100
+        within = 60.0 + events / 100
         since = len(self.sim.request_log)
         first_listing = asyncio.create_task(self._cpu_at_first_listing(daemon, since))
         try:
@@ -253,11 +254,11 @@ class SyncBench:
 
             await wait_for(
                 all_cursors,
-                timeout=timeout,
+                within=within,
                 what="every calendar's cursor",
                 check=daemon.ensure_running,
             )
-            await self.wait_idle(daemon, http, timeout)
+            await self.wait_idle(daemon, http, within)
             cpu_at_start, started = await asyncio.wait_for(first_listing, 1.0)
         finally:
             first_listing.cancel()
@@ -313,7 +314,7 @@ class SyncBench:
             return all(keyword_event_done(sim, e) for e in keyword)
 
         await wait_for(
-            meetings_made, timeout=BURST_TIMEOUT, what="every keyword event's Meet and marker",
+            meetings_made, within=BURST_TIMEOUT, what="every keyword event's Meet and marker",
             check=daemon.ensure_running,
         )  # fmt: skip
         await self.wait_idle(daemon, http, BURST_TIMEOUT)

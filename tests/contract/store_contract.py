@@ -266,6 +266,7 @@ class StoreContract:
             ),
         )
         await store.apply_sync(sync([row]))
+        assert await store.count_entries() == 1
         assert await store.list_entries(ROOM, *window(0, 24)) == [row]
 
     async def test_apply_sync_inserts_and_lists_in_start_order(self, store: Store) -> None:

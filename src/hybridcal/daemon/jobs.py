@@ -4,6 +4,7 @@ themselves always run on the per-calendar queue."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ log = structlog.get_logger(__name__)
 
 SWEEP_SECONDS = 30
 RENEW_CHECK_MINUTES = 10
+GAUGE_SECONDS = 60
 FULL_REFRESH_HOURS = 24  # the window slides: new occurrences of series enter it every day
 
 
@@ -38,6 +40,7 @@ class Jobs:
         add(self.refresh, "interval", hours=FULL_REFRESH_HOURS, id="refresh", **options)
         add(self.prune, "interval", minutes=s.prune_minutes, id="prune", **options)
         add(self.presence, "interval", minutes=s.presence_minutes, id="presence", **options)
+        add(self.gauges, "interval", seconds=GAUGE_SECONDS, id="gauges", **options)
         self._scheduler.start()
 
     def stop(self) -> None:
@@ -80,6 +83,15 @@ class Jobs:
                 await store.put_presence(await connector.get_presence(calendar, self._d.now()))
             except ConnectorError as exc:
                 log.info("presence.failed", calendar=calendar.key, error=str(exc))
+
+    async def gauges(self) -> None:
+        """Calendars by state, cache rows and store integrity errors for /metrics."""
+        store = self._d.store
+        assert store is not None
+        counts = Counter(c.state for c in await store.list_calendars())
+        self._d.metrics.set_calendars(counts)
+        self._d.metrics.set_cache_rows(await store.count_entries())
+        self._d.metrics.observe_integrity_errors(await store.integrity_errors())
 
     async def _enqueue_active(self, *, full: bool) -> None:
         store, queue = self._d.store, self._d.queue

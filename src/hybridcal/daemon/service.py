@@ -199,6 +199,7 @@ class Daemon:
         self.jobs = Jobs(self)
         self.jobs.start()
         await self.sweep()
+        await self.jobs.gauges()
         self.ready = True
         self._notifier.notify("READY=1", f"STATUS=serving on {self.base_url}")
         self._watchdog = self._notifier.start_watchdog(self._healthy)

@@ -126,6 +126,9 @@ class Store(Protocol):
     async def cache_version(self, calendar_key: str) -> int:
         """A number that changes whenever the calendar's rows change (for ETags)."""
 
+    async def count_entries(self) -> int:
+        """All cache rows of all calendars (a gauge for the admin)."""
+
     async def prune_entries(self, before: datetime, after: datetime) -> int:
         """Delete rows that end before ``before`` or start after ``after``; returns the count."""
 

@@ -249,6 +249,9 @@ class SQLiteStore:
     async def cache_version(self, calendar_key: str) -> int:
         return await self._run(self._tables.cache_version, calendar_key)
 
+    async def count_entries(self) -> int:
+        return await self._run(self._tables.count_entries)
+
     async def prune_entries(self, before: datetime, after: datetime) -> int:
         return await self._run(self._tables.prune_entries, before, after)
 

@@ -128,6 +128,10 @@ class CacheTables(RowStore):
         )
         return [entry for entry in map(self._entry_from_row, rows) if entry is not None]
 
+    def count_entries(self) -> int:
+        row = self._conn.execute("SELECT COUNT(*) FROM meetings").fetchone()
+        return int(row[0])
+
     def cache_version(self, calendar_key: str) -> int:
         row = self._conn.execute(
             "SELECT version FROM cache_versions WHERE calendar_key = ?", [calendar_key]
