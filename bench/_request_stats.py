@@ -57,18 +57,21 @@ def writes_per_event(records: Iterable[RequestRecord]) -> Counter[str]:
     )
 
 
-def lists_before_first_write(records: Sequence[RequestRecord], calendar: str) -> int:
-    """Listings of ``calendar`` before the daemon's first write to it: the ones the people's
-    burst itself caused (later ones follow our own writes and the Meet being completed)."""
-    count = 0
+def lists_to_read_edits(
+    records: Sequence[RequestRecord], calendar: str, last_edit_at: datetime
+) -> int:
+    """Listings of ``calendar`` up to and including the first one after the people's last edit:
+    what reading the burst itself took. Later listings follow our own writes (their echoes) and
+    the asynchronous completion of Meet conferences."""
+    before = after = 0
     for record in records:
-        target = target_of(record).calendar
-        if target != calendar:
+        if record.method_id != LIST or target_of(record).calendar != calendar:
             continue
-        if record.method_id in WRITES:
-            break
-        count += record.method_id == LIST
-    return count
+        if record.at is not None and record.at <= last_edit_at:
+            before += 1
+        else:
+            after += 1
+    return before + min(after, 1)
 
 
 def failed(records: Iterable[RequestRecord]) -> int:

@@ -189,6 +189,8 @@ class DaemonSettings(_Section):
     public_url: HttpsUrl  # stored without a trailing slash
     max_webhook_body_bytes: Annotated[int, Field(ge=1024)] = 65536
     sync_concurrency: Annotated[int, Field(ge=1)] = 8
+    # wait this long after a notification before syncing, so a burst is read in one listing
+    sync_debounce_seconds: Annotated[float, Field(ge=0, le=30)] = 0.5
     shutdown_timeout_seconds: Annotated[float, Field(gt=0)] = 20
 
 

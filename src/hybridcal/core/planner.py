@@ -103,6 +103,18 @@ def meeting_fingerprint(event: Event) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
+def needs_planning(event: Event, policy: Policy) -> bool:
+    """False for events the planner certainly leaves alone, whatever we stored about them: a
+    copy we do not organise, or one with neither our marker nor a keyword. Cancelled events
+    always need a look (they arrive without fields, only a stored binding tells they were ours).
+    """
+    if event.is_cancelled:
+        return True
+    if not event.is_organizer_copy:
+        return False
+    return event.marker is not None or find_keyword(event.location, policy.keywords) is not None
+
+
 def plan(
     event: Event,
     binding: Binding | None,

@@ -22,6 +22,7 @@ from hybridcal.core.planner import (
     SaveBinding,
     UpdateMeeting,
     created,
+    needs_planning,
     plan,
 )
 from hybridcal.store.base import Store
@@ -58,6 +59,8 @@ class EventExecutor:
         self, calendar: CalendarRecord, connector: CalendarConnector, event: Event, policy: Policy
     ) -> Event:
         """Run the plan to completion; returns the event as it now stands at the provider."""
+        if not needs_planning(event, policy):
+            return event  # most events of a sync: no store read at all
         series = None
         if event.recurring_event_id:
             series = await self._store.get_binding(calendar.key, event.recurring_event_id)

@@ -160,6 +160,7 @@ class Daemon:
         self.queue = CalendarQueue(
             self._sync,
             concurrency=s.daemon.sync_concurrency,
+            debounce=s.daemon.sync_debounce_seconds,
             on_depth=self.metrics.set_queue_depth,
         )
         executor = EventExecutor(self.store, self.meetings, self.metrics)

@@ -1,7 +1,9 @@
 """Per-calendar work queue: one sync at a time per calendar, bursts coalesced.
 
 A notification for a calendar that is already queued changes nothing; one that arrives while the
-calendar is being synced marks it dirty, and exactly one follow-up sync runs afterwards. Failed
+calendar is being synced marks it dirty, and exactly one follow-up sync runs afterwards. A queued
+calendar waits a short debounce before its sync starts, so that a burst of edits (and the echoes
+of our own writes) is read with one listing instead of one per notification. Failed
 syncs come back after an exponential backoff (or the provider's Retry-After).
 """
 
@@ -26,6 +28,7 @@ Handler = Callable[[str, bool], Awaitable[None]]  # (calendar key, full resync w
 class _Backoff:
     failures: int = 0
     handle: asyncio.TimerHandle | None = None
+    throttled: bool = False  # the retry honours the provider's Retry-After
 
 
 class CalendarQueue:
@@ -34,11 +37,14 @@ class CalendarQueue:
         handler: Handler,
         *,
         concurrency: int = 8,
+        debounce: float = 0.0,
         max_backoff: float = 600.0,
         on_depth: Callable[[int], None] | None = None,
     ) -> None:
         self._handler = handler
         self._concurrency = concurrency
+        self._debounce = debounce
+        self._debouncing: dict[str, asyncio.TimerHandle] = {}
         self._max_backoff = max_backoff
         self._on_depth = on_depth or (lambda _n: None)
         self._queue: asyncio.Queue[str] = asyncio.Queue()
@@ -64,18 +70,33 @@ class CalendarQueue:
             return
         pending_retry = self._backoff.get(key)
         if pending_retry is not None and pending_retry.handle is not None:
+            if pending_retry.throttled:
+                return  # the provider said when: the scheduled retry reads this change too
             pending_retry.handle.cancel()  # a fresh notification: try now rather than later
             pending_retry.handle = None
+        if not self.busy:
+            self._progress_at = time.monotonic()  # the stall clock starts with the work
         self._pending.add(key)
         self._idle.clear()
-        self._queue.put_nowait(key)
+        if self._debounce > 0:
+            loop = asyncio.get_running_loop()
+            self._debouncing[key] = loop.call_later(self._debounce, self._release, key)
+        else:
+            self._queue.put_nowait(key)
         self._on_depth(len(self._pending))
+
+    def _release(self, key: str) -> None:
+        self._debouncing.pop(key, None)
+        self._queue.put_nowait(key)
 
     def start(self) -> None:
         for n in range(self._concurrency):
             self._workers.append(asyncio.create_task(self._work(), name=f"calendar-worker-{n}"))
 
     async def stop(self) -> None:
+        for handle in self._debouncing.values():
+            handle.cancel()
+        self._debouncing.clear()
         for entry in self._backoff.values():
             if entry.handle is not None:
                 entry.handle.cancel()
@@ -104,6 +125,7 @@ class CalendarQueue:
         while True:
             key = await self._queue.get()
             self._pending.discard(key)
+            self._progress_at = time.monotonic()
             self._running.add(key)
             full = key in self._full
             self._full.discard(key)
@@ -132,6 +154,7 @@ class CalendarQueue:
         entry = self._backoff.setdefault(key, _Backoff())
         entry.failures += 1
         delay = min(self._max_backoff, 2.0 ** min(entry.failures, 10)) * random.uniform(0.5, 1.0)  # noqa: S311 - jitter
+        entry.throttled = isinstance(exc, ThrottledError) and exc.retry_after is not None
         if isinstance(exc, ThrottledError) and exc.retry_after is not None:
             delay = max(delay, exc.retry_after)
         log.warning(

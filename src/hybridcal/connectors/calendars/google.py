@@ -99,8 +99,13 @@ class GoogleCalendarConnector:
     ) -> None:
         self._tokens = tokens
         self._session = session
-        self._calendar = _service("calendar.v3", calendar_root)
-        self._gmail = _service("gmail.v1", gmail_root)
+        # Resources are built once: each `service.events()` call rebuilds every method of the
+        # collection (about 3 ms), while building one request from them costs 0.06 ms.
+        calendar_service = _service("calendar.v3", calendar_root)
+        self._events = calendar_service.events()
+        self._settings = calendar_service.settings()
+        self._channels = calendar_service.channels()
+        self._vacation = _service("gmail.v1", gmail_root).users().settings()
         self._send_updates = send_updates
         self._room_user = room_access_user
         self._ttl = channel_ttl
@@ -113,10 +118,10 @@ class GoogleCalendarConnector:
     async def check_access(self, calendar: CalendarRecord) -> AccessCheck:
         subject = self._subject(calendar)
         if calendar.kind is CalendarKind.ROOM:
-            req = self._calendar.events().list(calendarId=calendar.address, maxResults=1)
+            req = self._events.list(calendarId=calendar.address, maxResults=1)
             await self._send(subject, req, "events.list")
             return AccessCheck()
-        settings = self._calendar.settings()
+        settings = self._settings
         locale = await self._send(subject, settings.get(setting="locale"), "settings.get")
         zone = await self._send(subject, settings.get(setting="timezone"), "settings.get")
         return AccessCheck(locale=(locale or {}).get("value"), timezone=(zone or {}).get("value"))
@@ -135,7 +140,7 @@ class GoogleCalendarConnector:
             if page_token:
                 params["pageToken"] = page_token
             page = await self._send(
-                self._subject(calendar), self._calendar.events().list(**params), "events.list"
+                self._subject(calendar), self._events.list(**params), "events.list"
             )
             calls += 1
             assert page is not None
@@ -156,7 +161,7 @@ class GoogleCalendarConnector:
         skipped: list[SkippedItem] = []
         page_token: str | None = None
         while True:
-            req = self._calendar.events().instances(
+            req = self._events.instances(
                 calendarId=calendar.address,
                 eventId=master_id,
                 timeMin=_rfc3339(window.start),
@@ -172,7 +177,7 @@ class GoogleCalendarConnector:
                 return events
 
     async def get_event(self, calendar: CalendarRecord, event_id: str) -> Event | None:
-        req = self._calendar.events().get(calendarId=calendar.address, eventId=event_id)
+        req = self._events.get(calendarId=calendar.address, eventId=event_id)
         try:
             data = await self._send(self._subject(calendar), req, "events.get")
         except NotFoundError:
@@ -214,7 +219,7 @@ class GoogleCalendarConnector:
         elif patch.clear_conference:
             body["conferenceData"] = None
         # conferenceDataVersion=1 on every write, or Google drops existing conference data
-        req = self._calendar.events().patch(
+        req = self._events.patch(
             calendarId=calendar.address,
             eventId=event.event_id,
             body=body,
@@ -239,7 +244,7 @@ class GoogleCalendarConnector:
             "token": secret,
             "params": {"ttl": str(int(self._ttl.total_seconds()))},
         }
-        req = self._calendar.events().watch(calendarId=calendar.address, body=body)
+        req = self._events.watch(calendarId=calendar.address, body=body)
         data = await self._send(self._subject(calendar), req, "events.watch")
         assert data is not None
         expiration = data.get("expiration")
@@ -256,7 +261,7 @@ class GoogleCalendarConnector:
         )
 
     async def stop_channel(self, calendar: CalendarRecord, channel: Channel) -> None:
-        req = self._calendar.channels().stop(
+        req = self._channels.stop(
             body={"id": channel.channel_id, "resourceId": channel.resource_id}
         )
         with contextlib.suppress(NotFoundError):  # already gone: expired or stopped before
@@ -267,7 +272,7 @@ class GoogleCalendarConnector:
     async def get_presence(self, calendar: CalendarRecord, now: datetime) -> Presence:
         if calendar.kind is CalendarKind.ROOM:
             return Presence(calendar.key, out_of_office=False)
-        req = self._gmail.users().settings().getVacation(userId=calendar.address)
+        req = self._vacation.getVacation(userId=calendar.address)
         data = await self._send(calendar.address, req, "gmail.getVacation") or {}
         starts = _from_ms(data.get("startTime"))
         ends = _from_ms(data.get("endTime"))
