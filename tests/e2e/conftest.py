@@ -1,4 +1,4 @@
-"""Fixtures for the end-to-end suite: a started simulator + daemon per test (see e2e_harness)."""
+"""Fixtures for the end-to-end suite: a started simulator + daemon per test (see harness.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from e2e_harness import Harness, start_harness
+from tests.e2e.harness import Harness, start_harness
 
 from hybridcal.sandbox.keys import generate_service_account
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from e2e_harness import (
+from tests.e2e.harness import (
     ALICE,
     BOB,
     ROOM,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from e2e_harness import ALICE, CAROL, DOMAIN, ROOM, Harness, marker_of, tomorrow_at, when
+from tests.e2e.harness import ALICE, CAROL, DOMAIN, ROOM, Harness, marker_of, tomorrow_at, when
 
 from hybridcal.core.model import CalendarState
 from hybridcal.core.render import END_MARK, START_MARK

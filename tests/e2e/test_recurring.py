@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 from typing import Any
 
-from e2e_harness import (
+from tests.e2e.harness import (
     ALICE,
     ROOM,
     Harness,

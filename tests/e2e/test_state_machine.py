@@ -23,7 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from e2e_harness import (
+from tests.e2e.harness import (
     ALICE,
     ROOM,
     Harness,
@@ -136,28 +136,30 @@ class DaemonMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.order)
     @rule(index=st.integers(0, 20), words=WORDS, append=st.booleans())
     def edit_description(self, index: int, words: str, append: bool) -> None:
-        self._edit_description(self.pick(index), self.text(words), append=append)
+        event, text = self.pick(index), self.text(words)
+        self.on_loop(lambda: self._edit_description(event, text, append=append))
         self.run(self.h.settle())
 
+    # the two edits below run on the loop (see on_loop), from a rule or while the daemon is down
     def _edit_description(self, event: ModelEvent, text: str, *, append: bool) -> None:
         if append:  # typed below whatever is there, our block included
             current = self.h.event(ALICE, event.event_id).get("description", "")
-            body = {"description": f"{current}\n{text}"}
-            self.on_loop(lambda: self.h.sim.person_patch(ALICE, event.event_id, body))
+            self.h.sim.person_patch(ALICE, event.event_id, {"description": f"{current}\n{text}"})
             event.texts.append(text)
         else:  # replaced the whole description, our block too
-            self.on_loop(lambda: self.h.sim.person_patch(ALICE, event.event_id, {"description": text}))
+            self.h.sim.person_patch(ALICE, event.event_id, {"description": text})
             event.texts = [text]
 
     @precondition(lambda self: self.order)
     @rule(index=st.integers(0, 20), keyword=KEYWORDS)
     def set_keyword(self, index: int, keyword: str | None) -> None:
-        self._set_keyword(self.pick(index), keyword)
+        event = self.pick(index)
+        self.on_loop(lambda: self._set_keyword(event, keyword))
         self.run(self.h.settle())
 
     def _set_keyword(self, event: ModelEvent, keyword: str | None) -> None:
         body = {"location": _location(keyword, next(self.serial))}
-        self.on_loop(lambda: self.h.sim.person_patch(ALICE, event.event_id, body))
+        self.h.sim.person_patch(ALICE, event.event_id, body)
         if keyword == "@meet" and event.keyword != "@meet":
             self.conferences += 1
         event.keyword = keyword
@@ -180,6 +182,25 @@ class DaemonMachine(RuleBasedStateMachine):
         del self.events[event.event_id]
         self.run(self.h.settle())
 
+    @precondition(lambda self: self.order)
+    @rule(index=st.integers(0, 20))
+    def toggle_room(self, index: int) -> None:
+        event = self.pick(index)
+        event.with_room = not event.with_room
+        body = {"attendees": [{"email": ROOM}] if event.with_room else []}
+        self.on_loop(lambda: self.h.sim.person_patch(ALICE, event.event_id, body))
+        self.run(self.h.settle())
+
+    @precondition(lambda self: self.order)
+    @rule(index=st.integers(0, 20))
+    def remove_conference(self, index: int) -> None:
+        """The person deletes the Meet from the event but leaves the keyword: a new one."""
+        event = self.pick(index)
+        body = {"conferenceData": None}
+        self.on_loop(lambda: self.h.sim.person_patch(ALICE, event.event_id, body))
+        self.conferences += event.keyword == "@meet"
+        self.run(self.h.settle())
+
     # -- the world misbehaving -------------------------------------------------------------------
 
     @precondition(lambda self: self.order)
@@ -189,8 +210,9 @@ class DaemonMachine(RuleBasedStateMachine):
         faults = self.h.sim.faults
         faults.drop_notification_rate = 1.0
         try:
-            self._set_keyword(event, keyword)
-            self._edit_description(event, self.text(words), append=True)
+            text = self.text(words)
+            self.on_loop(lambda: self._set_keyword(event, keyword))
+            self.on_loop(lambda: self._edit_description(event, text, append=True))
             self.run(self.h.settle())
         finally:
             faults.drop_notification_rate = 0.0
@@ -200,6 +222,20 @@ class DaemonMachine(RuleBasedStateMachine):
     def restart_daemon(self) -> None:
         self.run(self.h.restart())
         self.run(self.h.settle())
+
+    @precondition(lambda self: self.order)
+    @rule(index=st.integers(0, 20), keyword=KEYWORDS, words=WORDS)
+    def edit_while_daemon_down(self, index: int, keyword: str | None, words: str) -> None:
+        """The notification finds nobody listening; reconciliation catches the change."""
+        event = self.pick(index)
+
+        async def person_edits() -> None:
+            self._set_keyword(event, keyword)
+            self._edit_description(event, self.text(words), append=False)
+            await self.h.sim.drain()
+
+        self.run(self.h.restart(while_down=person_edits))
+        self.run(self.h.reconcile())
 
     # -- invariants ------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from e2e_harness import (
+from tests.e2e.harness import (
     ALICE,
     BOB,
     ROOM,

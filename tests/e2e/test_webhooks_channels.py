@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from e2e_harness import ALICE, ROOM, Harness, conference_status, start_harness, tomorrow_at, when
+from tests.e2e.harness import ALICE, ROOM, Harness, conference_status, start_harness, tomorrow_at, when
 
 from hybridcal.core.model import Channel, Provider, calendar_key
 

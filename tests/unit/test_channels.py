@@ -263,12 +263,6 @@ async def test_close_all_stops_every_channel_of_the_calendar(world: World) -> No
     assert world.ops(alice.channel_id)[-2:] == ["stop", "delete"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a provisional channel left behind by a crash during the watch call (resource id "
-    "never filled in) counts as live, so the calendar gets no push channel until it is half "
-    "through the renewal margin",
-)
 async def test_provisional_channel_left_by_a_crash_is_not_live(world: World, clock: Clock) -> None:
     leftover = Channel("hc-crashed", ALICE.key, "s", None, T0 + timedelta(days=1), T0)
     await world.put_channel(leftover)

@@ -26,7 +26,7 @@ from hybridcal.core.model import (
     calendar_key,
 )
 from hybridcal.core.patch import EventPatch
-from hybridcal.core.planner import Policy
+from hybridcal.core.planner import Policy, created
 from hybridcal.daemon.executor import MAX_ROUNDS, EventExecutor, PlanDidNotSettleError
 from hybridcal.store.base import Store
 
@@ -177,7 +177,8 @@ class Rig:
 
     async def process(self, event: Event) -> Event:
         connector = cast("CalendarConnector", self.calendar)
-        return await self.executor.process(CALENDAR, connector, event, POLICY)
+        bound = {event_id for (_key, event_id) in self.store.bindings}
+        return await self.executor.process(CALENDAR, connector, event, POLICY, bound=bound)
 
 
 async def test_meet_keyword_is_patched_once_and_its_echo_is_quiet() -> None:
@@ -314,12 +315,6 @@ async def test_a_plan_that_never_settles_gives_up_after_max_rounds() -> None:
     assert len(rig.calendar.patches) == MAX_ROUNDS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: teardown deletes the external meeting before the patch that removes its block; "
-    "when that patch hits 412 because the person put the keyword back, the re-plan keeps the "
-    "binding and the invitation keeps the join details of the deleted meeting",
-)
 async def test_keyword_put_back_during_teardown_never_leaves_a_dead_link() -> None:
     rig = Rig(make_event(location="@zoom"))
     settled = await rig.process(make_event(location="@zoom"))
@@ -328,5 +323,16 @@ async def test_keyword_put_back_during_teardown_never_leaves_a_dead_link() -> No
     after = await rig.process(removed)
     binding = rig.store.get()
     assert binding is not None
+    assert binding.meeting_id is not None
     assert binding.meeting_id in after.description
     assert binding.meeting_id not in rig.zoom.deleted
+
+
+async def test_keyword_removed_before_the_patch_landed_deletes_the_meeting() -> None:
+    rig = Rig(make_event(location="Room 4"))
+    join = await rig.zoom.create(MeetingRequest("req-1", "Planning", START, None, None, None))
+    intent = Binding(CALENDAR.key, "evt1", "zoom", "req-1", "@zoom", BindingState.INTENT)
+    await rig.store.put_binding(created(intent, join))  # then the patch failed (5xx, crash)
+    await rig.process(make_event(location="Room 4"))  # and the person removed the keyword
+    assert rig.zoom.deleted == [join.meeting_id]
+    assert rig.store.bindings == {}

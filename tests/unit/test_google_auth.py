@@ -155,11 +155,6 @@ async def test_unknown_key_is_refused_without_leaking_it(sim: GoogleSimulator) -
     assert stranger["private_key_id"] not in str(info.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: every invalid_grant is explained as 'no such user', also a deleted or unknown "
-    "service-account key (and a skewed clock), which sends the admin to the wrong console page",
-)
 async def test_unknown_key_is_not_blamed_on_the_user(sim: GoogleSimulator) -> None:
     stranger = generate_service_account(key_size=1024)
     with pytest.raises(AuthError) as info:

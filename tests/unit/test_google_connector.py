@@ -137,26 +137,25 @@ def sa_info() -> dict[str, str]:
     return generate_service_account()
 
 
+@dataclass(frozen=True)
+class Rig:
+    fake: FakeGoogle
+    base: str  # http://127.0.0.1:<port>
+    connector: GoogleCalendarConnector
+
+
 @pytest.fixture
-async def google() -> AsyncIterator[tuple[FakeGoogle, str]]:
+async def rig(sa_info: dict[str, str]) -> AsyncIterator[Rig]:
     fake = FakeGoogle()
     app = web.Application()
     app.router.add_post("/token", fake.token)
     app.router.add_route("*", "/{tail:.*}", fake.api)
     server = TestServer(app)
     await server.start_server()
-    yield fake, str(server.make_url("")).rstrip("/")
-    await server.close()
-
-
-@pytest.fixture
-async def connector(
-    google: tuple[FakeGoogle, str], sa_info: dict[str, str]
-) -> AsyncIterator[GoogleCalendarConnector]:
-    _, base = google
+    base = str(server.make_url("")).rstrip("/")
     tokens = DelegatedTokens(sa_info, SCOPES, token_uri=f"{base}/token")
     async with aiohttp.ClientSession() as session:
-        yield GoogleCalendarConnector(
+        connector = GoogleCalendarConnector(
             tokens=tokens,
             session=session,
             calendar_root=f"{base}/calendar/v3/",
@@ -165,6 +164,8 @@ async def connector(
             channel_ttl=timedelta(hours=6),
             max_retries=2,
         )
+        yield Rig(fake, base, connector)
+    await server.close()
 
 
 def event(etag: str | None = '"1"') -> Event:
@@ -174,10 +175,8 @@ def event(etag: str | None = '"1"') -> Event:
 # -- patch: only our fields, conference data version 1, If-Match ------------------------------
 
 
-async def test_patch_sends_only_our_fields_with_if_match(
-    google: tuple[FakeGoogle, str], connector: GoogleCalendarConnector
-) -> None:
-    fake, _ = google
+async def test_patch_sends_only_our_fields_with_if_match(rig: Rig) -> None:
+    fake, connector = rig.fake, rig.connector
     fake.reply(200, EVENT_JSON)
     marker = Marker("zoom", "req-1", "93968804761", "0123456789abcdef")
     result = await connector.patch_event(
@@ -198,10 +197,8 @@ async def test_patch_sends_only_our_fields_with_if_match(
     assert result.is_organizer_copy
 
 
-async def test_patch_asks_for_a_meet_conference(
-    google: tuple[FakeGoogle, str], connector: GoogleCalendarConnector
-) -> None:
-    fake, _ = google
+async def test_patch_asks_for_a_meet_conference(rig: Rig) -> None:
+    fake, connector = rig.fake, rig.connector
     fake.reply(200, EVENT_JSON)
     patch = EventPatch(marker=Marker("meet", "req-1"), conference_request_id="req-1")
     await connector.patch_event(USER_CAL, event(), patch)
@@ -218,10 +215,8 @@ async def test_patch_asks_for_a_meet_conference(
     }
 
 
-async def test_teardown_patch_nulls_our_keys_and_conference(
-    google: tuple[FakeGoogle, str], connector: GoogleCalendarConnector
-) -> None:
-    fake, _ = google
+async def test_teardown_patch_nulls_our_keys_and_conference(rig: Rig) -> None:
+    fake, connector = rig.fake, rig.connector
     fake.reply(200, EVENT_JSON)
     patch = EventPatch(description="", clear_marker=True, clear_conference=True)
     await connector.patch_event(USER_CAL, event(etag=None), patch)
@@ -243,13 +238,12 @@ async def test_teardown_patch_nulls_our_keys_and_conference(
     ],
 )
 async def test_patch_is_never_retried(
-    google: tuple[FakeGoogle, str],
-    connector: GoogleCalendarConnector,
+    rig: Rig,
     status: int,
     reason: str,
     error: type[Exception],
 ) -> None:
-    fake, _ = google
+    fake, connector = rig.fake, rig.connector
     fake.fail(status, reason)
     with pytest.raises(error):
         await connector.patch_event(USER_CAL, event(), EventPatch(description="x"))
@@ -259,10 +253,8 @@ async def test_patch_is_never_retried(
 # -- tokens and retries ------------------------------------------------------------------------
 
 
-async def test_refused_token_is_fetched_again_once(
-    google: tuple[FakeGoogle, str], connector: GoogleCalendarConnector
-) -> None:
-    fake, _ = google
+async def test_refused_token_is_fetched_again_once(rig: Rig) -> None:
+    fake, connector = rig.fake, rig.connector
     fake.fail(401, "authError", "Invalid Credentials")
     fake.reply(200, EVENT_JSON)
     assert await connector.get_event(USER_CAL, "evt1") is not None
@@ -270,10 +262,8 @@ async def test_refused_token_is_fetched_again_once(
     assert fake.subjects == [ALICE, ALICE]
 
 
-async def test_token_refused_twice_is_an_auth_error(
-    google: tuple[FakeGoogle, str], connector: GoogleCalendarConnector
-) -> None:
-    fake, _ = google
+async def test_token_refused_twice_is_an_auth_error(rig: Rig) -> None:
+    fake, connector = rig.fake, rig.connector
     fake.fail(401, "authError")
     fake.fail(401, "authError")
     with pytest.raises(AuthError):
@@ -281,10 +271,8 @@ async def test_token_refused_twice_is_an_auth_error(
     assert len(fake.calls) == 2
 
 
-async def test_throttled_reads_are_retried_after_retry_after(
-    google: tuple[FakeGoogle, str], connector: GoogleCalendarConnector
-) -> None:
-    fake, _ = google
+async def test_throttled_reads_are_retried_after_retry_after(rig: Rig) -> None:
+    fake, connector = rig.fake, rig.connector
     fake.fail(429, "rateLimitExceeded", **{"Retry-After": "0"})
     fake.reply(200, EVENT_JSON)
     assert await connector.get_event(USER_CAL, "evt1") is not None
@@ -292,10 +280,8 @@ async def test_throttled_reads_are_retried_after_retry_after(
     assert fake.subjects == [ALICE]  # the token was reused
 
 
-async def test_retries_stop_and_keep_the_retry_after(
-    google: tuple[FakeGoogle, str], connector: GoogleCalendarConnector
-) -> None:
-    fake, _ = google
+async def test_retries_stop_and_keep_the_retry_after(rig: Rig) -> None:
+    fake, connector = rig.fake, rig.connector
     for _ in range(3):
         fake.fail(403, "userRateLimitExceeded", **{"Retry-After": "0"})
     with pytest.raises(ThrottledError) as info:
@@ -304,10 +290,8 @@ async def test_retries_stop_and_keep_the_retry_after(
     assert len(fake.calls) == 2  # max_retries
 
 
-async def test_unreachable_api_is_transient(
-    google: tuple[FakeGoogle, str], sa_info: dict[str, str]
-) -> None:
-    _, base = google
+async def test_unreachable_api_is_transient(rig: Rig, sa_info: dict[str, str]) -> None:
+    base = rig.base
     tokens = DelegatedTokens(sa_info, SCOPES, token_uri=f"{base}/token")
     async with aiohttp.ClientSession() as session:
         closed = GoogleCalendarConnector(
@@ -324,10 +308,8 @@ async def test_unreachable_api_is_transient(
 # -- reading -----------------------------------------------------------------------------------
 
 
-async def test_list_changes_pages_until_the_sync_token(
-    google: tuple[FakeGoogle, str], connector: GoogleCalendarConnector
-) -> None:
-    fake, _ = google
+async def test_list_changes_pages_until_the_sync_token(rig: Rig) -> None:
+    fake, connector = rig.fake, rig.connector
     broken = {
         "id": "bad",
         "start": {"dateTime": "2030-03-04T10:00:00Z"},
@@ -346,10 +328,8 @@ async def test_list_changes_pages_until_the_sync_token(
     assert first.query["maxResults"] == "250"
 
 
-async def test_list_changes_continues_from_the_cursor(
-    google: tuple[FakeGoogle, str], connector: GoogleCalendarConnector
-) -> None:
-    fake, _ = google
+async def test_list_changes_continues_from_the_cursor(rig: Rig) -> None:
+    fake, connector = rig.fake, rig.connector
     fake.reply(200, {"items": [], "nextSyncToken": "sync-3"})
     calendar = CalendarRecord(
         USER_CAL.key, Provider.GOOGLE, ALICE, CalendarKind.USER, cursor="sync-2"
@@ -359,29 +339,23 @@ async def test_list_changes_continues_from_the_cursor(
     assert (batch.cursor, batch.full) == ("sync-3", False)
 
 
-async def test_expired_cursor(
-    google: tuple[FakeGoogle, str], connector: GoogleCalendarConnector
-) -> None:
-    fake, _ = google
+async def test_expired_cursor(rig: Rig) -> None:
+    fake, connector = rig.fake, rig.connector
     fake.fail(410, "fullSyncRequired", "Sync token is no longer valid")
     calendar = CalendarRecord(USER_CAL.key, Provider.GOOGLE, ALICE, CalendarKind.USER, cursor="old")
     with pytest.raises(CursorExpiredError):
         await connector.list_changes(calendar)
 
 
-async def test_listing_without_sync_token_is_an_error(
-    google: tuple[FakeGoogle, str], connector: GoogleCalendarConnector
-) -> None:
-    fake, _ = google
+async def test_listing_without_sync_token_is_an_error(rig: Rig) -> None:
+    fake, connector = rig.fake, rig.connector
     fake.reply(200, {"items": []})
     with pytest.raises(ConnectorError, match="nextSyncToken"):
         await connector.list_changes(USER_CAL)
 
 
-async def test_instances_of_a_series_in_the_window(
-    google: tuple[FakeGoogle, str], connector: GoogleCalendarConnector
-) -> None:
-    fake, _ = google
+async def test_instances_of_a_series_in_the_window(rig: Rig) -> None:
+    fake, connector = rig.fake, rig.connector
     fake.reply(200, {"items": [dict(EVENT_JSON, id="s_1", recurringEventId="s")]})
     start = datetime(2030, 3, 1, tzinfo=UTC)
     found = await connector.list_instances(USER_CAL, "s", Window(start, start + timedelta(days=31)))
@@ -394,20 +368,16 @@ async def test_instances_of_a_series_in_the_window(
     )
 
 
-async def test_missing_event_reads_as_none(
-    google: tuple[FakeGoogle, str], connector: GoogleCalendarConnector
-) -> None:
-    google[0].fail(404, "notFound")
-    assert await connector.get_event(USER_CAL, "gone") is None
+async def test_missing_event_reads_as_none(rig: Rig) -> None:
+    rig.fake.fail(404, "notFound")
+    assert await rig.connector.get_event(USER_CAL, "gone") is None
 
 
 # -- access, rooms, channels, presence ---------------------------------------------------------
 
 
-async def test_check_access_reads_locale_and_zone(
-    google: tuple[FakeGoogle, str], connector: GoogleCalendarConnector
-) -> None:
-    fake, _ = google
+async def test_check_access_reads_locale_and_zone(rig: Rig) -> None:
+    fake, connector = rig.fake, rig.connector
     fake.reply(200, {"value": "de"})
     fake.reply(200, {"value": "Europe/Berlin"})
     check = await connector.check_access(USER_CAL)
@@ -418,10 +388,8 @@ async def test_check_access_reads_locale_and_zone(
     ]
 
 
-async def test_rooms_are_read_as_the_room_access_user(
-    google: tuple[FakeGoogle, str], connector: GoogleCalendarConnector
-) -> None:
-    fake, _ = google
+async def test_rooms_are_read_as_the_room_access_user(rig: Rig) -> None:
+    fake, connector = rig.fake, rig.connector
     fake.reply(200, {"items": [], "nextSyncToken": "s"})
     await connector.check_access(ROOM_CAL)
     assert fake.calls[0].path == f"/calendar/v3/calendars/{ROOM}/events"
@@ -429,9 +397,9 @@ async def test_rooms_are_read_as_the_room_access_user(
 
 
 async def test_rooms_without_room_access_user_explain_why(
-    google: tuple[FakeGoogle, str], sa_info: dict[str, str]
+    rig: Rig, sa_info: dict[str, str]
 ) -> None:
-    _, base = google
+    base = rig.base
     tokens = DelegatedTokens(sa_info, SCOPES, token_uri=f"{base}/token")
     async with aiohttp.ClientSession() as session:
         plain = GoogleCalendarConnector(
@@ -442,13 +410,11 @@ async def test_rooms_without_room_access_user_explain_why(
         )
         with pytest.raises(AuthError, match="room_access_user"):
             await plain.check_access(ROOM_CAL)
-    assert google[0].seen == []
+    assert rig.fake.seen == []
 
 
-async def test_watch_opens_a_channel(
-    google: tuple[FakeGoogle, str], connector: GoogleCalendarConnector
-) -> None:
-    fake, _ = google
+async def test_watch_opens_a_channel(rig: Rig) -> None:
+    fake, connector = rig.fake, rig.connector
     expires = datetime(2030, 3, 4, 15, tzinfo=UTC)
     fake.reply(
         200,
@@ -472,10 +438,8 @@ async def test_watch_opens_a_channel(
     }
 
 
-async def test_stopping_a_channel_that_is_gone_is_fine(
-    google: tuple[FakeGoogle, str], connector: GoogleCalendarConnector
-) -> None:
-    fake, _ = google
+async def test_stopping_a_channel_that_is_gone_is_fine(rig: Rig) -> None:
+    fake, connector = rig.fake, rig.connector
     fake.fail(404, "notFound")
     now = datetime(2030, 3, 4, tzinfo=UTC)
     await connector.stop_channel(USER_CAL, Channel("ch1", USER_CAL.key, "s", "res-1", now, now))
@@ -483,10 +447,8 @@ async def test_stopping_a_channel_that_is_gone_is_fine(
     assert fake.calls[0].body == {"id": "ch1", "resourceId": "res-1"}
 
 
-async def test_presence_from_gmail_vacation(
-    google: tuple[FakeGoogle, str], connector: GoogleCalendarConnector
-) -> None:
-    fake, _ = google
+async def test_presence_from_gmail_vacation(rig: Rig) -> None:
+    fake, connector = rig.fake, rig.connector
     start, end = datetime(2030, 3, 1, tzinfo=UTC), datetime(2030, 3, 10, tzinfo=UTC)
     fake.reply(
         200,
@@ -505,12 +467,10 @@ async def test_presence_from_gmail_vacation(
     assert not later.out_of_office
 
 
-async def test_rooms_have_no_presence(
-    google: tuple[FakeGoogle, str], connector: GoogleCalendarConnector
-) -> None:
-    presence = await connector.get_presence(ROOM_CAL, datetime(2030, 3, 4, tzinfo=UTC))
+async def test_rooms_have_no_presence(rig: Rig) -> None:
+    presence = await rig.connector.get_presence(ROOM_CAL, datetime(2030, 3, 4, tzinfo=UTC))
     assert not presence.out_of_office
-    assert google[0].seen == []
+    assert rig.fake.seen == []
 
 
 # -- error mapping and marker properties -------------------------------------------------------

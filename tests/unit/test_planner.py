@@ -36,6 +36,7 @@ from hybridcal.core.planner import (
     UpdateMeeting,
     created,
     meeting_fingerprint,
+    needs_planning,
     plan,
 )
 from hybridcal.core.render import (
@@ -194,6 +195,35 @@ def test_no_keyword_needs_nothing(location: str) -> None:
 
 def test_cancelled_event_without_binding_needs_nothing() -> None:
     assert plan(make_event(status=EventStatus.CANCELLED), None, WITH_ZOOM) == []
+
+
+@pytest.mark.parametrize(
+    ("event", "needed"),
+    [
+        (make_event(status=EventStatus.CANCELLED, location="", is_organizer_copy=False), False),
+        (make_event(is_organizer_copy=False), False),
+        (make_event(location="Room 4"), False),
+        (make_event(location="Room 4", marker=Marker("meet", "req-1")), True),
+        (make_event(location="Room 4 @zoom"), True),
+    ],
+    ids=["cancelled", "attendee-copy", "nothing-of-ours", "our-marker", "keyword"],
+)
+def test_needs_planning_without_a_binding(event: Event, needed: bool) -> None:
+    assert needs_planning(event, MEET_ONLY, has_binding=False) is needed
+    if not needed:
+        assert plan(event, None, MEET_ONLY) == []
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        make_event(status=EventStatus.CANCELLED, location="", is_organizer_copy=False),
+        make_event(location="Room 4"),  # keyword removed after a patch that never landed
+    ],
+    ids=["cancelled", "keyword-gone"],
+)
+def test_an_event_with_a_binding_is_always_planned(event: Event) -> None:
+    assert needs_planning(event, MEET_ONLY, has_binding=True)
 
 
 # -- Meet, made by the calendar itself ---------------------------------------------------------

@@ -217,12 +217,6 @@ async def test_stopped_channel_memory_is_bounded(seen: Recorder) -> None:
     assert len(seen.stopped) == 1101
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: ChannelManager stores a provisional channel (resource_id None) before the watch "
-    "call so that the first notification is recognised, but the webhook compares the resource "
-    "id with '' and answers 403 (logged as forged) to that genuine first message",
-)
 async def test_provisional_channel_accepts_its_first_message(seen: Recorder) -> None:
     provisional = Channel("hc-new", CAL, "fresh-token", None, NOW + timedelta(days=1), NOW)
     webhook = make_webhook(FakeStore(provisional), seen)

@@ -103,14 +103,13 @@ def meeting_fingerprint(event: Event) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
-def needs_planning(event: Event, policy: Policy) -> bool:
-    """False for events the planner certainly leaves alone, whatever we stored about them: a
-    copy we do not organise, or one with neither our marker nor a keyword. Cancelled events
-    always need a look (they arrive without fields, only a stored binding tells they were ours).
-    """
-    if event.is_cancelled:
+def needs_planning(event: Event, policy: Policy, *, has_binding: bool) -> bool:
+    """False for events the planner certainly leaves alone: no binding, and either a copy we do
+    not organise or one with neither our marker nor a keyword. Lets a sync round skip the store
+    for most events."""
+    if has_binding:
         return True
-    if not event.is_organizer_copy:
+    if event.is_cancelled or not event.is_organizer_copy:
         return False
     return event.marker is not None or find_keyword(event.location, policy.keywords) is not None
 
@@ -298,7 +297,7 @@ def _ensure_block(event: Event, binding: Binding, block: RenderedBlock) -> list[
 
 def _teardown(event: Event, binding: Binding, policy: Policy) -> list[Action]:
     """Remove our meeting, block and marker; everything the person wrote stays."""
-    actions = _delete_meeting(binding, policy)
+    delete = _delete_meeting(binding, policy)
     patch = EventPatch(
         description=_without_block(event.description),
         clear_marker=event.marker is not None,
@@ -307,8 +306,13 @@ def _teardown(event: Event, binding: Binding, policy: Policy) -> list[Action]:
         and _is_ours(event, binding),
     )
     if patch.is_empty:
-        return [*actions, _drop(binding)]
-    return [*actions, PatchEvent(patch, None)]  # the binding is dropped once the patch landed
+        return [*delete, _drop(binding)]
+    if not delete:
+        return [PatchEvent(patch, None)]  # the binding is dropped once the patch landed
+    # The block goes first: a 412 (the person put the keyword back) re-plans with the meeting
+    # still alive. The binding outlives the patch, so a crash before the deletion is finished
+    # on the next round.
+    return [PatchEvent(patch, binding), *delete, _drop(binding)]
 
 
 def _delete_meeting(binding: Binding, policy: Policy) -> list[Action]:

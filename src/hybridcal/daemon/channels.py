@@ -20,6 +20,9 @@ from hybridcal.store.base import Store
 log = structlog.get_logger(__name__)
 
 
+PROVISIONAL_LIFETIME = timedelta(minutes=2)
+
+
 def new_channel_id() -> str:
     return f"hc-{secrets.token_hex(16)}"
 
@@ -43,7 +46,12 @@ class ChannelManager:
 
     async def ensure(self, calendar: CalendarRecord) -> Channel | None:
         """A live channel for the calendar, created when it has none that outlives the margin."""
-        live = [c for c in await self._store.list_channels(calendar.key) if not self._due(c)]
+        live = []
+        for channel in await self._store.list_channels(calendar.key):
+            if self._abandoned(channel):
+                await self._store.delete_channel(channel.channel_id)
+            elif not self._due(channel):
+                live.append(channel)
         if live:
             return max(live, key=lambda c: c.expires_at)
         return await self._open(calendar)
@@ -86,7 +94,8 @@ class ChannelManager:
             calendar_key=calendar.key,
             secret=secrets.token_urlsafe(32),
             resource_id=None,
-            expires_at=now + self._renew_before,
+            # short-lived, so a record left behind by a crash during the call is soon replaced
+            expires_at=now + PROVISIONAL_LIFETIME,
             created_at=now,
         )
         await self._store.put_channel(provisional)
@@ -116,6 +125,12 @@ class ChannelManager:
         except ConnectorError as exc:
             log.info("channel.stop_failed", channel=channel.channel_id, error=str(exc))
         await self._store.delete_channel(channel.channel_id)
+
+    def _abandoned(self, channel: Channel) -> bool:
+        """A provisional record whose watch call never came back (a crash during the call)."""
+        return (
+            channel.resource_id is None and self._now() - channel.created_at > PROVISIONAL_LIFETIME
+        )
 
     def _due(self, channel: Channel) -> bool:
         # a channel that lives shorter than the margin is renewed at half its life instead,

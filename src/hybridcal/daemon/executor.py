@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Protocol
 
@@ -56,11 +56,20 @@ class EventExecutor:
         self._metrics = metrics
 
     async def process(
-        self, calendar: CalendarRecord, connector: CalendarConnector, event: Event, policy: Policy
+        self,
+        calendar: CalendarRecord,
+        connector: CalendarConnector,
+        event: Event,
+        policy: Policy,
+        *,
+        bound: Collection[str],
     ) -> Event:
-        """Run the plan to completion; returns the event as it now stands at the provider."""
-        if not needs_planning(event, policy):
-            return event  # most events of a sync: no store read at all
+        """Run the plan to completion; returns the event as it now stands at the provider.
+
+        ``bound`` holds the ids of the calendar's events that have a binding (read once per
+        round), so that most events of a sync cost no store read at all."""
+        if not needs_planning(event, policy, has_binding=event.event_id in bound):
+            return event
         series = None
         if event.recurring_event_id:
             series = await self._store.get_binding(calendar.key, event.recurring_event_id)

@@ -107,10 +107,13 @@ class CalendarSyncer:
         policy = self._policy_for(calendar)
         window = self._window.at(self._now())
         plan = _CachePlan()
+        bound = await self._store.binding_ids(calendar.key)
         # series masters first, so their occurrences see the series' binding
         for event in sorted(batch.events, key=lambda e: e.recurring_event_id is not None):
             try:
-                current = await self._executor.process(calendar, connector, event, policy)
+                current = await self._executor.process(
+                    calendar, connector, event, policy, bound=bound
+                )
             except TransientError as exc:
                 plan.retry_later.append(exc)
                 current = event

@@ -114,6 +114,9 @@ class Store(Protocol):
 
     async def list_bindings(self, calendar_key: str) -> list[Binding]: ...
 
+    async def binding_ids(self, calendar_key: str) -> set[str]:
+        """Ids of the calendar's events that have a binding (clear columns only: cheap)."""
+
     # -- the meeting cache -------------------------------------------------------------------
     async def apply_sync(self, result: SyncResult) -> None: ...
 

@@ -236,6 +236,9 @@ class SQLiteStore:
     async def list_bindings(self, calendar_key: str) -> list[Binding]:
         return await self._run(self._tables.list_bindings, calendar_key)
 
+    async def binding_ids(self, calendar_key: str) -> set[str]:
+        return await self._run(self._tables.binding_ids, calendar_key)
+
     # -- the meeting cache -----------------------------------------------------------------------
 
     async def apply_sync(self, result: SyncResult) -> None:

@@ -261,6 +261,10 @@ class DirectoryTables(RowStore):
                 [calendar_key, event_id],
             )
 
+    def binding_ids(self, calendar_key: str) -> set[str]:
+        sql = "SELECT event_id FROM bindings WHERE calendar_key = ?"
+        return {str(row[0]) for row in self._conn.execute(sql, [calendar_key])}
+
     def list_bindings(self, calendar_key: str) -> list[Binding]:
         bindings = []
         sql = "SELECT * FROM bindings WHERE calendar_key = ? ORDER BY event_id"

@@ -93,8 +93,22 @@ class DelegatedTokens:
                 "(Security > API controls > Domain-wide delegation)"
             )
         if error == "invalid_grant":
+            return self._explain_invalid_grant(str(data.get("error_description", "")), subject)
+        return f"token request refused: {error or 'unknown error'}"
+
+    def _explain_invalid_grant(self, description: str, subject: str) -> str:
+        """Google answers invalid_grant for several unrelated causes; its description tells."""
+        text = description.lower()
+        if "invalid email or user id" in text or not text:
             return (
                 f"no such user {subject!r} in the Google Workspace domain (or the user is "
                 "suspended); rooms are reached through google.room_access_user"
             )
-        return f"token request refused: {error or 'unknown error'}"
+        if "signature" in text or "account not found" in text:
+            return (
+                "the service-account key was refused (deleted or replaced key, or unknown "
+                "service account): create a new JSON key and update google.service_account_file"
+            )
+        if "short-lived" in text or "expired" in text or "clock" in text:
+            return "the token request was refused as expired: check this host's clock (NTP)"
+        return f"token request refused: invalid_grant ({description})"

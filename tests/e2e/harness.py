@@ -302,6 +302,8 @@ def harness_settings(
             "listen_port": port,
             "public_url": f"http://127.0.0.1:{port}",
             "shutdown_timeout_seconds": 5,
+            # short, but on: bursts still coalesce, and tests do not wait half a second a step
+            "sync_debounce_seconds": 0.02,
         },
         "store": {"path": str(workdir / "hybridcal.db")},
         "crypto": {"keyring": str(workdir / "keyring.json")},
