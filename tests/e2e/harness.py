@@ -147,7 +147,7 @@ class Harness:
             queue.failed,
         )
 
-    async def settle(self, timeout: float = 10.0, quiet_rounds: int = 2) -> None:
+    async def settle(self, limit_s: float = 10.0, quiet_rounds: int = 2) -> None:
         """Until the simulator has no delivery or conference in flight and the daemon's queue is
         idle, with nothing at all happening across ``quiet_rounds`` consecutive polls.
 
@@ -156,24 +156,24 @@ class Harness:
         round counts as quiet only when no counter on either side moved during the round.
         """
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + limit_s
         quiet = 0
         while quiet < quiet_rounds:
             before = self._activity()
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise SettleTimeoutError(self._stuck(timeout))
+                raise SettleTimeoutError(self._stuck(limit_s))
             await self.sim.drain(remaining)
             queue = self.daemon.queue
             assert queue is not None
             try:
                 await asyncio.wait_for(queue.wait_idle(), max(0.001, deadline - loop.time()))
             except TimeoutError:
-                raise SettleTimeoutError(self._stuck(timeout)) from None
+                raise SettleTimeoutError(self._stuck(limit_s)) from None
             await asyncio.sleep(0.02)
             quiet = quiet + 1 if self._activity() == before and not queue.busy else 0
         if loop.time() > deadline:
-            raise SettleTimeoutError(self._stuck(timeout))
+            raise SettleTimeoutError(self._stuck(limit_s))
 
     def _stuck(self, timeout: float) -> str:
         queue = self.daemon.queue
@@ -193,7 +193,9 @@ class Harness:
 
     # -- reading the outcome -----------------------------------------------------------------
 
-    def requests(self, method_id: str | None = None, *, method: str | None = None) -> list[RequestRecord]:
+    def requests(
+        self, method_id: str | None = None, *, method: str | None = None
+    ) -> list[RequestRecord]:
         return [
             r
             for r in self.sim.request_log

@@ -40,8 +40,12 @@ async def test_lost_patch_answer_is_not_patched_again(
     lost = _lose_first_patch_answer(h, monkeypatch)
     event_id = h.sim.person_insert(
         ALICE,
-        {"summary": "Review", "location": "@meet", "attendees": [{"email": ROOM}],
-         **when(tomorrow_at(10))},
+        {
+            "summary": "Review",
+            "location": "@meet",
+            "attendees": [{"email": ROOM}],
+            **when(tomorrow_at(10)),
+        },
     )["id"]
     await h.settle()
 
@@ -62,8 +66,12 @@ async def test_lost_patch_answer_makes_no_second_conference(
     lost = _lose_first_patch_answer(h, monkeypatch)
     event_id = h.sim.person_insert(
         ALICE,
-        {"summary": "Review", "location": "@meet", "attendees": [{"email": ROOM}],
-         **when(tomorrow_at(10))},
+        {
+            "summary": "Review",
+            "location": "@meet",
+            "attendees": [{"email": ROOM}],
+            **when(tomorrow_at(10)),
+        },
     )["id"]
     await h.settle()
 

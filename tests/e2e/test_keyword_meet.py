@@ -126,9 +126,10 @@ async def test_person_edit_racing_our_patch_is_kept(
     event = h.event(ALICE, event_id)
     assert event["description"] == edited
     assert conference_status(event) == "success"
-    assert marker_of(event)["hybridcal.request"] == event["conferenceData"]["createRequest"][
-        "requestId"
-    ]
+    assert (
+        marker_of(event)["hybridcal.request"]
+        == event["conferenceData"]["createRequest"]["requestId"]
+    )
     assert h.metric("hybridcal_event_patches_total", outcome="conflict") == 1
 
 

@@ -48,6 +48,30 @@ async def test_unavailable_keyword_gets_a_note_that_goes_with_the_keyword(h: Har
     assert len(h.patches()) == 2
 
 
+async def test_note_in_an_html_description_is_removed_without_a_trace(h: Harness) -> None:
+    """Google Calendar's web UI saves descriptions as HTML."""
+    html = "<b>Agenda</b><br>1. numbers<br>2. <i>questions</i>"
+    event_id = h.sim.person_insert(
+        ALICE,
+        {
+            "summary": "Partner call",
+            "location": "@webex",
+            "description": html,
+            **when(tomorrow_at(13)),
+        },
+    )["id"]
+    await h.settle()
+    description = h.event(ALICE, event_id)["description"]
+    assert description.startswith(html)
+    assert START_MARK in description
+    assert "\n" not in description  # the note follows the HTML form of the description
+
+    h.sim.person_patch(ALICE, event_id, {"location": ""})
+    await h.settle()
+    assert h.event(ALICE, event_id)["description"] == html
+    assert len(h.patches()) == 2
+
+
 async def test_calendars_we_cannot_reach_are_marked_with_a_reason(h: Harness) -> None:
     unknown = await h.enable(f"nobody@{DOMAIN}")
     assert unknown.state is CalendarState.ERROR

@@ -76,3 +76,22 @@ async def test_keyword_on_one_occurrence_makes_a_conference_for_it_only(h: Harne
     assert set(joins) == {_instance_id(master, d) for d in range(COUNT)}
     assert joins.pop(one)["url"] == video_link(occurrence)
     assert list(joins.values()) == [None] * (COUNT - 1)
+
+
+async def test_one_occurrence_cancelled_or_moved_changes_only_that_row(h: Harness) -> None:
+    master = h.sim.person_insert(ALICE, _series("Daily standup", "@meet"))["id"]
+    await h.settle()
+    link = video_link(h.event(ALICE, master))
+
+    gone, moved = _instance_id(master, 1), _instance_id(master, 2)
+    h.sim.person_delete(ALICE, gone)
+    new_start = tomorrow_at(7) + timedelta(days=2, hours=3)
+    h.sim.person_patch(ALICE, moved, when(new_start))
+    await h.settle()
+
+    meetings = {m["id"]: m for m in await h.meetings()}
+    assert set(meetings) == {_instance_id(master, d) for d in (0, 2, 3)}
+    assert meetings[moved]["start"] == new_start.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert {m["join"]["url"] for m in meetings.values()} == {link}
+    assert h.sim.conferences_created() == 1
+    assert len(h.patches()) == 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 from tests.e2e.harness import (
     ALICE,
     CAROL,
@@ -30,8 +29,12 @@ Passcode: 424242
 async def test_room_invited_moved_uninvited(h: Harness) -> None:
     event_id = h.sim.person_insert(
         ALICE,
-        {"summary": "Offsite prep", "location": "@meet", "attendees": [{"email": ROOM}],
-         **when(tomorrow_at(9))},
+        {
+            "summary": "Offsite prep",
+            "location": "@meet",
+            "attendees": [{"email": ROOM}],
+            **when(tomorrow_at(9)),
+        },
     )["id"]
     await h.settle()
     [meeting] = await h.meetings()
@@ -80,13 +83,21 @@ async def test_room_list_shows_links_from_every_organiser(h: Harness) -> None:
     (carol is not enabled) is not acted on, because only the organiser's copy is."""
     pasted = h.sim.person_insert(
         ALICE,
-        {"summary": "Vendor call", "description": PASTED, "attendees": [{"email": ROOM}],
-         **when(tomorrow_at(9))},
+        {
+            "summary": "Vendor call",
+            "description": PASTED,
+            "attendees": [{"email": ROOM}],
+            **when(tomorrow_at(9)),
+        },
     )["id"]
     foreign = h.sim.person_insert(
         CAROL,
-        {"summary": "Carol's sync", "location": "@meet", "attendees": [{"email": ROOM}],
-         **when(tomorrow_at(10))},
+        {
+            "summary": "Carol's sync",
+            "location": "@meet",
+            "attendees": [{"email": ROOM}],
+            **when(tomorrow_at(10)),
+        },
     )["id"]
     await h.settle()
 

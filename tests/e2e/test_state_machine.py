@@ -23,6 +23,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from tests.e2e.harness import (
     ALICE,
     ROOM,
@@ -34,9 +37,6 @@ from tests.e2e.harness import (
     video_link,
     when,
 )
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from hybridcal.core.render import END_MARK, START_MARK
 from hybridcal.sandbox.keys import generate_service_account
@@ -44,11 +44,15 @@ from hybridcal.sandbox.keys import generate_service_account
 T = TypeVar("T")
 
 KEYWORDS = st.sampled_from(["@meet", "@zoom", None])
-WORDS = st.text(
-    alphabet=st.characters(categories=["L", "N"], include_characters=" .,!?'-"),
-    min_size=1,
-    max_size=16,
-).map(str.strip).filter(bool)
+WORDS = (
+    st.text(
+        alphabet=st.characters(categories=["L", "N"], include_characters=" .,!?'-"),
+        min_size=1,
+        max_size=16,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
 
 
 @cache
@@ -78,7 +82,9 @@ class DaemonMachine(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.tmp = tempfile.TemporaryDirectory(prefix="hybridcal-e2e-sm-")
         try:
-            self.h: Harness = self.run(start_harness(Path(self.tmp.name), service_account(), users=(ALICE,)))
+            self.h: Harness = self.run(
+                start_harness(Path(self.tmp.name), service_account(), users=(ALICE,))
+            )
         except BaseException:
             self.loop.close()
             self.tmp.cleanup()
@@ -128,7 +134,9 @@ class DaemonMachine(RuleBasedStateMachine):
         if with_room:
             body["attendees"] = [{"email": ROOM}]
         event_id = self.on_loop(lambda: self.h.sim.person_insert(ALICE, body))["id"]
-        self.events[event_id] = ModelEvent(event_id, body["summary"], keyword, with_room, day, [text])
+        self.events[event_id] = ModelEvent(
+            event_id, body["summary"], keyword, with_room, day, [text]
+        )
         self.order.append(event_id)
         self.conferences += keyword == "@meet"
         self.run(self.h.settle())
@@ -283,9 +291,7 @@ class DaemonMachine(RuleBasedStateMachine):
         }
         expected = {e.event_id for e in self.events.values() if e.with_room}
         assert set(truth) == expected
-        listed = {
-            m["id"]: (m["title"], m["join"] is not None) for m in self.run(self.h.meetings())
-        }
+        listed = {m["id"]: (m["title"], m["join"] is not None) for m in self.run(self.h.meetings())}
         assert listed == truth
 
 

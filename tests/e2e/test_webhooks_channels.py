@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from tests.e2e.harness import ALICE, ROOM, Harness, conference_status, start_harness, tomorrow_at, when
+from tests.e2e.harness import (
+    ALICE,
+    ROOM,
+    Harness,
+    conference_status,
+    start_harness,
+    tomorrow_at,
+    when,
+)
 
 from hybridcal.core.model import Channel, Provider, calendar_key
 
@@ -43,7 +51,10 @@ async def test_forged_and_odd_notifications(h: Harness) -> None:
     assert await h.post_webhook(no_token) == 403
     await h.settle()
     assert len(h.requests("calendar.events.list")) == lists  # no sync for a forged message
-    assert h.metric("hybridcal_webhook_notifications_total", provider="google", outcome="forbidden") == 3
+    assert (
+        h.metric("hybridcal_webhook_notifications_total", provider="google", outcome="forbidden")
+        == 3
+    )
 
     # the genuine headers do cause exactly one sync (the check above can fail)
     assert await h.post_webhook(_headers(h, channel)) == 200
@@ -75,7 +86,9 @@ async def test_unknown_channel_is_stopped_once(h: Harness) -> None:
     assert [c["id"] for c in h.sim.channels(ALICE)] == [channel.channel_id]  # ours untouched
 
 
-async def test_channel_renewal_opens_before_it_stops(tmp_path: Path, sa_info: dict[str, str]) -> None:
+async def test_channel_renewal_opens_before_it_stops(
+    tmp_path: Path, sa_info: dict[str, str]
+) -> None:
     short = {
         "google": {"channel_ttl_seconds": 120},
         "schedule": {"channel_renew_before_hours": 0.01},  # 36 s: renew at 84 s of 120
@@ -115,8 +128,12 @@ async def test_channel_renewal_opens_before_it_stops(tmp_path: Path, sa_info: di
         # notifications keep flowing through the new channels
         event = h.sim.person_insert(
             ALICE,
-            {"summary": "After renewal", "location": "@meet", "attendees": [{"email": ROOM}],
-             **when(tomorrow_at(10))},
+            {
+                "summary": "After renewal",
+                "location": "@meet",
+                "attendees": [{"email": ROOM}],
+                **when(tomorrow_at(10)),
+            },
         )
         await h.settle()
         assert conference_status(h.event(ALICE, event["id"])) == "success"

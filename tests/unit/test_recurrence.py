@@ -82,16 +82,23 @@ def test_exdate_lines_are_ignored_which_only_errs_towards_yes() -> None:
     assert may_occur_in(series, WINDOW)
 
 
-@pytest.mark.parametrize(
-    "rules",
-    [
-        ("RRULE:FREQ=SOMETIMES",),
-        ("RRULE:FREQ=DAILY;UNTIL=20290101T000000",),  # floating UNTIL with a zoned start
-        ("RRULE:FREQ=WEEKLY;UNTIL=20290101",),  # Google's all-day style UNTIL
-    ],
-)
-def test_unreadable_rules_leave_the_decision_to_the_provider(rules: tuple[str, ...]) -> None:
+def test_unreadable_rules_leave_the_decision_to_the_provider() -> None:
+    rules = ("RRULE:FREQ=SOMETIMES",)
     assert may_occur_in(master(datetime(2028, 1, 3, 8, tzinfo=UTC), *rules), WINDOW)
+
+
+@pytest.mark.parametrize(
+    "until",
+    ["20290101T000000", "20290101"],  # floating, and Google's all-day style, beside a zoned start
+    ids=["floating", "all-day"],
+)
+def test_floating_until_is_read_as_the_end_of_that_day(until: str) -> None:
+    start = datetime(2028, 1, 3, 8, tzinfo=UTC)
+    ended = master(start, f"RRULE:FREQ=WEEKLY;UNTIL={until}")
+    assert not may_occur_in(ended, WINDOW)  # it ended long before the window
+    later = f"{NOW.year + 1}0101" + until[8:]
+    running = master(start, f"RRULE:FREQ=WEEKLY;UNTIL={later}")
+    assert may_occur_in(running, WINDOW)
 
 
 def test_unknown_time_zone_falls_back_to_utc() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,10 +26,28 @@ def may_occur_in(master: Event, window: Window) -> bool:
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
     dtstart = master.start.astimezone(zone)
-    lines = [line for line in master.recurrence if line.upper().startswith(("RRULE", "RDATE"))]
+    lines = [
+        _utc_until(line)
+        for line in master.recurrence
+        if line.upper().startswith(("RRULE", "RDATE"))
+    ]
     try:
         rules = rrulestr("\n".join(lines), dtstart=dtstart, forceset=True, ignoretz=False)
         first = rules.after((window.start - duration).astimezone(zone), inc=True)
     except (ValueError, TypeError, OverflowError):
         return True  # a rule we cannot read: let the provider decide
     return first is not None and first.astimezone(UTC) < window.end
+
+
+_FLOATING_UNTIL = re.compile(r"UNTIL=(\d{8})(T\d{6})?(?!Z)(?=;|$)", re.IGNORECASE)
+
+
+def _utc_until(line: str) -> str:
+    """dateutil wants a UTC UNTIL beside a zoned start; Google writes all-day (``UNTIL=20261231``)
+    and floating ones. Widening them to the end of that day in UTC can only admit a series, never
+    drop one, which is the safe direction for a pre-filter."""
+
+    def widen(match: re.Match[str]) -> str:
+        return f"UNTIL={match.group(1)}T235959Z"
+
+    return _FLOATING_UNTIL.sub(widen, line) if line.upper().startswith("RRULE") else line
