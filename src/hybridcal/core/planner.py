@@ -239,6 +239,12 @@ def _keyword_changed(match: KeywordMatch | None, binding: Binding) -> bool:
 
 def _keep_native(event: Event, binding: Binding) -> list[Action]:
     if binding.state is BindingState.INTENT:
+        if event.marker is not None and event.marker.request_id == binding.request_id:
+            # the patch landed but its answer was lost: record it, never send it again
+            conference_id = event.conference.conference_id if event.conference else None
+            return [
+                SaveBinding(replace(binding, state=BindingState.PATCHED, meeting_id=conference_id))
+            ]
         return _native_create(binding)  # crashed before the patch landed: same request id
     conference = event.conference
     if conference is None:

@@ -199,7 +199,7 @@ class Daemon:
         self.queue.start()
         self.jobs = Jobs(self)
         self.jobs.start()
-        await self.sweep()
+        await self.sweep(catch_up=True)
         await self.jobs.gauges()
         self.ready = True
         self._notifier.notify("READY=1", f"STATUS=serving on {self.base_url}")
@@ -258,8 +258,11 @@ class Daemon:
         assert self.syncer is not None
         await self.syncer.sync(key, full)
 
-    async def sweep(self) -> None:
-        """Activate pending calendars and give every active one a channel and a first sync."""
+    async def sweep(self, *, catch_up: bool = False) -> None:
+        """Activate pending calendars and give every active one a channel and a first sync.
+
+        With ``catch_up`` (at start) every active calendar is synced from its stored cursor:
+        changes made while the daemon was down are read at once, not at the next reconcile."""
         assert self.store is not None
         assert self.channels is not None
         assert self.queue is not None
@@ -278,7 +281,8 @@ class Daemon:
             except ConnectorError as exc:
                 log.warning("channel.open_failed", calendar=calendar.key, error=str(exc))
                 continue
-            if calendar.cursor is None or not had or (channel and channel not in had):
+            fresh = calendar.cursor is None or not had or (channel and channel not in had)
+            if catch_up or fresh:
                 self.queue.enqueue(calendar.key)
 
     async def _stop_unknown_channel(self, channel_id: str, resource_id: str, address: str) -> None:

@@ -39,6 +39,9 @@ from hybridcal.store.base import Store, SyncResult
 log = structlog.get_logger(__name__)
 
 
+VERIFY_EMPTY = 3  # held events checked one by one before an empty full listing is obeyed
+
+
 class SyncMetrics(Protocol):
     def sync(self, provider: str, outcome: str, seconds: float) -> None: ...
 
@@ -130,7 +133,7 @@ class CalendarSyncer:
                 replace={k: tuple(v) for k, v in plan.rows.items()},
                 remove=tuple(plan.removed),
                 cursor=calendar.cursor if plan.retry_later else batch.cursor,
-                full=await self._trust_full_listing(calendar, batch, plan, window),
+                full=await self._trust_full_listing(calendar, connector, batch, plan, window),
                 synced_at=self._now(),
             )
         )
@@ -157,19 +160,33 @@ class CalendarSyncer:
             plan.rows[master_id] = entries_in_window(occurrences, window, source_id=master_id)
 
     async def _trust_full_listing(
-        self, calendar: CalendarRecord, batch: ChangeBatch, plan: _CachePlan, window: Window
+        self,
+        calendar: CalendarRecord,
+        connector: CalendarConnector,
+        batch: ChangeBatch,
+        plan: _CachePlan,
+        window: Window,
     ) -> bool:
-        """A full listing removes rows it did not mention, unless it looks like a glitch."""
+        """A full listing removes rows it did not mention, unless it looks like a glitch.
+
+        An empty listing of a calendar we hold rows for is suspicious (vdirsyncer's
+        StorageEmpty): a provider glitch must not wipe a room's list. It is obeyed only when a
+        few of the events we hold are confirmed gone one by one."""
         if not batch.full or plan.retry_later:
             return False
         if batch.events:
             return True
-        # an empty full listing of a calendar we hold rows for is suspicious (vdirsyncer's
-        # StorageEmpty): keep the rows rather than wipe the room's list on a provider glitch
         held = await self._store.list_entries(calendar.key, window.start, window.end)
-        if held:
-            log.warning("sync.empty_listing_ignored", calendar=calendar.key, rows=len(held))
-        return not held
+        for source_id in list(dict.fromkeys(row.source_id for row in held))[:VERIFY_EMPTY]:
+            try:
+                event = await connector.get_event(calendar, source_id)
+            except ConnectorError:
+                log.warning("sync.empty_listing_unverified", calendar=calendar.key)
+                return False  # cannot tell: keep the rows, the next full listing decides
+            if event is not None and not event.is_cancelled:
+                log.warning("sync.empty_listing_ignored", calendar=calendar.key, rows=len(held))
+                return False
+        return True
 
 
 @dataclass
