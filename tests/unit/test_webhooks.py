@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 
 from hybridcal.core.model import Channel
-from hybridcal.daemon.webhooks import GoogleWebhook
+from hybridcal.daemon.webhooks import STOPS_PER_MINUTE, GoogleWebhook
 from hybridcal.store.base import Store
 
 CAL = "google:alice@example.com"
@@ -49,13 +49,16 @@ class Recorder:
             raise aiohttp.ClientError("provider unreachable")
 
 
-def make_webhook(store: FakeStore, seen: Recorder) -> GoogleWebhook:
+def make_webhook(
+    store: FakeStore, seen: Recorder, clock: Callable[[], float] = lambda: 0.0
+) -> GoogleWebhook:
     return GoogleWebhook(
         store=cast("Store", store),
         enqueue=seen.enqueued.append,
         stop_unknown=seen.stop_unknown,
         metrics=seen,
         max_body=MAX_BODY,
+        clock=clock,
     )
 
 
@@ -196,8 +199,9 @@ async def test_failing_stop_still_answers_200(client: Client, seen: Recorder) ->
     assert len(seen.stopped) == 1
 
 
-async def test_stopped_channel_memory_is_bounded(seen: Recorder) -> None:
-    webhook = make_webhook(FakeStore(), seen)
+async def test_a_flood_of_unknown_channels_costs_few_stop_calls(seen: Recorder) -> None:
+    now = [0.0]
+    webhook = make_webhook(FakeStore(), seen, clock=lambda: now[0])
 
     async def notify(channel_id: str) -> None:
         request = make_mocked_request(
@@ -208,12 +212,30 @@ async def test_stopped_channel_memory_is_bounded(seen: Recorder) -> None:
     await notify("forged-0")
     await notify("forged-0")
     assert len(seen.stopped) == 1
-    for n in range(1, 1100):  # a flood of made-up ids
+    for n in range(1, 1100):  # a flood of made-up ids within one minute
         await notify(f"forged-{n}")
+    assert len(seen.stopped) == STOPS_PER_MINUTE
+    now[0] = 61.0
+    await notify("forged-500")  # deferred, not forgotten: stopped once the minute has passed
+    assert len(seen.stopped) == STOPS_PER_MINUTE + 1
+    await notify("forged-500")
+    assert len(seen.stopped) == STOPS_PER_MINUTE + 1
+
+
+async def test_stopped_channel_memory_is_bounded(seen: Recorder) -> None:
+    now = [0.0]
+    webhook = make_webhook(FakeStore(), seen, clock=lambda: now[0])
+    for n in range(1100):
+        now[0] += 61.0  # never rate limited
+        request = make_mocked_request(
+            "POST", "/webhooks/google", headers=headers(**{"X-Goog-Channel-ID": f"old-{n}"})
+        )
+        await webhook.handle(request)
     assert len(seen.stopped) == 1100
-    await notify("forged-0")  # long forgotten: stopped again rather than remembered forever
-    assert len(seen.stopped) == 1101
-    await notify("forged-1099")  # recent: still remembered
+    again = make_mocked_request(
+        "POST", "/webhooks/google", headers=headers(**{"X-Goog-Channel-ID": "old-0"})
+    )
+    await webhook.handle(again)  # long forgotten: stopped again rather than remembered forever
     assert len(seen.stopped) == 1101
 
 

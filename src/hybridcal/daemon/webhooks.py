@@ -9,7 +9,8 @@ no API call, except an unknown channel, which is stopped once so that Google sto
 from __future__ import annotations
 
 import hmac
-from collections import OrderedDict
+import time
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
@@ -22,6 +23,7 @@ from hybridcal.store.base import Store
 log = structlog.get_logger(__name__)
 
 _MAX_HEADER = 512
+STOPS_PER_MINUTE = 10  # channels.stop calls for unknown channels, at most
 
 
 class WebhookMetrics(Protocol):
@@ -40,13 +42,16 @@ class GoogleWebhook:
         stop_unknown: StopUnknown,
         metrics: WebhookMetrics,
         max_body: int,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._clock = clock
         self._store = store
         self._enqueue = enqueue
         self._stop_unknown = stop_unknown
         self._metrics = metrics
         self._max_body = max_body
         self._stopped: OrderedDict[str, None] = OrderedDict()  # bounded: forged ids cannot grow it
+        self._stop_times: deque[float] = deque(maxlen=STOPS_PER_MINUTE)
 
     async def handle(self, request: web.Request) -> web.Response:
         outcome, response = await self._verify(request)
@@ -87,12 +92,19 @@ class GoogleWebhook:
     async def _stop_once(self, channel_id: str, resource_id: str, resource_uri: str) -> None:
         if channel_id in self._stopped:
             return
-        self._stopped[channel_id] = None
-        if len(self._stopped) > 1024:
-            self._stopped.popitem(last=False)
         calendar = _calendar_from_uri(resource_uri)
         if not calendar:
             return
+        now = self._clock()
+        if len(self._stop_times) == STOPS_PER_MINUTE and now - self._stop_times[0] < 60:
+            # a flood of made-up channel ids must not turn into a flood of API calls; a real
+            # stray channel notifies again and is stopped then
+            log.info("webhook.unknown_channel_stop_deferred", channel=channel_id)
+            return
+        self._stop_times.append(now)
+        self._stopped[channel_id] = None
+        if len(self._stopped) > 1024:
+            self._stopped.popitem(last=False)
         try:
             await self._stop_unknown(channel_id, resource_id, calendar)
         except Exception as exc:
