@@ -170,7 +170,7 @@ class Harness:
                 await asyncio.wait_for(queue.wait_idle(), max(0.001, deadline - loop.time()))
             except TimeoutError:
                 raise SettleTimeoutError(self._stuck(limit_s)) from None
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.01)
             quiet = quiet + 1 if self._activity() == before and not queue.busy else 0
         if loop.time() > deadline:
             raise SettleTimeoutError(self._stuck(limit_s))

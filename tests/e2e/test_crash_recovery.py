@@ -29,11 +29,6 @@ def _lose_first_patch_answer(h: Harness, monkeypatch: pytest.MonkeyPatch) -> lis
     return lost
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: planner._keep_native re-sends the create PATCH for an INTENT binding even "
-    "when the event already carries our marker with the same request id",
-)
 async def test_lost_patch_answer_is_not_patched_again(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:

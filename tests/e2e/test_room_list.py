@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from tests.e2e.harness import (
     ALICE,
     CAROL,
@@ -111,11 +110,6 @@ async def test_room_list_shows_links_from_every_organiser(h: Harness) -> None:
     assert h.sim.conferences_created() == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: CalendarSyncer._apply keeps all held rows when a full listing is empty, so a "
-    "room whose only meeting was cancelled keeps showing it after a full resync",
-)
 async def test_cancellation_learned_from_a_full_listing_empties_the_room(h: Harness) -> None:
     event_id = h.sim.person_insert(
         ALICE, {"summary": "Only meeting", "attendees": [{"email": ROOM}], **when(tomorrow_at(9))}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from tests.e2e.harness import (
     ALICE,
     BOB,
@@ -78,11 +77,6 @@ async def test_restart_resumes_from_the_stored_cursor(h: Harness) -> None:
     assert {m["id"] for m in await h.meetings()} == {first, second}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Daemon.sweep() does not sync calendars on start when cursor and channel exist, "
-    "so changes made while the daemon was down wait for the hourly reconcile",
-)
 async def test_changes_made_while_the_daemon_was_down_are_caught_on_start(h: Harness) -> None:
     mark = len(h.sim.request_log)
     made: list[str] = []

@@ -32,10 +32,10 @@ class TaskSet:
             self._loop.call_soon_threadsafe(self._start, coro)
 
     def _start(self, coro: Coroutine[Any, Any, Any]) -> None:
-        if self._closed:
+        if self._closed or self._loop is None:
             coro.close()
             return
-        task = asyncio.ensure_future(coro)
+        task = self._loop.create_task(coro)  # the simulator's loop, whoever is calling
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
