@@ -12,6 +12,7 @@ rotations (NIST's limit is 2**32 per key).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import struct
@@ -91,6 +92,7 @@ class RecordCipher:
         return aead
 
 
+@functools.lru_cache(maxsize=16384)  # the same rows are opened again and again by polls
 def row_aad(table: str, column: str, *identity: str | int | None) -> bytes:
     """Associated data naming one value of one row: unambiguous for any characters in keys."""
     return json.dumps([table, column, *identity], separators=(",", ":")).encode()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ TOKEN_PREFIX = "hcd_"  # noqa: S105 - a public prefix, recognisable by secret sc
 _TOKEN_BYTES = 32
 # token_urlsafe(32) yields 43 characters of the URL-safe base64 alphabet.
 _TOKEN_BODY_LENGTH = 43
-_URLSAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+_URLSAFE_BODY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def new_device_token() -> str:
@@ -42,7 +43,7 @@ def is_well_formed(token: str) -> bool:
     return (
         len(token) == len(TOKEN_PREFIX) + _TOKEN_BODY_LENGTH
         and token.startswith(TOKEN_PREFIX)
-        and all(c in _URLSAFE for c in body)
+        and _URLSAFE_BODY.fullmatch(body) is not None
     )
 
 

@@ -18,6 +18,7 @@ only times (every full answer then reads and decrypts the rows; a 304 still does
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -97,8 +98,8 @@ class _Item:
     def shows_button(self, now: datetime) -> bool:
         return self.joinable and self.show_from <= now < self.end
 
-    def render(self, now: datetime) -> bytes:
-        return self.head + (b"true}}" if self.shows_button(now) else b"false}}")
+    def render(self, button: bool) -> bytes:
+        return self.head + (b"true}}" if button else b"false}}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +108,8 @@ class _Snapshot:
     items: tuple[_Item, ...]
     rendered: bool
 
-    def buttons(self, now: datetime) -> tuple[str, ...]:
-        return tuple(i.event_key for i in self.items if i.shows_button(now))
+    def buttons(self, now: datetime) -> tuple[bool, ...]:
+        return tuple(i.shows_button(now) for i in self.items)
 
 
 _SnapshotKey = tuple[str, datetime, datetime, int]  # calendar, window start and end, lead (s)
@@ -185,39 +186,36 @@ class EndpointApi:
         snapshot = self._snapshots.get(key)
         if snapshot is not None and snapshot.version == state.version:
             self._snapshots.move_to_end(key)
-            etag = _etag(basis, snapshot.buttons(now))
+            buttons = snapshot.buttons(now)
+            etag = _etag(basis, snapshot, buttons)
             if if_none_match is not None and _etag_matches(if_none_match, etag):
                 return _not_modified(etag)  # the cheap path: no cache row read
             if snapshot.rendered:
-                return self._ok(state, snapshot, etag)
+                return self._ok(state, snapshot, buttons, etag)
         # The version was read first: rows written meanwhile only make this snapshot look older
         # than it is, and the next request refreshes it.
         entries = await self._store.list_entries(calendar.key, query.window.start, query.window.end)
         snapshot = self._snapshot(state.version, entries, query.lead)
         self._remember(key, snapshot)
-        etag = _etag(basis, snapshot.buttons(now))
+        buttons = snapshot.buttons(now)
+        etag = _etag(basis, snapshot, buttons)
         if if_none_match is not None and _etag_matches(if_none_match, etag):
             return _not_modified(etag)
-        return self._ok(state, snapshot, etag)
+        return self._ok(state, snapshot, buttons, etag)
 
-    def _ok(self, state: _State, snapshot: _Snapshot, etag: str) -> web.Response:
-        calendar, query, now = state.calendar, state.query, state.now
-        envelope = {
-            "calendar": {
-                "address": calendar.address,
-                "kind": calendar.kind.value,
-                "display_name": calendar.display_name,
-            },
-            "generated_at": _iso(now),
-            "window": {"from": _iso(query.window.start), "to": _iso(query.window.end)},
-            "presence": _presence_json(state.presence),
-        }
-        # The envelope's closing brace gives way to the pre-rendered meetings.
+    def _ok(
+        self, state: _State, snapshot: _Snapshot, buttons: tuple[bool, ...], etag: str
+    ) -> web.Response:
+        query = state.query
+        head, tail = _envelope(state.calendar, query.window.start, query.window.end, state.presence)
         payload = b"".join(
             (
-                _dumps(envelope)[:-1],
-                b',"meetings":[',
-                b",".join([item.render(now) for item in snapshot.items]),
+                head,
+                _iso(state.now).encode(),
+                tail,
+                b",".join(
+                    [item.render(b) for item, b in zip(snapshot.items, buttons, strict=True)]
+                ),
                 b"]}",
             )
         )
@@ -273,23 +271,20 @@ class EndpointApi:
     # -- representation --------------------------------------------------------------------------
     def _basis(self, state: _State) -> str:
         """Digest of every input of the answer except the clock-dependent button states."""
-        device, calendar, query = state.device, state.calendar, state.query
-        parts = (
-            REPRESENTATION,
-            device.device_id,
-            calendar.key,
-            calendar.address,
-            calendar.kind.value,
-            calendar.display_name or "",
-            str(state.version),
-            _iso(query.window.start),
-            _iso(query.window.end),
-            str(int(query.lead.total_seconds())),
-            "t" if self._hide_tentative else "-",
-            "p" if self._hide_private_titles else "-",
-            json.dumps(_presence_json(state.presence), sort_keys=True),
+        query = state.query
+        return _basis_digest(
+            device_id=state.device.device_id,
+            key=state.calendar.key,
+            address=state.calendar.address,
+            kind=state.calendar.kind.value,
+            display_name=state.calendar.display_name or "",
+            version=state.version,
+            start=query.window.start,
+            end=query.window.end,
+            lead_s=int(query.lead.total_seconds()),
+            flags=(self._hide_tentative, self._hide_private_titles),
+            presence=state.presence,
         )
-        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
     def _snapshot(self, version: int, entries: list[MeetingEntry], lead: timedelta) -> _Snapshot:
         items = tuple(
@@ -410,8 +405,63 @@ def _iso(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _etag(basis: str, buttons: tuple[str, ...]) -> str:
-    digest = hashlib.sha256("\x1e".join((basis, *buttons)).encode()).hexdigest()
+@functools.lru_cache(maxsize=4096)  # polls repeat the same inputs until something changes
+def _basis_digest(  # keyword-only: the cache key must not depend on argument order
+    *,
+    device_id: str,
+    key: str,
+    address: str,
+    kind: str,
+    display_name: str,
+    version: int,
+    start: datetime,
+    end: datetime,
+    lead_s: int,
+    flags: tuple[bool, bool],
+    presence: Presence | None,
+) -> str:
+    parts = (
+        REPRESENTATION,
+        device_id,
+        key,
+        address,
+        kind,
+        display_name,
+        str(version),
+        _iso(start),
+        _iso(end),
+        str(lead_s),
+        "t" if flags[0] else "-",
+        "p" if flags[1] else "-",
+        json.dumps(_presence_json(presence), sort_keys=True),
+    )
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=4096)
+def _envelope(
+    calendar: CalendarRecord, start: datetime, end: datetime, presence: Presence | None
+) -> tuple[bytes, bytes]:
+    """The answer's JSON around ``generated_at`` and up to the meetings array."""
+    marker = "\x00generated_at\x00"
+    envelope = {
+        "calendar": {
+            "address": calendar.address,
+            "kind": calendar.kind.value,
+            "display_name": calendar.display_name,
+        },
+        "generated_at": marker,
+        "window": {"from": _iso(start), "to": _iso(end)},
+        "presence": _presence_json(presence),
+    }
+    text = _dumps(envelope)[:-1] + b',"meetings":['
+    head, _, tail = text.partition(json.dumps(marker).encode())
+    return head + b'"', b'"' + tail
+
+
+def _etag(basis: str, snapshot: _Snapshot, buttons: tuple[bool, ...]) -> str:
+    lit = [item.event_key for item, on in zip(snapshot.items, buttons, strict=True) if on]
+    digest = hashlib.sha256("\x1e".join((basis, *lit)).encode()).hexdigest()
     # Weak: two answers with the same tag carry the same meetings and buttons, but
     # ``generated_at`` (and a default window's echo) differ byte for byte.
     return f'W/"{digest[:32]}"'

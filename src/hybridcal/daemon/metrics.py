@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -130,6 +130,7 @@ class Metrics:
             namespace=ns,
             registry=r,
         )
+        self._endpoint_by_status: dict[int, Any] = {}
         self.endpoint_requests = Counter(
             "endpoint_requests", "Endpoint (device) API answers, by HTTP status.",
             ["status"], namespace=ns, registry=r,
@@ -205,7 +206,12 @@ class Metrics:
                 self._integrity_seen = total_since_start
 
     def endpoint_request(self, status: int, seconds: float) -> None:
-        self.endpoint_requests.labels(status=str(status)).inc()
+        counter = self._endpoint_by_status.get(status)
+        if counter is None:  # label lookups cost more than the increment on the hot path
+            counter = self._endpoint_by_status[status] = self.endpoint_requests.labels(
+                status=str(status)
+            )
+        counter.inc()
         self.endpoint_latency.observe(seconds)
 
     def set_queue_depth(self, depth: int) -> None:

@@ -61,21 +61,6 @@ class _Tables(DirectoryTables, CacheTables):
     """Every table of the store on one connection."""
 
 
-def _device_view(tables: _Tables, token_hash: str) -> DeviceView | None:
-    device = tables.get_device_by_token_hash(token_hash)
-    if device is None:
-        return None
-    calendar = tables.get_calendar(device.calendar_key)
-    if calendar is None:
-        return None
-    return DeviceView(
-        device=device,
-        calendar=calendar,
-        cache_version=tables.cache_version(calendar.key),
-        presence=tables.get_presence(calendar.key),
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class _Outcome(Generic[T]):
     """What one job on the worker thread produced, with the rows it found unreadable."""
@@ -273,13 +258,14 @@ class SQLiteStore:
         await self._run(self._tables.revoke_device, device_id)
 
     async def device_view(self, token_hash: str) -> DeviceView | None:
-        """The endpoint's hot path runs on the event loop with a read-only connection: four
-        indexed reads and three small decryptions cost about as much as the hop to the worker
-        thread would, and polls do not queue behind a sync's writes (WAL readers never wait)."""
+        """The endpoint's hot path runs on the event loop with a read-only connection: one
+        indexed query and a few small (memoised) decryptions cost less than the hop to the
+        worker thread would, and polls do not queue behind a sync's writes (WAL readers never
+        wait)."""
         if self._closed:
             raise StoreError("the store is closed")
         try:
-            return _device_view(self._reader, token_hash)
+            return self._reader.device_view(token_hash)
         finally:
             self._report(self._reader.take_failures())
 

@@ -71,7 +71,7 @@ class CacheTables(RowStore):
 
     def _replace_source(self, key: str, source_id: str, rows: Sequence[MeetingEntry]) -> bool:
         new = {row.event_key: row for row in rows}
-        stored = self._db.query(
+        stored = self._query(
             "SELECT * FROM meetings WHERE calendar_key = ? AND source_id = ?", [key, source_id]
         )
         old = {row["event_key"]: self._entry_from_row(row) for row in stored}
@@ -121,7 +121,7 @@ class CacheTables(RowStore):
             return None
 
     def list_entries(self, calendar_key: str, start: datetime, end: datetime) -> list[MeetingEntry]:
-        rows = self._db.query(
+        rows = self._query(
             "SELECT * FROM meetings WHERE calendar_key = ? AND start_at < ? AND end_at > ?"
             " ORDER BY start_at, event_key",
             [calendar_key, codec.instant_to_text(end), codec.instant_to_text(start)],

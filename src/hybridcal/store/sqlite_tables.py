@@ -25,10 +25,19 @@ from hybridcal.core.model import (
 )
 from hybridcal.crypto import DecryptionError, row_aad
 from hybridcal.store import codec
-from hybridcal.store.base import AlreadyExistsError, NotFoundError
-from hybridcal.store.sqlite_rows import RowStore
+from hybridcal.store.base import AlreadyExistsError, DeviceView, NotFoundError
+from hybridcal.store.sqlite_rows import MEMO_LIMIT, RowStore
 
 _UNREADABLE = (DecryptionError, codec.CodecError)
+
+
+_DEVICE_VIEW_SQL = (
+    "SELECT d.*, c.*, v.version AS cache_version, p.data AS presence_data"
+    " FROM devices d JOIN calendars c ON c.key = d.calendar_key"
+    " LEFT JOIN cache_versions v ON v.calendar_key = c.key"
+    " LEFT JOIN presence p ON p.calendar_key = c.key"
+    " WHERE d.token_hash = ?"
+)
 
 
 class DirectoryTables(RowStore):
@@ -86,7 +95,7 @@ class DirectoryTables(RowStore):
             self._insert("calendars", values)
 
     def get_calendar(self, key: str) -> CalendarRecord | None:
-        rows = list(self._db.query("SELECT * FROM calendars WHERE key = ?", [key]))
+        rows = list(self._query("SELECT * FROM calendars WHERE key = ?", [key]))
         return self._calendar_from_row(rows[0]) if rows else None
 
     def list_calendars(
@@ -100,7 +109,7 @@ class DirectoryTables(RowStore):
         params = [value.value for value in filters.values() if value is not None]
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT * FROM calendars{where} ORDER BY key"  # noqa: S608 - fixed column names
-        return [self._calendar_from_row(row) for row in self._db.query(sql, params)]
+        return [self._calendar_from_row(row) for row in self._query(sql, params)]
 
     def update_calendar(self, record: CalendarRecord) -> None:
         values = self._calendar_values(record)
@@ -172,14 +181,14 @@ class DirectoryTables(RowStore):
         )
 
     def get_channel(self, channel_id: str) -> Channel | None:
-        rows = self._db.query("SELECT * FROM channels WHERE channel_id = ?", [channel_id])
+        rows = self._query("SELECT * FROM channels WHERE channel_id = ?", [channel_id])
         return next((self._channel_from_row(row) for row in rows), None)
 
     def list_channels(self, calendar_key: str | None) -> list[Channel]:
         if calendar_key is None:
-            rows = self._db.query("SELECT * FROM channels ORDER BY channel_id")
+            rows = self._query("SELECT * FROM channels ORDER BY channel_id")
         else:
-            rows = self._db.query(
+            rows = self._query(
                 "SELECT * FROM channels WHERE calendar_key = ? ORDER BY channel_id", [calendar_key]
             )
         return [c for c in map(self._channel_from_row, rows) if c is not None]
@@ -241,7 +250,7 @@ class DirectoryTables(RowStore):
     def get_binding(self, calendar_key: str, event_id: str) -> Binding | None:
         """Raises DecryptionError/CodecError (after reporting) for an unreadable binding."""
         rows = list(
-            self._db.query(
+            self._query(
                 "SELECT * FROM bindings WHERE calendar_key = ? AND event_id = ?",
                 [calendar_key, event_id],
             )
@@ -268,7 +277,7 @@ class DirectoryTables(RowStore):
     def list_bindings(self, calendar_key: str) -> list[Binding]:
         bindings = []
         sql = "SELECT * FROM bindings WHERE calendar_key = ? ORDER BY event_id"
-        for row in self._db.query(sql, [calendar_key]):
+        for row in self._query(sql, [calendar_key]):
             try:
                 bindings.append(self._binding_from_row(row))
             except _UNREADABLE as exc:
@@ -327,21 +336,21 @@ class DirectoryTables(RowStore):
             self._insert("devices", values)
 
     def get_device_by_token_hash(self, token_hash: str) -> Device | None:
-        rows = self._db.query("SELECT * FROM devices WHERE token_hash = ?", [token_hash])
+        rows = self._query("SELECT * FROM devices WHERE token_hash = ?", [token_hash])
         return next((self._device_from_row(row) for row in rows), None)
 
     def list_devices(self, calendar_key: str | None) -> list[Device]:
         if calendar_key is None:
-            rows = self._db.query("SELECT * FROM devices ORDER BY device_id")
+            rows = self._query("SELECT * FROM devices ORDER BY device_id")
         else:
-            rows = self._db.query(
+            rows = self._query(
                 "SELECT * FROM devices WHERE calendar_key = ? ORDER BY device_id", [calendar_key]
             )
         return [d for d in map(self._device_from_row, rows) if d is not None]
 
     def revoke_device(self, device_id: str) -> None:
         with self._write():
-            rows = list(self._db.query("SELECT * FROM devices WHERE device_id = ?", [device_id]))
+            rows = list(self._query("SELECT * FROM devices WHERE device_id = ?", [device_id]))
             if not rows:
                 raise NotFoundError(f"unknown device {device_id}")
             device = self._device_from_row(rows[0])
@@ -379,14 +388,47 @@ class DirectoryTables(RowStore):
     def get_presence(self, calendar_key: str) -> Presence | None:
         return self._read_presence(calendar_key)
 
+    def device_view(self, token_hash: str) -> DeviceView | None:
+        """Device, calendar, cache version and presence with one query (the endpoint's poll).
+
+        On the memoising reader an unchanged row (every blob and clear column equal) gives
+        back the view decoded last time."""
+        cursor = self._conn.execute(_DEVICE_VIEW_SQL, [token_hash])
+        values = cursor.fetchone()
+        if values is None:
+            return None
+        views = self._views
+        if views is not None:
+            cached = views.get(token_hash)
+            if cached is not None and cached[0] == values:
+                return cached[1]
+        row = dict(zip([column[0] for column in cursor.description], values, strict=True))
+        device = self._device_from_row(row)
+        if device is None:
+            return None
+        view = DeviceView(
+            device=device,
+            calendar=self._calendar_from_row(row),
+            cache_version=int(row["cache_version"] or 0),
+            presence=self._presence_from_blob(row["presence_data"], row["key"]),
+        )
+        if views is not None and not self._failures:
+            if len(views) >= MEMO_LIMIT:
+                views.clear()
+            views[token_hash] = (values, view)
+        return view
+
     def _read_presence(self, calendar_key: str) -> Presence | None:
         row = self._conn.execute(
             "SELECT data FROM presence WHERE calendar_key = ?", [calendar_key]
         ).fetchone()
-        if row is None:
+        return self._presence_from_blob(row[0] if row else None, calendar_key)
+
+    def _presence_from_blob(self, blob: bytes | None, calendar_key: str) -> Presence | None:
+        if blob is None:
             return None
         try:
-            value = self._cipher.decrypt_json(row[0], row_aad("presence", "data", calendar_key))
+            value = self._cipher.decrypt_json(blob, row_aad("presence", "data", calendar_key))
             return codec.presence_from_json(value, calendar_key=calendar_key)
         except _UNREADABLE as exc:
             self._report("presence", calendar_key, exc)
