@@ -71,7 +71,7 @@ def render_toml(sections: Mapping[str, Mapping[str, TomlValue]]) -> str:
 def daemon_command(config: Path, *, profile: Path | None = None) -> list[str]:
     """``hybridcal --config FILE run``, optionally under cProfile (stats written on exit)."""
     profiler = ["-m", "cProfile", "-o", str(profile)] if profile is not None else []
-    return [sys.executable, *profiler, "-m", "bench._daemon_main", "--config", str(config), "run"]
+    return [sys.executable, *profiler, "-m", "hybridcal", "--config", str(config), "run"]
 
 
 class DaemonProcess:
