@@ -5,7 +5,7 @@ themselves always run on the per-calendar queue."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import structlog
@@ -22,6 +22,7 @@ log = structlog.get_logger(__name__)
 SWEEP_SECONDS = 30
 RENEW_CHECK_MINUTES = 10
 GAUGE_SECONDS = 60
+PRESENCE_START_DELAY_SECONDS = 5  # after the start-up syncs have had their turn
 FULL_REFRESH_HOURS = 24  # the window slides: new occurrences of series enter it every day
 
 
@@ -39,7 +40,16 @@ class Jobs:
         add(self.reconcile, "interval", minutes=s.reconcile_minutes, id="reconcile", **options)
         add(self.refresh, "interval", hours=FULL_REFRESH_HOURS, id="refresh", **options)
         add(self.prune, "interval", minutes=s.prune_minutes, id="prune", **options)
-        add(self.presence, "interval", minutes=s.presence_minutes, id="presence", **options)
+        # presence is read right after start too, not only after the first interval
+        soon = datetime.now(UTC) + timedelta(seconds=PRESENCE_START_DELAY_SECONDS)
+        add(
+            self.presence,
+            "interval",
+            minutes=s.presence_minutes,
+            id="presence",
+            next_run_time=soon,
+            **options,
+        )
         add(self.gauges, "interval", seconds=GAUGE_SECONDS, id="gauges", **options)
         self._scheduler.start()
 
