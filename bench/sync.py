@@ -69,10 +69,10 @@ from bench._sync_workload import (
     visible_events,
 )
 from hybridcal.config.loader import load_settings
-from hybridcal.config.settings import GOOGLE_SCOPES
 from hybridcal.core.model import CalendarKind, CalendarState, Provider
 from hybridcal.crypto import init_keyring
 from hybridcal.daemon.admin import admin_session
+from hybridcal.demo import install_service_account
 from hybridcal.logs import configure_logging
 from hybridcal.sandbox.google.app import GoogleSimulator
 from hybridcal.sandbox.google.http import RequestRecord
@@ -166,12 +166,8 @@ class SyncBench:
         """Directory, service account, keyring, config, enabled calendars and their events;
         returns the burst edits to make later."""
         sim, workdir = self.sim, self.workdir
-        info = generate_service_account(project_id="hybridcal-bench", token_uri=sim.token_uri)
-        key_file = workdir / "service-account.json"
-        key_file.write_text(json.dumps(info), encoding="utf-8")
-        key_file.chmod(0o600)
-        sim.register_service_account(info)
-        sim.grant_delegation(info["client_id"], GOOGLE_SCOPES)
+        info = generate_service_account(project_id="hybridcal-bench")
+        install_service_account(sim, workdir / "service-account.json", info)
         self.people = populate_directory(sim, self.params.calendars)
         init_keyring(workdir / "keyring.json")
         endpoints = GoogleEndpoints(sim.token_uri, sim.calendar_root, sim.gmail_root)

@@ -13,7 +13,7 @@ import json
 import socket
 import tempfile
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def install_service_account(
+    sim: GoogleSimulator, path: Path, info: Mapping[str, str]
+) -> dict[str, str]:
+    """What an admin does once: store hybridcal's key (mode 0600) and grant its client ID the
+    scopes in the (simulated) Admin console's domain-wide delegation page."""
+    key = dict(info, token_uri=sim.token_uri)
+    path.write_text(json.dumps(key), encoding="utf-8")
+    path.chmod(0o600)
+    sim.register_service_account(key)
+    sim.grant_delegation(key["client_id"], GOOGLE_SCOPES)
+    return key
+
+
 def demo_settings(sim: GoogleSimulator, workdir: Path, port: int) -> Settings:
     return settings_from_mapping(
         {
@@ -89,12 +102,9 @@ async def run_demo(echo: Echo, *, serve_until: asyncio.Event | None = None, port
 async def _scenario(
     echo: Echo, sim: GoogleSimulator, workdir: Path, serve_until: asyncio.Event | None, port: int
 ) -> None:
-    info = generate_service_account(project_id="hybridcal-demo", token_uri=sim.token_uri)
-    key_file = workdir / "service-account.json"
-    key_file.write_text(json.dumps(info), encoding="utf-8")
-    key_file.chmod(0o600)
-    sim.register_service_account(info)
-    sim.grant_delegation(info["client_id"], GOOGLE_SCOPES)
+    install_service_account(
+        sim, workdir / "service-account.json", generate_service_account(project_id="hybridcal-demo")
+    )
     sim.add_user(ALICE, name="Alice Example", locale="en", timezone=ZONE)
     sim.add_user(BOB, name="Bob Beispiel", locale="de", timezone=ZONE)
     sim.add_user(ADMIN, name="hybridcal service", admin=True, timezone=ZONE)

@@ -10,7 +10,6 @@ request log, its events, and the room's meeting list served by the endpoint API.
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,11 +20,12 @@ from typing import Any
 import aiohttp
 
 from hybridcal.config.loader import settings_from_mapping
-from hybridcal.config.settings import GOOGLE_SCOPES, Settings
+from hybridcal.config.settings import Settings
 from hybridcal.core.model import Binding, CalendarKind, CalendarRecord, Provider, calendar_key
 from hybridcal.crypto import init_keyring
 from hybridcal.daemon.admin import admin_session
 from hybridcal.daemon.service import Daemon
+from hybridcal.demo import install_service_account
 from hybridcal.sandbox.faults import Faults
 from hybridcal.sandbox.google.app import GoogleSimulator
 from hybridcal.sandbox.google.http import RequestRecord
@@ -336,12 +336,7 @@ async def start_harness(
     sim = GoogleSimulator(domain=DOMAIN, conference_delay_s=conference_delay_s, faults=faults)
     await sim.start()
     try:
-        info = dict(sa_info, token_uri=sim.token_uri)
-        key_file = workdir / "service-account.json"
-        key_file.write_text(json.dumps(info), encoding="utf-8")
-        key_file.chmod(0o600)
-        sim.register_service_account(info)
-        sim.grant_delegation(info["client_id"], GOOGLE_SCOPES)
+        info = install_service_account(sim, workdir / "service-account.json", sa_info)
         for address in (ALICE, BOB, CAROL):
             sim.add_user(address, timezone=ZONE)
         sim.add_user(ADMIN, name="hybridcal service", admin=True, timezone=ZONE)

@@ -17,10 +17,10 @@ from typing import Any
 from tests.e2e.harness import ADMIN, ALICE, DOMAIN, ZONE, conference_status, free_port, when
 
 from hybridcal.config.loader import load_settings
-from hybridcal.config.settings import GOOGLE_SCOPES
 from hybridcal.core.model import CalendarKind, Provider
 from hybridcal.crypto import init_keyring
 from hybridcal.daemon.admin import admin_session
+from hybridcal.demo import install_service_account
 from hybridcal.sandbox.google.app import GoogleSimulator
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,12 +56,7 @@ async def test_daemon_process_speaks_systemd_and_stops_cleanly(
     notify.bind(str(tmp_path / "notify"))
     process: asyncio.subprocess.Process | None = None
     try:
-        info = dict(sa_info, token_uri=sim.token_uri)
-        key_file = tmp_path / "service-account.json"
-        key_file.write_text(json.dumps(info), encoding="utf-8")
-        key_file.chmod(0o600)
-        sim.register_service_account(info)
-        sim.grant_delegation(info["client_id"], GOOGLE_SCOPES)
+        install_service_account(sim, tmp_path / "service-account.json", sa_info)
         sim.add_user(ALICE, timezone=ZONE)
         sim.add_user(ADMIN, admin=True, timezone=ZONE)
         init_keyring(tmp_path / "keyring.json")
