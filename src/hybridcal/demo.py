@@ -70,22 +70,26 @@ def install_service_account(
     return key
 
 
+def sandbox_config(sim: GoogleSimulator, workdir: Path, port: int) -> dict[str, Any]:
+    """The config of a daemon on ``port`` that talks to the simulator, its files in ``workdir``:
+    only base URLs differ from a production config."""
+    return {
+        "daemon": {"listen_port": port, "public_url": f"http://127.0.0.1:{port}"},
+        "store": {"path": str(workdir / "hybridcal.db")},
+        "crypto": {"keyring": str(workdir / "keyring.json")},
+        "google": {
+            "enabled": True,
+            "service_account_file": str(workdir / "service-account.json"),
+            "room_access_user": ADMIN,
+            "token_uri": sim.token_uri,
+            "calendar_api_root": sim.calendar_root,
+            "gmail_api_root": sim.gmail_root,
+        },
+    }
+
+
 def demo_settings(sim: GoogleSimulator, workdir: Path, port: int) -> Settings:
-    return settings_from_mapping(
-        {
-            "daemon": {"listen_port": port, "public_url": f"http://127.0.0.1:{port}"},
-            "store": {"path": str(workdir / "hybridcal.db")},
-            "crypto": {"keyring": str(workdir / "keyring.json")},
-            "google": {
-                "enabled": True,
-                "service_account_file": str(workdir / "service-account.json"),
-                "room_access_user": ADMIN,
-                "token_uri": sim.token_uri,
-                "calendar_api_root": sim.calendar_root,
-                "gmail_api_root": sim.gmail_root,
-            },
-        }
-    )
+    return settings_from_mapping(sandbox_config(sim, workdir, port))
 
 
 async def run_demo(echo: Echo, *, serve_until: asyncio.Event | None = None, port: int = 0) -> None:

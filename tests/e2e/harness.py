@@ -25,7 +25,7 @@ from hybridcal.core.model import Binding, CalendarKind, CalendarRecord, Provider
 from hybridcal.crypto import init_keyring
 from hybridcal.daemon.admin import admin_session
 from hybridcal.daemon.service import Daemon
-from hybridcal.demo import install_service_account
+from hybridcal.demo import install_service_account, sandbox_config
 from hybridcal.sandbox.faults import Faults
 from hybridcal.sandbox.google.app import GoogleSimulator
 from hybridcal.sandbox.google.http import RequestRecord
@@ -299,26 +299,15 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 def harness_settings(
     sim: GoogleSimulator, workdir: Path, port: int, extra: Mapping[str, Any] | None = None
 ) -> Settings:
-    data: dict[str, Any] = {
+    tuned: dict[str, Any] = {
         "daemon": {
-            "listen_port": port,
-            "public_url": f"http://127.0.0.1:{port}",
             "shutdown_timeout_seconds": 5,
             # short, but on: bursts still coalesce, and tests do not wait half a second a step
             "sync_debounce_seconds": 0.02,
         },
-        "store": {"path": str(workdir / "hybridcal.db")},
-        "crypto": {"keyring": str(workdir / "keyring.json")},
-        "google": {
-            "enabled": True,
-            "service_account_file": str(workdir / "service-account.json"),
-            "room_access_user": ADMIN,
-            "token_uri": sim.token_uri,
-            "calendar_api_root": sim.calendar_root,
-            "gmail_api_root": sim.gmail_root,
-            "max_retries": 2,
-        },
+        "google": {"room_access_user": ADMIN, "max_retries": 2},
     }
+    data = _merge(sandbox_config(sim, workdir, port), tuned)
     return settings_from_mapping(_merge(data, extra or {}))
 
 
