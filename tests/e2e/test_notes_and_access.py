@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from tests.e2e.harness import ALICE, CAROL, DOMAIN, ROOM, Harness, marker_of, tomorrow_at, when
+from tests.e2e.harness import (
+    ALICE,
+    CAROL,
+    DOMAIN,
+    ROOM,
+    Harness,
+    conference_status,
+    marker_of,
+    tomorrow_at,
+    when,
+)
 
+from hybridcal.config.settings import GOOGLE_SCOPES
 from hybridcal.core.model import CalendarState
 from hybridcal.core.render import END_MARK, START_MARK
+from hybridcal.daemon.service import ERROR_RECHECK
 
 PERSON_TEXT = "Quarterly numbers.\nPlease read the deck first."
 
@@ -89,3 +101,28 @@ async def test_calendars_we_cannot_reach_are_marked_with_a_reason(h: Harness) ->
     assert (await h.calendar(CAROL)).state is CalendarState.ERROR
     assert not [r for r in h.sim.request_log[mark:] if r.subject in {CAROL, f"nobody@{DOMAIN}"}]
     assert (await h.calendar(ALICE)).state is CalendarState.ACTIVE
+
+
+async def test_revoked_delegation_marks_the_calendar_and_recovers_once_granted(
+    h: Harness,
+) -> None:
+    h.sim.revoke_delegation(h.sa_info["client_id"])
+    h.sim.invalidate_tokens(ALICE)  # Google lets issued tokens run out; the simulator ends them
+    event_id = h.sim.person_insert(
+        ALICE, {"summary": "Sync", "location": "@meet", **when(tomorrow_at(15))}
+    )["id"]
+    await h.settle()
+    alice = await h.calendar(ALICE)
+    assert alice.state is CalendarState.ERROR
+    assert "domain-wide delegation" in (alice.reason or "")
+    assert h.sim.conferences_created() == 0
+
+    h.sim.grant_delegation(h.sa_info["client_id"], GOOGLE_SCOPES)
+    await h.daemon.sweep()  # too early: rechecked only every ERROR_RECHECK
+    assert (await h.calendar(ALICE)).state is CalendarState.ERROR
+    h.clock.advance(ERROR_RECHECK)
+    await h.daemon.sweep()
+    await h.settle()
+    assert (await h.calendar(ALICE)).state is CalendarState.ACTIVE
+    assert conference_status(h.event(ALICE, event_id)) == "success"
+    assert h.sim.conferences_created() == 1

@@ -41,6 +41,7 @@ from hybridcal.store.sqlite import SQLiteStore
 log = structlog.get_logger(__name__)
 
 WEBHOOK_PATHS = {Provider.GOOGLE: "/webhooks/google"}
+ERROR_RECHECK = timedelta(minutes=15)  # how often a calendar in error is checked again
 
 
 def utcnow() -> datetime:
@@ -134,6 +135,7 @@ class Daemon:
         self._watchdog: asyncio.Task[None] | None = None
         self.base_url = ""
         self.ready = False
+        self._error_checks: dict[str, datetime] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -271,7 +273,7 @@ class Daemon:
             if connector is None:
                 continue
             calendar = record
-            if record.state is CalendarState.PENDING:
+            if record.state is CalendarState.PENDING or self._recheck_due(record, catch_up):
                 calendar = await activate(record, connector, self.store)
             if calendar.state is not CalendarState.ACTIVE:
                 continue
@@ -281,9 +283,24 @@ class Daemon:
             except ConnectorError as exc:
                 log.warning("channel.open_failed", calendar=calendar.key, error=str(exc))
                 continue
+            recovered = record.state is not CalendarState.ACTIVE
             fresh = calendar.cursor is None or not had or (channel and channel not in had)
+            fresh = fresh or recovered
             if catch_up or fresh:
                 self.queue.enqueue(calendar.key)
+
+    def _recheck_due(self, calendar: CalendarRecord, at_start: bool) -> bool:
+        """Calendars in error are checked again at start and every ERROR_RECHECK after they
+        were first seen in error: the admin may have fixed the cause."""
+        if calendar.state is not CalendarState.ERROR:
+            self._error_checks.pop(calendar.key, None)
+            return False
+        now = self.now()
+        last = self._error_checks.setdefault(calendar.key, now)
+        if at_start or now - last >= ERROR_RECHECK:
+            self._error_checks[calendar.key] = now
+            return True
+        return False
 
     async def _stop_unknown_channel(self, channel_id: str, resource_id: str, address: str) -> None:
         assert self.store is not None

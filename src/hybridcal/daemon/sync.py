@@ -17,6 +17,7 @@ import structlog
 
 from hybridcal.connectors.calendars.base import CalendarConnector, ChangeBatch
 from hybridcal.connectors.errors import (
+    AuthError,
     ConnectorError,
     CursorExpiredError,
     NotFoundError,
@@ -92,6 +93,10 @@ class CalendarSyncer:
             events = len(batch.events)
             await self._apply(calendar, connector, batch)
             outcome = "ok"
+        except (AuthError, NotFoundError) as exc:
+            # delegation revoked, user deleted or suspended: retrying cannot help, the admin can
+            await self._store.set_calendar_state(key, CalendarState.ERROR, str(exc))
+            log.warning("calendar.unreachable", calendar=key, reason=str(exc))
         finally:
             provider = calendar.provider.value
             self._metrics.sync(provider, outcome, time.perf_counter() - started)
