@@ -130,6 +130,7 @@ async def _scenario(
 
     daemon = Daemon(settings)
     await daemon.start()
+    await daemon.wait_initial_sweep()
     try:
         ids = _create_events(sim)
         echo("\nA person typed '@meet', a vendor pasted a Zoom invitation, one event is plain.")

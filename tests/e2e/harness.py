@@ -121,6 +121,7 @@ class Harness:
             await while_down()
         self.daemon = Daemon(self.settings, now=self.clock)
         await self.daemon.start()
+        await self.daemon.wait_initial_sweep()
         self.restarts += 1
 
     async def close(self) -> None:
@@ -340,6 +341,7 @@ async def start_harness(
         clock = Clock()
         daemon = Daemon(configured, now=clock)
         await daemon.start()
+        await daemon.wait_initial_sweep()
     except BaseException:
         await sim.close()
         raise

@@ -42,6 +42,7 @@ log = structlog.get_logger(__name__)
 
 WEBHOOK_PATHS = {Provider.GOOGLE: "/webhooks/google"}
 ERROR_RECHECK = timedelta(minutes=15)  # how often a calendar in error is checked again
+SWEEP_CONCURRENCY = 8  # calendars activated / watched at the same time
 
 
 def utcnow() -> datetime:
@@ -136,6 +137,8 @@ class Daemon:
         self.base_url = ""
         self.ready = False
         self._error_checks: dict[str, datetime] = {}
+        self._initial_sweep: asyncio.Task[None] | None = None
+        self._sweep_lock = asyncio.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -201,8 +204,10 @@ class Daemon:
         self.queue.start()
         self.jobs = Jobs(self)
         self.jobs.start()
-        await self.sweep(catch_up=True)
-        await self.jobs.gauges()
+        # Activation, channels and catch-up syncs for every calendar can take minutes in a
+        # large organisation: they run in the background, so systemd hears READY=1 (and the
+        # endpoints are served from the store) at once.
+        self._initial_sweep = asyncio.create_task(self._first_sweep(), name="initial-sweep")
         self.ready = True
         self._notifier.notify("READY=1", f"STATUS=serving on {self.base_url}")
         self._watchdog = self._notifier.start_watchdog(self._healthy)
@@ -211,6 +216,9 @@ class Daemon:
     async def stop(self) -> None:
         self.ready = False
         self._notifier.notify("STOPPING=1")
+        if self._initial_sweep is not None:
+            self._initial_sweep.cancel()
+            await asyncio.gather(self._initial_sweep, return_exceptions=True)
         if self._watchdog is not None:
             self._watchdog.cancel()
             await asyncio.gather(self._watchdog, return_exceptions=True)
@@ -260,34 +268,59 @@ class Daemon:
         assert self.syncer is not None
         await self.syncer.sync(key, full)
 
+    async def wait_initial_sweep(self) -> None:
+        """Until the start-up sweep has activated, watched and queued every calendar."""
+        if self._initial_sweep is not None:
+            await asyncio.shield(self._initial_sweep)
+
+    async def _first_sweep(self) -> None:
+        await self.sweep(catch_up=True)
+        assert self.jobs is not None
+        await self.jobs.gauges()
+        log.info("daemon.initial_sweep_done")
+
     async def sweep(self, *, catch_up: bool = False) -> None:
         """Activate pending calendars and give every active one a channel and a first sync.
 
         With ``catch_up`` (at start) every active calendar is synced from its stored cursor:
-        changes made while the daemon was down are read at once, not at the next reconcile."""
+        changes made while the daemon was down are read at once, not at the next reconcile.
+        Calendars are handled a few at a time; one sweep runs at a time."""
+        assert self.store is not None
+        limit = asyncio.Semaphore(SWEEP_CONCURRENCY)
+
+        async def one(record: CalendarRecord) -> None:
+            async with limit:
+                try:
+                    await self._sweep_calendar(record, catch_up=catch_up)
+                except Exception:
+                    log.exception("sweep.calendar_failed", calendar=record.key)
+
+        async with self._sweep_lock:
+            records = await self.store.list_calendars()
+            await asyncio.gather(*(one(record) for record in records))
+
+    async def _sweep_calendar(self, record: CalendarRecord, *, catch_up: bool) -> None:
         assert self.store is not None
         assert self.channels is not None
         assert self.queue is not None
-        for record in await self.store.list_calendars():
-            connector = self.connectors.get(record.provider)
-            if connector is None:
-                continue
-            calendar = record
-            if record.state is CalendarState.PENDING or self._recheck_due(record, catch_up):
-                calendar = await activate(record, connector, self.store)
-            if calendar.state is not CalendarState.ACTIVE:
-                continue
-            try:
-                had = await self.store.list_channels(calendar.key)
-                channel = await self.channels.ensure(calendar)
-            except ConnectorError as exc:
-                log.warning("channel.open_failed", calendar=calendar.key, error=str(exc))
-                continue
-            recovered = record.state is not CalendarState.ACTIVE
-            fresh = calendar.cursor is None or not had or (channel and channel not in had)
-            fresh = fresh or recovered
-            if catch_up or fresh:
-                self.queue.enqueue(calendar.key)
+        connector = self.connectors.get(record.provider)
+        if connector is None:
+            return
+        calendar = record
+        if record.state is CalendarState.PENDING or self._recheck_due(record, catch_up):
+            calendar = await activate(record, connector, self.store)
+        if calendar.state is not CalendarState.ACTIVE:
+            return
+        try:
+            had = await self.store.list_channels(calendar.key)
+            channel = await self.channels.ensure(calendar)
+        except ConnectorError as exc:
+            log.warning("channel.open_failed", calendar=calendar.key, error=str(exc))
+            return
+        recovered = record.state is not CalendarState.ACTIVE
+        fresh = calendar.cursor is None or not had or (channel and channel not in had)
+        if catch_up or fresh or recovered:
+            self.queue.enqueue(calendar.key)
 
     def _recheck_due(self, calendar: CalendarRecord, at_start: bool) -> bool:
         """Calendars in error are checked again at start and every ERROR_RECHECK after they

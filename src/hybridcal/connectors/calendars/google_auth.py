@@ -8,12 +8,14 @@ makes concurrent callers share one refresh. Tokens are reused until shortly befo
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import google.auth.exceptions
 import google.auth.transport.requests
+import requests
 from google.oauth2 import service_account
 
 from hybridcal.connectors.errors import AuthError, TransientError
@@ -45,6 +47,7 @@ class DelegatedTokens:
         self._now = now
         self._creds: dict[str, service_account.Credentials] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._local = threading.local()
         self.refreshes = 0
 
     @property
@@ -76,12 +79,20 @@ class DelegatedTokens:
 
     def _refresh(self, creds: service_account.Credentials, subject: str) -> None:
         try:
-            creds.refresh(google.auth.transport.requests.Request())  # type: ignore[no-untyped-call]
+            creds.refresh(self._transport())  # type: ignore[no-untyped-call]
             self.refreshes += 1
         except google.auth.exceptions.RefreshError as exc:
             raise AuthError(self._explain(exc, subject)) from None
         except google.auth.exceptions.TransportError as exc:
             raise TransientError(f"token endpoint unreachable: {type(exc).__name__}") from None
+
+    def _transport(self) -> google.auth.transport.requests.Request:
+        """One HTTP session per worker thread: a new session per refresh costs a connection
+        and a TLS handshake each time (requests' sessions are not meant to be shared)."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return google.auth.transport.requests.Request(session=session)
 
     def _explain(self, exc: google.auth.exceptions.RefreshError, subject: str) -> str:
         data = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], dict) else {}
