@@ -56,6 +56,9 @@ def friendly(func: Callable[P, R]) -> Callable[P, R]:
             raise click.ClickException(str(exc)) from None
         except (KeyringError, StoreError, ConnectorError) as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:  # e.g. the listen port is taken, a path is not writable
+            where = f": {exc.filename}" if exc.filename else ""
+            raise click.ClickException(f"{exc.strerror or exc}{where}") from None
 
     return wrapper
 

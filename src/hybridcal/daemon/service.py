@@ -242,8 +242,9 @@ class Daemon:
         log.info("daemon.stopped")
 
     async def run_until(self, stop: asyncio.Event) -> None:
-        await self.start()
+        """Serve until ``stop`` is set; whatever part of the start-up succeeded is undone."""
         try:
+            await self.start()
             await stop.wait()
         finally:
             await self.stop()
