@@ -145,7 +145,6 @@ class Event:
     conference: Conference | None = None
     marker: Marker | None = None
     updated: datetime | None = None
-    locale_hint: str | None = None
 
     @property
     def is_series_master(self) -> bool:

@@ -104,6 +104,7 @@ def build_connectors(
             channel_ttl=timedelta(seconds=g.channel_ttl_seconds),
             max_retries=g.max_retries,
             timeout=g.http_timeout_seconds,
+            concurrency=g.request_concurrency,
             on_call=lambda name: count("google", name),
         )
     return connectors

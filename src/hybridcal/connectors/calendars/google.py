@@ -7,6 +7,7 @@ aiohttp, so the event loop never waits on httplib2. Tokens come from google-auth
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import Callable
@@ -95,6 +96,7 @@ class GoogleCalendarConnector:
         channel_ttl: timedelta = timedelta(days=7),
         max_retries: int = 5,
         timeout: float = 30.0,
+        concurrency: int = 8,
         on_call: Callable[[str], None] | None = None,
     ) -> None:
         self._tokens = tokens
@@ -111,6 +113,9 @@ class GoogleCalendarConnector:
         self._ttl = channel_ttl
         self._attempts = max(1, max_retries)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        # requests in flight at once: keeps a large organisation's start-up and reconcile
+        # rounds inside Google's per-project quota instead of bursting into 403s
+        self._in_flight = asyncio.Semaphore(concurrency)
         self._on_call = on_call or (lambda _name: None)
 
     # -- activation --------------------------------------------------------------------------
@@ -323,9 +328,12 @@ class GoogleCalendarConnector:
             headers["Authorization"] = f"Bearer {token}"
             self._on_call(name)
             try:
-                async with self._session.request(
-                    req.method, req.uri, data=req.body, headers=headers, timeout=self._timeout
-                ) as resp:
+                async with (
+                    self._in_flight,
+                    self._session.request(
+                        req.method, req.uri, data=req.body, headers=headers, timeout=self._timeout
+                    ) as resp,
+                ):
                     status = resp.status
                     text = await resp.text()
                     retry_after = resp.headers.get("Retry-After")
