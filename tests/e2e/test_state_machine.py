@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import tempfile
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -295,9 +296,10 @@ class DaemonMachine(RuleBasedStateMachine):
         assert listed == truth
 
 
+# CI runs a short exploration; a deeper one: HYBRIDCAL_STATEFUL_EXAMPLES=100 (and _STEPS=25)
 DaemonMachine.TestCase.settings = settings(
-    max_examples=15,
-    stateful_step_count=10,
+    max_examples=int(os.environ.get("HYBRIDCAL_STATEFUL_EXAMPLES", "15")),
+    stateful_step_count=int(os.environ.get("HYBRIDCAL_STATEFUL_STEPS", "10")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
