@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from tests.e2e.harness import ALICE, ROOM, Harness, conference_status, marker_of, tomorrow_at, when
 
@@ -29,9 +31,11 @@ def _lose_first_patch_answer(h: Harness, monkeypatch: pytest.MonkeyPatch) -> lis
     return lost
 
 
-async def test_lost_patch_answer_is_not_patched_again(
+async def _keyword_event_whose_patch_answer_is_lost(
     h: Harness, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[str, dict[str, Any]]:
+    """An `@meet` event whose first patch landed at Google but whose answer never came back;
+    returns it once everything settled, after the checks both tests share."""
     lost = _lose_first_patch_answer(h, monkeypatch)
     event_id = h.sim.person_insert(
         ALICE,
@@ -48,6 +52,13 @@ async def test_lost_patch_answer_is_not_patched_again(
     event = h.event(ALICE, event_id)
     assert conference_status(event) == "success"
     assert h.sim.conferences_created() == 1
+    return event_id, event
+
+
+async def test_lost_patch_answer_is_not_patched_again(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event_id, event = await _keyword_event_whose_patch_answer_is_lost(h, monkeypatch)
     binding = await h.binding(ALICE, event_id)
     assert binding is not None
     assert binding.state is BindingState.PATCHED
@@ -58,22 +69,7 @@ async def test_lost_patch_answer_is_not_patched_again(
 async def test_lost_patch_answer_makes_no_second_conference(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lost = _lose_first_patch_answer(h, monkeypatch)
-    event_id = h.sim.person_insert(
-        ALICE,
-        {
-            "summary": "Review",
-            "location": "@meet",
-            "attendees": [{"email": ROOM}],
-            **when(tomorrow_at(10)),
-        },
-    )["id"]
-    await h.settle()
-
-    assert lost == [event_id]
-    event = h.event(ALICE, event_id)
-    assert conference_status(event) == "success"
-    assert h.sim.conferences_created() == 1
+    _event_id, event = await _keyword_event_whose_patch_answer_is_lost(h, monkeypatch)
     requests = {p.body["conferenceData"]["createRequest"]["requestId"] for p in h.patches()}
     assert requests == {marker_of(event)["hybridcal.request"]}  # one request id, ever
     [meeting] = await h.meetings()
