@@ -24,8 +24,10 @@ from hybridcal.core.model import (
     JoinInfo,
     JoinLink,
     MeetingEntry,
+    MeetingProblem,
     PhoneNumber,
     Presence,
+    ProblemKind,
     Provider,
     calendar_key,
 )
@@ -230,6 +232,19 @@ class StoreContract:
         )
         await store.put_binding(patched)
         assert await store.get_binding(ALICE, "evt-1") == patched
+        deferred = replace(
+            intent,
+            event_id="evt-2",
+            problem=MeetingProblem(ProblemKind.DAILY_LIMIT, "100 a day for alice@example.com"),
+            retry_at=datetime(2024, 6, 4, 0, 0, tzinfo=UTC),
+        )
+        await store.put_binding(deferred)
+        assert await store.get_binding(ALICE, "evt-2") == deferred
+        occurrence = replace(patched, event_id="evt-1_20240603", series_id="evt-1")
+        await store.put_binding(occurrence)
+        assert await store.get_binding(ALICE, "evt-1_20240603") == occurrence
+        await store.delete_binding(ALICE, "evt-2")
+        await store.delete_binding(ALICE, "evt-1_20240603")
         other = Binding(ALICE, "evt-0", "teams", "req-0", "@teams", BindingState.CREATED)
         await store.put_binding(other)
         assert await store.list_bindings(ALICE) == [other, patched]

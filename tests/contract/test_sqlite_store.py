@@ -455,7 +455,7 @@ def test_codecs_cover_every_field_of_the_domain_types() -> None:
     presence = Presence(ALICE, out_of_office=True)
     assert field_names(Presence) == {"calendar_key"} | set(codec.presence_to_json(presence))
     secrets = codec.binding_secrets_to_json(
-        keyword="k", meeting_id=None, block_hash=None, join=None, fingerprint=None
+        Binding(ALICE, "e", "zoom", "r", "k", BindingState.INTENT)
     )
     binding_clear = {"calendar_key", "event_id", "system", "request_id", "state", "updated_at"}
     assert field_names(Binding) == binding_clear | set(secrets)

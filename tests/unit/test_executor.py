@@ -11,9 +11,12 @@ import pytest
 from hybridcal.connectors.calendars.base import CalendarConnector
 from hybridcal.connectors.errors import ConflictError, ConnectorError, NotFoundError, TransientError
 from hybridcal.connectors.meetings.base import MeetingRequest, MeetingSystem
+from hybridcal.connectors.meetings.base import MeetingRefusedError
 from hybridcal.core.model import (
     Binding,
     BindingState,
+    MeetingProblem,
+    ProblemKind,
     CalendarKind,
     CalendarRecord,
     CalendarState,
@@ -128,26 +131,49 @@ def _apply(event: Event, patch: EventPatch) -> Event:
 
 
 class FakeZoom:
+    """Remembers its meetings by idempotency key, as the real connector finds them again."""
+
     name = "zoom"
 
     def __init__(self) -> None:
         self.created: list[MeetingRequest] = []
+        self.found: list[str] = []
         self.updated: list[tuple[str, MeetingRequest]] = []
         self.deleted: list[str] = []
+        self.occurrences: list[tuple[str, str, datetime | None]] = []  # (op, meeting, start)
         self.failures: list[Exception] = []
+        self.by_key: dict[str, JoinInfo] = {}
 
     async def create(self, request: MeetingRequest) -> JoinInfo:
         if self.failures:
             raise self.failures.pop(0)
         self.created.append(request)
-        return JoinInfo("zoom", "93968804761", "https://acme.zoom.us/j/93968804761?pwd=x", "4242")
+        join = JoinInfo("zoom", "93968804761", "https://acme.zoom.us/j/93968804761?pwd=x", "4242")
+        self.by_key[request.idempotency_key] = join
+        return join
 
-    async def update(self, meeting_id: str, request: MeetingRequest) -> JoinInfo:
-        self.updated.append((meeting_id, request))
-        return JoinInfo("zoom", meeting_id, "https://acme.zoom.us/j/93968804761?pwd=x", "4242")
+    async def find(self, request: MeetingRequest) -> JoinInfo | None:
+        self.found.append(request.idempotency_key)
+        join = self.by_key.get(request.idempotency_key)
+        return None if join is None or join.meeting_id in self.deleted else join
+
+    async def update(self, join: JoinInfo, request: MeetingRequest) -> JoinInfo:
+        self.updated.append((join.meeting_id, request))
+        return join
 
     async def delete(self, meeting_id: str) -> None:
         self.deleted.append(meeting_id)
+
+    async def update_occurrence(
+        self, meeting_id: str, original_start: datetime, start: datetime, end: datetime
+    ) -> None:
+        self.occurrences.append(("update", meeting_id, start))
+
+    async def delete_occurrence(self, meeting_id: str, original_start: datetime) -> None:
+        self.occurrences.append(("delete", meeting_id, original_start))
+
+    async def close(self) -> None:
+        pass
 
 
 class Metrics:
@@ -172,8 +198,16 @@ class Rig:
         self.calendar = FakeCalendar(event)
         self.zoom = FakeZoom()
         self.metrics = Metrics()
+        self.now = START - timedelta(days=1)
+        self.deferred: list[Binding] = []
         meetings = {"zoom": cast("MeetingSystem", self.zoom)} if zoom else {}
-        self.executor = EventExecutor(cast("Store", self.store), meetings, self.metrics)
+        self.executor = EventExecutor(
+            cast("Store", self.store),
+            meetings,
+            self.metrics,
+            now=lambda: self.now,
+            on_deferred=self.deferred.append,
+        )
 
     async def process(self, event: Event) -> Event:
         connector = cast("CalendarConnector", self.calendar)
@@ -336,3 +370,99 @@ async def test_keyword_removed_before_the_patch_landed_deletes_the_meeting() -> 
     await rig.process(make_event(location="Room 4"))  # and the person removed the keyword
     assert rig.zoom.deleted == [join.meeting_id]
     assert rig.store.bindings == {}
+
+
+async def test_a_fresh_intent_is_created_without_a_lookup() -> None:
+    rig = Rig(make_event(location="@zoom"))
+    await rig.process(make_event(location="@zoom"))
+    assert rig.zoom.found == []  # the hot path: exactly one create, no read
+    assert [op for _, op in rig.metrics.meetings] == ["create"]
+
+
+async def test_an_intent_left_by_a_crash_adopts_the_meeting_made_before_it() -> None:
+    rig = Rig(make_event(location="@zoom"))
+    intent = Binding(CALENDAR.key, "evt1", "zoom", "req-1", "@zoom", BindingState.INTENT)
+    await rig.store.put_binding(intent)
+    # the previous process created the meeting, then died before storing the answer
+    await rig.zoom.create(MeetingRequest("req-1", "Planning", START, None, None, None))
+    after = await rig.process(make_event(location="@zoom"))
+    assert rig.zoom.found == ["req-1"]
+    assert len(rig.zoom.created) == 1
+    assert "93968804761" in after.description
+    binding = rig.store.get()
+    assert binding is not None
+    assert binding.state is BindingState.PATCHED
+
+
+async def test_refusal_leaves_a_note_and_retries_when_due() -> None:
+    rig = Rig(make_event(location="@zoom", description="Bring slides"))
+    problem = MeetingProblem(ProblemKind.DAILY_LIMIT, "daily limit of 100 reached for alice")
+    retry_at = rig.now + timedelta(hours=3)
+    rig.zoom.failures = [MeetingRefusedError(problem, retry_at)]
+    after = await rig.process(make_event(location="@zoom", description="Bring slides"))
+    assert after.description.startswith("Bring slides")
+    assert "does not allow more meetings" in after.description
+    binding = rig.store.get()
+    assert binding is not None
+    assert binding.state is BindingState.INTENT
+    assert (binding.problem, binding.retry_at) == (problem, retry_at)
+    assert [(b.problem, b.retry_at) for b in rig.deferred] == [(problem, retry_at)]
+    # its echo, before the retry is due: no write, no call
+    patches = len(rig.calendar.patches)
+    await rig.process(after)
+    assert len(rig.calendar.patches) == patches
+    assert rig.zoom.created == []
+    # once due: the meeting replaces the note, the person's text stays
+    rig.now = retry_at
+    final = await rig.process(after)
+    assert len(rig.zoom.created) == 1
+    assert "does not allow" not in final.description
+    assert "93968804761" in final.description
+    assert final.description.startswith("Bring slides")
+    settled = rig.store.get()
+    assert settled is not None
+    assert settled.problem is None
+
+
+async def test_keyword_removed_from_an_unfinished_intent_deletes_what_was_made() -> None:
+    rig = Rig(make_event(location="Room 4"))
+    await rig.zoom.create(MeetingRequest("req-1", "Planning", START, None, None, None))
+    intent = Binding(CALENDAR.key, "evt1", "zoom", "req-1", "@zoom", BindingState.INTENT)
+    await rig.store.put_binding(intent)
+    await rig.process(make_event(location="Room 4"))
+    assert rig.zoom.found == ["req-1"]
+    assert rig.zoom.deleted == ["93968804761"]
+    assert rig.store.bindings == {}
+
+
+async def test_changed_and_cancelled_occurrences_reach_the_series_meeting() -> None:
+    rig = Rig(make_event(location="@zoom"))
+    master = await rig.process(
+        make_event(location="@zoom", recurrence=("RRULE:FREQ=DAILY;COUNT=5",))
+    )
+    series = rig.store.get()
+    assert series is not None
+    assert series.meeting_id == "93968804761"
+    original = START + timedelta(days=2)
+    moved = make_event(
+        event_id="evt1_20300306T090000Z",
+        recurring_event_id="evt1",
+        original_start=original,
+        start=original + timedelta(hours=2),
+        end=original + timedelta(hours=3),
+        marker=master.marker,
+        description=master.description,
+    )
+    await rig.process(moved)
+    await rig.process(moved)  # seen again (an echo, a full listing): no second update
+    assert rig.zoom.occurrences == [("update", "93968804761", original + timedelta(hours=2))]
+    cancelled = make_event(
+        event_id="evt1_20300307T090000Z",
+        recurring_event_id="evt1",
+        original_start=START + timedelta(days=3),
+        status=EventStatus.CANCELLED,
+        is_organizer_copy=False,
+    )
+    await rig.process(cancelled)
+    assert rig.zoom.occurrences[-1] == ("delete", "93968804761", START + timedelta(days=3))
+    assert rig.zoom.deleted == []  # the series' meeting itself stays

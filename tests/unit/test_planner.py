@@ -607,3 +607,41 @@ def test_planning_converges_and_keeps_the_persons_text(
         assert person in world.event.description
         assert replace_block(world.event.description, None) == person
         assert world.created - len(world.deleted) <= 1  # never more than one live meeting
+
+
+def test_a_marker_naming_no_external_meeting_is_adopted_unfinished() -> None:
+    # the store was lost after a refusal note was written: the meeting is still to be made
+    marker = Marker(system="zoom", request_id="req-9", block_hash="abc")
+    event = make_event(location="@zoom", marker=marker)
+    (save,) = plan(event, None, WITH_ZOOM)
+    assert isinstance(save, SaveBinding)
+    assert save.binding.state is BindingState.INTENT
+    assert save.binding.request_id == "req-9"
+    assert not save.fresh  # it may exist already: the executor looks it up first
+
+
+def test_a_new_external_intent_is_fresh() -> None:
+    (save,) = plan(make_event(location="@zoom"), None, WITH_ZOOM)
+    assert isinstance(save, SaveBinding)
+    assert save.fresh
+
+
+def test_an_unfinished_intent_whose_keyword_went_is_looked_up_and_deleted() -> None:
+    intent = Binding(CAL, "evt1", "zoom", "req-1", "@zoom", BindingState.INTENT)
+    actions = plan(make_event(location="Room 4"), intent, WITH_ZOOM)
+    assert actions == [DeleteMeeting(intent), DropBinding(CAL, "evt1")]
+
+
+def test_an_occurrence_binding_never_deletes_the_series_meeting() -> None:
+    series = created(Binding(CAL, "evt1", "zoom", "req-1", "@zoom", BindingState.INTENT), ZOOM_JOIN)
+    occurrence = replace(series, event_id="evt1_20300305", series_id="evt1", fingerprint="x")
+    cancelled = make_event(
+        event_id="evt1_20300305",
+        recurring_event_id="evt1",
+        original_start=START + timedelta(days=1),
+        status=EventStatus.CANCELLED,
+    )
+    actions = plan(cancelled, occurrence, WITH_ZOOM, series_binding=series)
+    assert not any(isinstance(a, DeleteMeeting) for a in actions)
+    assert needs_planning(cancelled, WITH_ZOOM, has_binding=False, series_bound=True)
+    assert not needs_planning(cancelled, WITH_ZOOM, has_binding=False, series_bound=False)

@@ -37,6 +37,9 @@ _EN = {
     "note.limit_reached": (
         "{system} does not allow more meetings for this organiser today; we will retry later."
     ),
+    "reason.host_not_found": "the organiser has no active account there (ask your administrator).",
+    "reason.no_privilege": "hybridcal may not schedule for the organiser (ask your administrator).",
+    "reason.refused": "the request was refused (your administrator can see why); we will retry.",
 }
 
 _DE = {
@@ -63,6 +66,15 @@ _DE = {
         "{system} erlaubt heute keine weiteren Meetings für diese Person; "
         "wir versuchen es später erneut."
     ),
+    "reason.host_not_found": (
+        "die organisierende Person hat dort kein aktives Konto (wenden Sie sich an Ihre IT)."
+    ),
+    "reason.no_privilege": (
+        "hybridcal darf nicht für die organisierende Person planen (wenden Sie sich an Ihre IT)."
+    ),
+    "reason.refused": (
+        "die Anfrage wurde abgelehnt (Ihre IT sieht den Grund); wir versuchen es erneut."
+    ),
 }
 
 _JA = {
@@ -86,6 +98,13 @@ _JA = {
     "note.limit_reached": (
         "{system} では本日この主催者のミーティングをこれ以上作成できません。後で再試行します。"
     ),
+    "reason.host_not_found": (
+        "主催者のアクティブなアカウントがありません (管理者にお問い合わせください)。"
+    ),
+    "reason.no_privilege": (
+        "hybridcal は主催者の代わりにスケジュールできません (管理者にお問い合わせください)。"
+    ),
+    "reason.refused": "リクエストが拒否されました (管理者が理由を確認できます)。後で再試行します。",
 }
 
 LOCALES: Final = MappingProxyType(

@@ -237,6 +237,30 @@ class Binding:
     join: JoinInfo | None = None
     fingerprint: str | None = None  # hash of the event fields the meeting mirrors (time, title)
     updated_at: datetime | None = None
+    # The meeting system refused for now ("the organiser has no Zoom account", "daily limit
+    # reached"): the invitation shows a short note, the admin sees ``problem``, and the creation
+    # is tried again from ``retry_at`` on.
+    problem: MeetingProblem | None = None
+    retry_at: datetime | None = None
+    # Set on a changed occurrence of a series whose meeting it shares: its own start and end were
+    # mirrored into that occurrence of the series' meeting.
+    series_id: str | None = None
+
+
+class ProblemKind(StrEnum):
+    HOST_NOT_FOUND = "host_not_found"  # the organiser has no (active) account in the system
+    NO_PRIVILEGE = "no_privilege"  # the scheduler may not schedule for the organiser
+    DAILY_LIMIT = "daily_limit"  # the system's per-user daily create/update limit
+    REFUSED = "refused"  # any other refusal that a person cannot fix by editing the event
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingProblem:
+    """Why a meeting system refused to make a meeting, for the admin (``detail``) and for the
+    note in the invitation (``kind``, rendered in the organiser's language)."""
+
+    kind: ProblemKind
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,10 @@ durable before the next one starts, which is what makes the main path crash-safe
   a second meeting;
 - our own patch comes back as a change notification; the planner sees its marker and block
   unchanged and answers with no write at all.
+
+A meeting system may refuse for a while (the organiser has no account there, the daily limit is
+reached): the binding then carries the problem and a time to try again, and the invitation
+carries a short note in the organiser's language until the meeting exists.
 """
 
 from __future__ import annotations
@@ -17,10 +21,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from uuid import uuid4
 
 from hybridcal.core.keywords import KeywordMatch, find_keyword
-from hybridcal.core.model import Binding, BindingState, Event, JoinInfo, Marker
+from hybridcal.core.model import (
+    Binding,
+    BindingState,
+    Event,
+    JoinInfo,
+    Marker,
+    MeetingProblem,
+    ProblemKind,
+)
 from hybridcal.core.patch import EventPatch
 from hybridcal.core.render import (
     NoteKind,
@@ -32,6 +45,7 @@ from hybridcal.core.render import (
 )
 
 NOTE = "note"  # Binding.system for an explanatory note instead of a meeting
+CANCELLED_OCCURRENCE = "cancelled"  # fingerprint of an occurrence cancelled in the meeting too
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +64,7 @@ class Policy:
 @dataclass(frozen=True, slots=True)
 class SaveBinding:
     binding: Binding
+    fresh: bool = False  # a new intent: its request id has never been sent anywhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +88,25 @@ class UpdateMeeting:
 
 @dataclass(frozen=True, slots=True)
 class DeleteMeeting:
+    """Delete the binding's meeting; an INTENT binding's meeting is looked up by its request id
+    first (the creation may have reached the system before a crash)."""
+
     binding: Binding
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateOccurrence:
+    """Mirror one changed occurrence of a series into the series' meeting; store ``then``."""
+
+    series: Binding
+    occurrence: Event
+    then: Binding
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteOccurrence:
+    series: Binding
+    original_start: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +117,16 @@ class PatchEvent:
     then: Binding | None
 
 
-Action = SaveBinding | DropBinding | CreateMeeting | UpdateMeeting | DeleteMeeting | PatchEvent
+Action = (
+    SaveBinding
+    | DropBinding
+    | CreateMeeting
+    | UpdateMeeting
+    | DeleteMeeting
+    | UpdateOccurrence
+    | DeleteOccurrence
+    | PatchEvent
+)
 
 
 def new_request_id() -> str:
@@ -103,13 +145,27 @@ def meeting_fingerprint(event: Event) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
-def needs_planning(event: Event, policy: Policy, *, has_binding: bool) -> bool:
+def occurrence_fingerprint(event: Event) -> str:
+    """What a changed occurrence mirrors into its series' meeting: its own start and end."""
+    parts = [
+        event.start.isoformat() if event.start else "",
+        event.end.isoformat() if event.end else "",
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+def needs_planning(
+    event: Event, policy: Policy, *, has_binding: bool, series_bound: bool = False
+) -> bool:
     """False for events the planner certainly leaves alone: no binding, and either a copy we do
     not organise or one with neither our marker nor a keyword. Lets a sync round skip the store
-    for most events."""
+    for most events. ``series_bound``: the event's series has a binding (a cancelled
+    occurrence of a series with an external meeting cancels that occurrence there)."""
     if has_binding:
         return True
-    if event.is_cancelled or not event.is_organizer_copy:
+    if event.is_cancelled:
+        return series_bound and event.recurring_event_id is not None
+    if not event.is_organizer_copy:
         return False
     return event.marker is not None or find_keyword(event.location, policy.keywords) is not None
 
@@ -120,8 +176,14 @@ def plan(
     policy: Policy,
     *,
     series_binding: Binding | None = None,
+    now: datetime | None = None,
 ) -> list[Action]:
-    """The next steps for one event copy. An empty list means the event is as it should be."""
+    """The next steps for one event copy. An empty list means the event is as it should be.
+
+    ``now`` decides whether a refused creation is due to be tried again (None: not yet)."""
+    if _shares_external_series_meeting(event, binding, series_binding, policy):
+        assert series_binding is not None
+        return _plan_occurrence(event, binding, series_binding)
     if event.is_cancelled:
         # cancelled copies arrive stripped of most fields: only the binding says it was ours
         return [*_delete_meeting(binding, policy), _drop(binding)] if binding else []
@@ -135,7 +197,46 @@ def plan(
         match = None
     if binding is None:
         return _start(event, match, policy)
-    return _continue(event, match, binding, policy)
+    return _continue(event, match, binding, policy, now)
+
+
+def _shares_external_series_meeting(
+    event: Event, binding: Binding | None, series: Binding | None, policy: Policy
+) -> bool:
+    """A changed or cancelled occurrence of a series whose meeting an external system made."""
+    if event.recurring_event_id is None or series is None or series.meeting_id is None:
+        return False
+    if series.system not in policy.external_systems or series.event_id != event.recurring_event_id:
+        return False
+    if binding is not None:
+        return binding.series_id == series.event_id
+    return event.is_cancelled or _inherited(event, series)
+
+
+def _plan_occurrence(event: Event, binding: Binding | None, series: Binding) -> list[Action]:
+    """An occurrence binding remembers what was mirrored (its time, or that it was cancelled),
+    so a changed occurrence costs one call however often it is seen again."""
+    original = event.original_start
+    if original is None:
+        return []
+    cancelled = event.is_cancelled or event.start is None or event.end is None
+    fingerprint = CANCELLED_OCCURRENCE if cancelled else occurrence_fingerprint(event)
+    if binding is not None and binding.fingerprint == fingerprint:
+        return []
+    then = Binding(
+        calendar_key=event.calendar_key,
+        event_id=event.event_id,
+        system=series.system,
+        request_id=series.request_id,
+        keyword=series.keyword,
+        state=BindingState.PATCHED,
+        meeting_id=series.meeting_id,
+        fingerprint=fingerprint,
+        series_id=series.event_id,
+    )
+    if cancelled:
+        return [DeleteOccurrence(series, original), SaveBinding(then)]
+    return [UpdateOccurrence(series, event, then)]
 
 
 def _inherited(event: Event, series: Binding | None) -> bool:
@@ -167,7 +268,7 @@ def _start(event: Event, match: KeywordMatch | None, policy: Policy) -> list[Act
         intent = _intent(event, match)
         return [SaveBinding(intent), *_native_create(intent)]
     if match.system in policy.external_systems:
-        return [SaveBinding(_intent(event, match))]
+        return [SaveBinding(_intent(event, match), fresh=True)]
     note = _intent(event, match, system=NOTE)
     return [SaveBinding(note), *_note_patch(event, note, policy)]
 
@@ -179,13 +280,15 @@ def _adopt(event: Event, match: KeywordMatch | None, policy: Policy) -> Binding:
     meeting_id = marker.meeting_id
     if marker.system in policy.native_systems and event.conference is not None:
         meeting_id = event.conference.conference_id or meeting_id
+    # an external meeting that the marker does not name yet may still exist: look it up
+    unfinished = marker.system in policy.external_systems and meeting_id is None
     return Binding(
         calendar_key=event.calendar_key,
         event_id=event.event_id,
         system=marker.system,
         request_id=marker.request_id,
         keyword=match.keyword if match else "",
-        state=BindingState.PATCHED,
+        state=BindingState.INTENT if unfinished else BindingState.PATCHED,
         meeting_id=meeting_id,
         block_hash=marker.block_hash,
         fingerprint=meeting_fingerprint(event),
@@ -211,7 +314,11 @@ def _native_create(intent: Binding) -> list[Action]:
 
 
 def _continue(
-    event: Event, match: KeywordMatch | None, binding: Binding, policy: Policy
+    event: Event,
+    match: KeywordMatch | None,
+    binding: Binding,
+    policy: Policy,
+    now: datetime | None,
 ) -> list[Action]:
     wanted = _wanted_system(match, policy)
     if wanted is None or wanted != binding.system or _keyword_changed(match, binding):
@@ -221,7 +328,7 @@ def _continue(
         return _keep_note(event, binding, policy)
     if binding.system in policy.native_systems:
         return _keep_native(event, binding)
-    return _keep_external(event, binding, policy)
+    return _keep_external(event, binding, policy, now)
 
 
 def _wanted_system(match: KeywordMatch | None, policy: Policy) -> str | None:
@@ -260,8 +367,13 @@ def _keep_native(event: Event, binding: Binding) -> list[Action]:
     return actions
 
 
-def _keep_external(event: Event, binding: Binding, policy: Policy) -> list[Action]:
+def _keep_external(
+    event: Event, binding: Binding, policy: Policy, now: datetime | None
+) -> list[Action]:
     if binding.state is BindingState.INTENT:
+        if binding.problem is not None and not _due(binding, now):
+            note = _problem_note(binding.system, binding.problem, policy.locale)
+            return _ensure_block(event, binding, note, state=BindingState.INTENT)
         return [CreateMeeting(binding)]
     fingerprint = meeting_fingerprint(event)
     if binding.fingerprint != fingerprint and binding.state is BindingState.PATCHED:
@@ -270,6 +382,16 @@ def _keep_external(event: Event, binding: Binding, policy: Policy) -> list[Actio
         return []
     block = render_join_block(binding.join, policy.locale)
     return _ensure_block(event, binding, block)
+
+
+def _due(binding: Binding, now: datetime | None) -> bool:
+    return now is not None and (binding.retry_at is None or now >= binding.retry_at)
+
+
+def _problem_note(system: str, problem: MeetingProblem, locale: str) -> RenderedBlock:
+    if problem.kind is ProblemKind.DAILY_LIMIT:
+        return render_note(NoteKind.LIMIT_REACHED, locale, system=system)
+    return render_note(NoteKind.FAILED, locale, system=system, reason_key=problem.kind.value)
 
 
 def _keep_note(event: Event, binding: Binding, policy: Policy) -> list[Action]:
@@ -283,21 +405,24 @@ def _note_patch(event: Event, binding: Binding, policy: Policy) -> list[Action]:
     return _ensure_block(event, binding, note)
 
 
-def _ensure_block(event: Event, binding: Binding, block: RenderedBlock) -> list[Action]:
-    """Write our block and marker unless the event already carries exactly them (an echo)."""
+def _ensure_block(
+    event: Event,
+    binding: Binding,
+    block: RenderedBlock,
+    *,
+    state: BindingState = BindingState.PATCHED,
+) -> list[Action]:
+    """Write our block and marker unless the event already carries exactly them (an echo);
+    the binding then moves to ``state``."""
     marker = Marker(binding.system, binding.request_id, binding.meeting_id, block.digest)
     in_place = block_digest_of(event.description) == block.digest
+    then = replace(binding, state=state, block_hash=block.digest)
     if in_place and event.marker == marker:
-        if binding.state is not BindingState.PATCHED or binding.block_hash != block.digest:
-            return [
-                SaveBinding(replace(binding, state=BindingState.PATCHED, block_hash=block.digest))
-            ]
-        return []
+        return [] if binding == then else [SaveBinding(then)]
     patch = EventPatch(
         description=None if in_place else replace_block(event.description, block),
         marker=marker,
     )
-    then = replace(binding, state=BindingState.PATCHED, block_hash=block.digest)
     return [PatchEvent(patch, then)]
 
 
@@ -322,8 +447,11 @@ def _teardown(event: Event, binding: Binding, policy: Policy) -> list[Action]:
 
 
 def _delete_meeting(binding: Binding, policy: Policy) -> list[Action]:
-    """Meetings of external systems are deleted; native ones vanish with the event."""
-    if binding.system not in policy.external_systems or binding.meeting_id is None:
+    """Meetings of external systems are deleted; native ones vanish with the event. A binding
+    still in INTENT may have a meeting that the store never heard of: it is looked up."""
+    if binding.system not in policy.external_systems or binding.series_id is not None:
+        return []
+    if binding.meeting_id is None and binding.state is not BindingState.INTENT:
         return []
     return [DeleteMeeting(binding)]
 
@@ -347,5 +475,17 @@ def _is_ours(event: Event, binding: Binding) -> bool:
 
 
 def created(binding: Binding, join: JoinInfo) -> Binding:
-    """The binding after an external meeting system made the meeting."""
-    return replace(binding, state=BindingState.CREATED, meeting_id=join.meeting_id, join=join)
+    """The binding after an external meeting system made (or found) the meeting."""
+    return replace(
+        binding,
+        state=BindingState.CREATED,
+        meeting_id=join.meeting_id,
+        join=join,
+        problem=None,
+        retry_at=None,
+    )
+
+
+def refused(binding: Binding, problem: MeetingProblem, retry_at: datetime) -> Binding:
+    """The binding after the meeting system refused for now: a note until ``retry_at``."""
+    return replace(binding, problem=problem, retry_at=retry_at)

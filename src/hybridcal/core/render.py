@@ -103,6 +103,8 @@ def render_join_block(info: JoinInfo, locale: str) -> RenderedBlock:
 def render_note(message: NoteKind, locale: str, **params: str) -> RenderedBlock:
     """A short visible note in place of a join block ("@zoom is not available ...")."""
     words = LOCALES[choose_locale(locale, DEFAULT_LOCALE)]
+    if "reason_key" in params:  # a reason from the table, in the note's language
+        params = {**params, "reason": words[f"reason.{params['reason_key']}"]}
     template = words[f"note.{NoteKind(message).value}"]
     needed = {name for _, name, _, _ in string.Formatter().parse(template) if name}
     missing = needed - params.keys()

@@ -1,30 +1,43 @@
-"""Carries out the planner's steps for one event until the event is as it should be."""
+"""Carries out the planner's steps for one event until the event is as it should be.
+
+Creating an external meeting is the one step that cannot be made idempotent by the provider:
+an intent stored by *this* process and not yet sent is created directly (the hot path: one
+call); any other intent (found after a restart, or after a call whose answer was lost) is first
+looked up by its request id in the meeting system, so a crash never leaves two meetings.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Protocol
 
 import structlog
 
 from hybridcal.connectors.calendars.base import CalendarConnector
 from hybridcal.connectors.errors import ConflictError, ConnectorError, NotFoundError
-from hybridcal.connectors.meetings.base import MeetingRequest, MeetingSystem
-from hybridcal.core.model import Binding, CalendarRecord, Event, EventStatus
+from hybridcal.connectors.meetings.base import MeetingRefusedError, MeetingRequest, MeetingSystem
+from hybridcal.core.html_text import html_to_text, looks_like_html
+from hybridcal.core.model import Binding, BindingState, CalendarRecord, Event, EventStatus, JoinInfo
 from hybridcal.core.planner import (
     Action,
     CreateMeeting,
     DeleteMeeting,
+    DeleteOccurrence,
     DropBinding,
     PatchEvent,
     Policy,
     SaveBinding,
     UpdateMeeting,
+    UpdateOccurrence,
     created,
     needs_planning,
+    new_request_id,
     plan,
+    refused,
 )
+from hybridcal.core.render import replace_block
 from hybridcal.store.base import Store
 
 log = structlog.get_logger(__name__)
@@ -44,16 +57,26 @@ class PlanDidNotSettleError(ConnectorError):
     pass
 
 
+Deferred = Callable[[Binding], None]  # told of every binding whose creation waits for retry_at
+
+
 class EventExecutor:
     def __init__(
         self,
         store: Store,
         meetings: Mapping[str, MeetingSystem],
         metrics: ExecutorMetrics,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_deferred: Deferred | None = None,
     ) -> None:
         self._store = store
         self._meetings = meetings
         self._metrics = metrics
+        self._now = now
+        self._on_deferred = on_deferred or (lambda _binding: None)
+        # request ids of intents this process stored and has not yet sent: created directly
+        self._unsent: set[str] = set()
 
     async def process(
         self,
@@ -68,14 +91,17 @@ class EventExecutor:
 
         ``bound`` holds the ids of the calendar's events that have a binding (read once per
         round), so that most events of a sync cost no store read at all."""
-        if not needs_planning(event, policy, has_binding=event.event_id in bound):
+        series_bound = event.recurring_event_id is not None and event.recurring_event_id in bound
+        if not needs_planning(
+            event, policy, has_binding=event.event_id in bound, series_bound=series_bound
+        ):
             return event
         series = None
         if event.recurring_event_id:
             series = await self._store.get_binding(calendar.key, event.recurring_event_id)
         for round_ in range(MAX_ROUNDS):
             binding = await self._store.get_binding(calendar.key, event.event_id)
-            actions = plan(event, binding, policy, series_binding=series)
+            actions = plan(event, binding, policy, series_binding=series, now=self._now())
             if not actions:
                 if round_ == 0 and event.marker is not None:
                     self._metrics.echo_avoided()  # our own write came back: nothing to do
@@ -126,25 +152,95 @@ class EventExecutor:
 
     async def _step(self, event: Event, action: Action) -> None:
         match action:
-            case SaveBinding(binding):
+            case SaveBinding(binding, fresh):
                 await self._store.put_binding(binding)
+                if fresh:
+                    self._unsent.add(binding.request_id)
             case DropBinding(calendar_key, event_id):
                 await self._store.delete_binding(calendar_key, event_id)
             case CreateMeeting(binding):
-                join = await self._system(binding).create(_request(event, binding))
-                self._metrics.meeting(binding.system, "create")
-                await self._store.put_binding(created(binding, join))
+                await self._create(event, binding)
             case UpdateMeeting(binding, fingerprint):
-                assert binding.meeting_id is not None
-                join = await self._system(binding).update(
-                    binding.meeting_id, _request(event, binding)
-                )
-                self._metrics.meeting(binding.system, "update")
-                await self._store.put_binding(replace(binding, join=join, fingerprint=fingerprint))
+                await self._update(event, binding, fingerprint)
             case DeleteMeeting(binding):
-                assert binding.meeting_id is not None
-                await self._system(binding).delete(binding.meeting_id)
-                self._metrics.meeting(binding.system, "delete")
+                await self._delete(event, binding)
+            case UpdateOccurrence(series, occurrence, then):
+                assert series.meeting_id is not None
+                original, start, end = occurrence.original_start, occurrence.start, occurrence.end
+                assert original is not None
+                assert start is not None
+                assert end is not None
+                await self._system(series).update_occurrence(
+                    series.meeting_id, original, start, end
+                )
+                self._metrics.meeting(series.system, "update_occurrence")
+                await self._store.put_binding(then)
+            case DeleteOccurrence(series, original_start):
+                assert series.meeting_id is not None
+                await self._system(series).delete_occurrence(series.meeting_id, original_start)
+                self._metrics.meeting(series.system, "delete_occurrence")
+
+    async def _create(self, event: Event, binding: Binding) -> None:
+        system = self._system(binding)
+        request = _request(event, binding)
+        join: JoinInfo | None = None
+        if binding.request_id in self._unsent:
+            self._unsent.discard(binding.request_id)  # from now on it may have been sent
+        else:
+            join = await system.find(request)
+            self._metrics.meeting(binding.system, "find")
+        if join is None:
+            try:
+                join = await system.create(request)
+            except MeetingRefusedError as exc:
+                self._metrics.meeting(binding.system, "refused")
+                later = refused(binding, exc.problem, exc.retry_at)
+                log.warning(
+                    "meeting.refused",
+                    calendar=binding.calendar_key,
+                    event_id=binding.event_id,
+                    system=binding.system,
+                    problem=exc.problem.kind.value,
+                    reason=exc.problem.detail,
+                    retry_at=exc.retry_at.isoformat(),
+                )
+                await self._store.put_binding(later)
+                self._on_deferred(later)
+                return
+            self._metrics.meeting(binding.system, "create")
+        await self._store.put_binding(created(binding, join))
+
+    async def _update(self, event: Event, binding: Binding, fingerprint: str) -> None:
+        system = self._system(binding)
+        request = _request(event, binding)
+        join = binding.join or await system.find(request)
+        try:
+            join = None if join is None else await system.update(join, request)
+        except NotFoundError:
+            join = None
+        if join is None:
+            # someone deleted our meeting in the meeting system: make a new one
+            log.info("meeting.vanished", calendar=binding.calendar_key, event_id=binding.event_id)
+            fresh = replace(
+                binding, request_id=new_request_id(), state=BindingState.INTENT, join=None
+            )
+            self._unsent.add(fresh.request_id)
+            await self._store.put_binding(fresh)
+            return
+        self._metrics.meeting(binding.system, "update")
+        await self._store.put_binding(replace(binding, join=join, fingerprint=fingerprint))
+
+    async def _delete(self, event: Event, binding: Binding) -> None:
+        system = self._system(binding)
+        meeting_id = binding.meeting_id
+        if meeting_id is None:  # an intent: the meeting may exist although we never heard
+            found = await system.find(_request(event, binding))
+            self._metrics.meeting(binding.system, "find")
+            if found is None:
+                return
+            meeting_id = found.meeting_id
+        await system.delete(meeting_id)
+        self._metrics.meeting(binding.system, "delete")
 
     def _system(self, binding: Binding) -> MeetingSystem:
         system = self._meetings.get(binding.system)
@@ -162,4 +258,15 @@ def _request(event: Event, binding: Binding) -> MeetingRequest:
         timezone=event.timezone,
         organizer=event.organizer,
         recurrence=event.recurrence,
+        agenda=_agenda(event),
+        organizer_name=event.organizer_name,
+        all_day=event.all_day,
     )
+
+
+def _agenda(event: Event) -> str:
+    """The person's description, without our block, as plain text (private events: none)."""
+    if event.private or not event.description:
+        return ""
+    text = replace_block(event.description, None)
+    return html_to_text(text).text.strip() if looks_like_html(text) else text.strip()

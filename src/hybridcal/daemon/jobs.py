@@ -22,6 +22,7 @@ log = structlog.get_logger(__name__)
 SWEEP_SECONDS = 30
 RENEW_CHECK_MINUTES = 10
 GAUGE_SECONDS = 60
+RETRY_SECONDS = 60  # how often refused meetings (daily limit, no account) are checked for due
 PRESENCE_START_DELAY_SECONDS = 5  # after the start-up syncs have had their turn
 FULL_REFRESH_HOURS = 24  # the window slides: new occurrences of series enter it every day
 
@@ -51,6 +52,7 @@ class Jobs:
             **options,
         )
         add(self.gauges, "interval", seconds=GAUGE_SECONDS, id="gauges", **options)
+        add(self._d.retry_deferred, "interval", seconds=RETRY_SECONDS, id="retry", **options)
         self._scheduler.start()
 
     def stop(self) -> None:

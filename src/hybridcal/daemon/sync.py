@@ -3,6 +3,10 @@
 The cursor is saved in the same store transaction as the cache rows, and only when every event
 of the round was handled; after a transient failure the next round replays the same changes,
 which is harmless because every step is idempotent.
+
+Events whose meeting a meeting system refused for now (daily limit, no account) are not in
+any listing when their retry time comes: the syncer keeps the earliest retry time per
+calendar and, once it has passed, reads those events again in the calendar's next round.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from hybridcal.connectors.errors import (
 )
 from hybridcal.core.entries import entries_in_window
 from hybridcal.core.model import (
+    Binding,
     CalendarRecord,
     CalendarState,
     Event,
@@ -77,6 +82,26 @@ class CalendarSyncer:
         self._window = window
         self._metrics = metrics
         self._now = now
+        self._deferred: dict[str, datetime] = {}  # calendar -> earliest retry of a refusal
+
+    def note_deferred(self, binding: Binding) -> None:
+        """A meeting system refused ``binding``'s meeting until ``binding.retry_at``."""
+        if binding.retry_at is None:
+            return
+        current = self._deferred.get(binding.calendar_key)
+        if current is None or binding.retry_at < current:
+            self._deferred[binding.calendar_key] = binding.retry_at
+
+    def due_calendars(self) -> list[str]:
+        """Calendars with a refused meeting whose retry time has passed."""
+        now = self._now()
+        return [key for key, at in self._deferred.items() if at <= now]
+
+    async def load_deferred(self, key: str) -> None:
+        """Fill the retry index from the store (at start: refusals outlive restarts)."""
+        for binding in await self._store.list_bindings(key):
+            if binding.problem is not None:
+                self.note_deferred(binding)
 
     async def sync(self, key: str, full: bool = False) -> None:
         calendar = await self._store.get_calendar(key)
@@ -89,7 +114,9 @@ class CalendarSyncer:
         outcome = "error"
         events = 0
         try:
-            batch = await self._list(connector, calendar)
+            batch = await self._with_due_retries(
+                connector, calendar, await self._list(connector, calendar)
+            )
             events = len(batch.events)
             await self._apply(calendar, connector, batch)
             outcome = "ok"
@@ -109,6 +136,31 @@ class CalendarSyncer:
             log.info("sync.cursor_expired", calendar=calendar.key)
             return await connector.list_changes(replace(calendar, cursor=None))
 
+    async def _with_due_retries(
+        self, connector: CalendarConnector, calendar: CalendarRecord, batch: ChangeBatch
+    ) -> ChangeBatch:
+        """The batch plus the events whose refused meeting is due to be tried again."""
+        at = self._deferred.get(calendar.key)
+        if at is None or at > self._now():
+            return batch
+        del self._deferred[calendar.key]
+        listed = {event.event_id for event in batch.events}
+        extra: list[Event] = []
+        for binding in await self._store.list_bindings(calendar.key):
+            if binding.problem is None or binding.event_id in listed:
+                continue
+            if binding.retry_at is not None and binding.retry_at > self._now():
+                self.note_deferred(binding)
+                continue
+            try:
+                event = await connector.get_event(calendar, binding.event_id)
+            except TransientError:
+                self.note_deferred(binding)  # the next round tries again
+                continue
+            if event is not None:
+                extra.append(event)
+        return replace(batch, events=[*batch.events, *extra]) if extra else batch
+
     async def _apply(
         self, calendar: CalendarRecord, connector: CalendarConnector, batch: ChangeBatch
     ) -> None:
@@ -127,7 +179,10 @@ class CalendarSyncer:
                 current = event
             except ConnectorError as exc:
                 log.warning(
-                    "sync.event_failed", calendar=calendar.key, event=event.event_id, error=str(exc)
+                    "sync.event_failed",
+                    calendar=calendar.key,
+                    event_id=event.event_id,
+                    error=str(exc),
                 )
                 current = event
             plan.add(current, window, full=batch.full)

@@ -11,7 +11,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from hybridcal.core.model import JoinInfo, JoinLink, MeetingEntry, PhoneNumber, Presence
+from hybridcal.core.model import (
+    Binding,
+    JoinInfo,
+    JoinLink,
+    MeetingEntry,
+    MeetingProblem,
+    PhoneNumber,
+    Presence,
+    ProblemKind,
+)
 
 
 class CodecError(ValueError):
@@ -198,20 +207,20 @@ def join_from_json(value: Any) -> JoinInfo:
 # -- bindings and presence -----------------------------------------------------------------------
 
 
-def binding_secrets_to_json(
-    *,
-    keyword: str,
-    meeting_id: str | None,
-    block_hash: str | None,
-    join: JoinInfo | None,
-    fingerprint: str | None,
-) -> dict[str, Any]:
+def binding_secrets_to_json(binding: Binding) -> dict[str, Any]:
+    """The binding's fields that are sealed (everything but the clear lookup columns)."""
+    problem = binding.problem
     return {
-        "keyword": keyword,
-        "meeting_id": meeting_id,
-        "block_hash": block_hash,
-        "join": None if join is None else join_to_json(join),
-        "fingerprint": fingerprint,
+        "keyword": binding.keyword,
+        "meeting_id": binding.meeting_id,
+        "block_hash": binding.block_hash,
+        "join": None if binding.join is None else join_to_json(binding.join),
+        "fingerprint": binding.fingerprint,
+        "problem": None
+        if problem is None
+        else {"kind": problem.kind.value, "detail": problem.detail},
+        "retry_at": optional_instant_to_text(binding.retry_at),
+        "series_id": binding.series_id,
     }
 
 
@@ -219,12 +228,21 @@ def binding_secrets_from_json(value: Any) -> dict[str, Any]:
     """Checked fields for ``Binding(**clear_fields, **binding_secrets_from_json(blob))``."""
     data = _obj(value)
     join = data.get("join")
+    problem = data.get("problem")
+    try:
+        retry_at = optional_instant_from_text(_opt_str(data, "retry_at"))
+        kind = None if problem is None else ProblemKind(_str(_obj(problem), "kind"))
+    except ValueError as exc:
+        raise CodecError(f"binding: {exc}") from None
     return {
         "keyword": _str(data, "keyword"),
         "meeting_id": _opt_str(data, "meeting_id"),
         "block_hash": _opt_str(data, "block_hash"),
         "join": None if join is None else join_from_json(join),
         "fingerprint": _opt_str(data, "fingerprint"),
+        "problem": None if kind is None else MeetingProblem(kind, _str(_obj(problem), "detail")),
+        "retry_at": retry_at,
+        "series_id": _opt_str(data, "series_id"),
     }
 
 

@@ -221,13 +221,7 @@ class DirectoryTables(RowStore):
             "state": binding.state.value,
             "updated_at": codec.optional_instant_to_text(binding.updated_at),
         }
-        secrets = codec.binding_secrets_to_json(
-            keyword=binding.keyword,
-            meeting_id=binding.meeting_id,
-            block_hash=binding.block_hash,
-            join=binding.join,
-            fingerprint=binding.fingerprint,
-        )
+        secrets = codec.binding_secrets_to_json(binding)
         values["data"] = self._seal(secrets, self._binding_aad(values))
         with self._write():
             self._require_calendar(binding.calendar_key)

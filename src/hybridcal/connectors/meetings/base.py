@@ -1,8 +1,15 @@
 """The meeting-system protocol: create, update and delete a meeting, returning its join info.
 
 Systems that the calendar makes itself (Google Meet through conference data, Teams through
-Graph) are *native*: the planner asks the calendar connector for them. Systems with their own API
-(Zoom, Webex) implement this protocol.
+Graph) are *native*: the planner asks the calendar connector for them through the event patch,
+so they need no second API. Systems with their own API (Zoom, Webex) implement this protocol;
+the planner and the executor know nothing else about them, and every implementation passes the
+same contract suite (``tests/contract/meeting_contract.py``).
+
+Crash safety rests on ``idempotency_key``: an implementation stores it inside the meeting it
+makes (Zoom: in the agenda) and ``find`` looks it up again, so that a daemon that crashed after
+the system made the meeting, but before the store heard of it, adopts that meeting instead of
+making a second one.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from hybridcal.core.model import JoinInfo
+from hybridcal.core.model import JoinInfo, MeetingProblem
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,14 +33,43 @@ class MeetingRequest:
     organizer: str | None
     recurrence: tuple[str, ...] = ()
     agenda: str = ""
+    organizer_name: str | None = None
+    all_day: bool = False
+
+
+class MeetingRefusedError(Exception):
+    """The system refused in a way that retrying soon cannot fix (no account for the organiser,
+    no scheduling privilege, the daily limit). The executor writes a short note into the
+    invitation, shows ``problem`` to the admin and tries again from ``retry_at``."""
+
+    def __init__(self, problem: MeetingProblem, retry_at: datetime) -> None:
+        super().__init__(problem.detail)
+        self.problem = problem
+        self.retry_at = retry_at
 
 
 class MeetingSystem(Protocol):
     name: str
 
-    async def create(self, request: MeetingRequest) -> JoinInfo: ...
+    async def create(self, request: MeetingRequest) -> JoinInfo:
+        """Make the meeting. Raises MeetingRefusedError, or a ConnectorError subclass."""
 
-    async def update(self, meeting_id: str, request: MeetingRequest) -> JoinInfo: ...
+    async def find(self, request: MeetingRequest) -> JoinInfo | None:
+        """The meeting made earlier for ``request.idempotency_key``, if there is one."""
+
+    async def update(self, join: JoinInfo, request: MeetingRequest) -> JoinInfo:
+        """Make the meeting mirror ``request`` again (time, length, title, recurrence)."""
 
     async def delete(self, meeting_id: str) -> None:
         """Deleting a meeting that no longer exists is not an error."""
+
+    async def update_occurrence(
+        self, meeting_id: str, original_start: datetime, start: datetime, end: datetime
+    ) -> None:
+        """Move or resize one occurrence of a recurring meeting. A meeting without separate
+        occurrences (one link for the whole series) needs nothing and is not an error."""
+
+    async def delete_occurrence(self, meeting_id: str, original_start: datetime) -> None:
+        """Cancel one occurrence; one that is already gone is not an error."""
+
+    async def close(self) -> None: ...
