@@ -273,9 +273,66 @@ def users_show(obj: Context, address: str, provider: str) -> None:
                 {"id": c.channel_id, "expires_at": c.expires_at.isoformat()} for c in channels
             ],
             "meetings_made": len(bindings),
+            # meetings a meeting system refused for now: the admin can act on these
+            "meeting_problems": [
+                {
+                    "event": b.event_id,
+                    "system": b.system,
+                    "problem": b.problem.kind.value,
+                    "detail": b.problem.detail,
+                    "retry_at": b.retry_at.isoformat() if b.retry_at else None,
+                }
+                for b in bindings
+                if b.problem is not None
+            ],
         }
 
     click.echo(json.dumps(_run(body()), indent=2))
+
+
+# -- zoom --------------------------------------------------------------------------------------
+
+
+@main.group()
+def zoom() -> None:
+    """The Zoom Server-to-Server OAuth app."""
+
+
+@zoom.command("check")
+@click.option(
+    "--user",
+    "users",
+    multiple=True,
+    help="Also check that this organiser can host Zoom meetings (repeatable).",
+)
+@click.pass_obj
+@friendly
+def zoom_check(obj: Context, users: tuple[str, ...]) -> None:
+    """Token, scopes, hosts and passcode rules of the Zoom app; creates nothing."""
+    import aiohttp  # noqa: PLC0415
+
+    from hybridcal.connectors.meetings.zoom import ZoomMeetings  # noqa: PLC0415
+    from hybridcal.daemon.service import Overrides, build_meeting_systems, utcnow  # noqa: PLC0415
+    from hybridcal.daemon.zoom_check import check_zoom  # noqa: PLC0415
+
+    settings = obj.settings
+    if not settings.zoom.enabled:
+        raise click.ClickException("zoom.enabled is false in the config: nothing to check")
+
+    async def body() -> bool:
+        async with aiohttp.ClientSession() as http:
+            systems = build_meeting_systems(
+                settings, http, overrides=Overrides(), environ=os.environ, now=utcnow
+            )
+            zoom = systems["zoom"]
+            assert isinstance(zoom, ZoomMeetings)
+            findings = await check_zoom(zoom, settings, tuple(u.lower() for u in users))
+        for finding in findings:
+            click.echo(finding.line())
+        return all(f.ok or f.warning for f in findings)
+
+    if not _run(body()):
+        sys.exit(1)
 
 
 def _describe(record: CalendarRecord) -> str:

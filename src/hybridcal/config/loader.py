@@ -225,7 +225,7 @@ _BOUNDS: Final = {
 }
 # Error types raised by settings.py's own validators, whose messages are already final.
 _OWN_KINDS: Final = frozenset(
-    {"choice", "url", "url_https", "credential", "keyword", "email", "locale", "path"}
+    {"choice", "url", "url_https", "credential", "keyword", "email", "locale", "path", "template"}
 )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import string
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -144,6 +145,35 @@ def _locale(value: str) -> str:
     return value.replace("_", "-")
 
 
+# what a Zoom topic template may name (connectors/meetings/zoom_wire.py fills them in)
+TOPIC_PLACEHOLDERS: Final = ("title", "organizer", "organizer_name")
+
+
+def _topic_template(value: str) -> str:
+    try:
+        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(value)]
+    except ValueError as exc:
+        raise _fail("template", "is not a valid template: {why}", why=str(exc)) from None
+    for name, spec, conversion in fields:
+        if name is not None and (name not in TOPIC_PLACEHOLDERS or spec or conversion):
+            raise _fail(
+                "template",
+                "unknown placeholder {got} (use {allowed})",
+                got=f"{{{name}}}",
+                allowed=", ".join(f"{{{p}}}" for p in TOPIC_PLACEHOLDERS),
+            )
+    if not value.strip():
+        raise _fail("template", "must not be empty")
+    return value
+
+
+def _proxy_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise _fail("url", "must be an http(s) proxy URL with a host (got {got})", got=repr(value))
+    return value
+
+
 def _no_case_duplicates(value: object) -> object:
     if isinstance(value, Mapping):
         seen: set[str] = set()
@@ -169,6 +199,8 @@ ApiRoot = Annotated[str, AfterValidator(_url(trailing_slash=True))]
 CredentialName = Annotated[str, AfterValidator(_credential_name)]
 Email = Annotated[str, AfterValidator(_email)]
 NonEmpty = Annotated[str, Field(min_length=1)]
+TopicTemplate = Annotated[str, AfterValidator(_topic_template)]
+ProxyUrl = Annotated[str, AfterValidator(_proxy_url)]
 MeetingSystem = Annotated[Literal["meet", "zoom", "teams", "webex"], _choice(*MEETING_SYSTEMS)]
 Keyword = Annotated[str, AfterValidator(_keyword)]
 KeywordMap = Annotated[
@@ -252,6 +284,28 @@ class GoogleSettings(_Section):
     request_concurrency: Annotated[int, Field(ge=1)] = 8
 
 
+class ZoomSettings(_Section):
+    """A Zoom Server-to-Server OAuth app (Zoom App Marketplace → Develop → Server-to-Server)."""
+
+    enabled: bool = False
+    account_id: NonEmpty | None = None
+    client_id: NonEmpty | None = None
+    client_secret_file: ConfigPath | None = None
+    client_secret_credential: CredentialName | None = None
+    oauth_root: HttpsUrl = "https://zoom.us"  # the token endpoint is {oauth_root}/oauth/token
+    api_root: HttpsUrl = "https://api.zoom.us/v2"
+    topic_template: TopicTemplate = "{title}"
+    fallback_host: Email | None = None
+    alternative_hosts: tuple[Email, ...] = ()
+    scheduler: Email | None = None
+    join_before_host: bool | None = None
+    waiting_room: bool | None = None
+    proxy: ProxyUrl | None = None
+    http_timeout_seconds: Annotated[float, Field(gt=0)] = 30
+    max_retries: Annotated[int, Field(ge=0, le=20)] = 3
+    request_concurrency: Annotated[int, Field(ge=1)] = 8
+
+
 Problem = tuple[str, str]
 
 
@@ -271,6 +325,7 @@ class Settings(BaseModel):
     render: RenderSettings = Field(default_factory=RenderSettings)
     endpoint: EndpointSettings = Field(default_factory=EndpointSettings)
     google: GoogleSettings = Field(default_factory=GoogleSettings)
+    zoom: ZoomSettings = Field(default_factory=ZoomSettings)
 
     @model_validator(mode="before")
     @classmethod
@@ -321,6 +376,7 @@ def cross_field_problems(settings: Settings) -> list[Problem]:
                 "google.enabled needs service_account_file or service_account_credential",
             )
         )
+    problems += _zoom_problems(settings.zoom)
     renew_seconds = settings.schedule.channel_renew_before_hours * 3600
     if renew_seconds >= google.channel_ttl_seconds:
         problems.append(
@@ -341,6 +397,32 @@ def cross_field_problems(settings: Settings) -> list[Problem]:
                     "must not exceed the cached window, window.past_days + window.future_days"
                     f" ({cached_days})"
                 ),
+            )
+        )
+    return problems
+
+
+def _zoom_problems(zoom: ZoomSettings) -> list[Problem]:
+    problems: list[Problem] = []
+    if zoom.client_secret_file is not None and zoom.client_secret_credential is not None:
+        problems.append(
+            (
+                "zoom.client_secret_credential",
+                "set either client_secret_file or client_secret_credential, not both",
+            )
+        )
+    if not zoom.enabled:
+        return problems
+    problems.extend(
+        (f"zoom.{key}", "zoom.enabled needs it (from the app's App Credentials page)")
+        for key in ("account_id", "client_id")
+        if getattr(zoom, key) is None
+    )
+    if zoom.client_secret_file is None and zoom.client_secret_credential is None:
+        problems.append(
+            (
+                "zoom.client_secret_file",
+                "zoom.enabled needs client_secret_file or client_secret_credential",
             )
         )
     return problems

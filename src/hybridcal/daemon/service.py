@@ -22,7 +22,9 @@ from hybridcal.connectors.calendars.google import SCOPES, GoogleCalendarConnecto
 from hybridcal.connectors.calendars.google_auth import DelegatedTokens
 from hybridcal.connectors.errors import ConnectorError
 from hybridcal.connectors.meetings.base import MeetingSystem
-from hybridcal.core.model import CalendarRecord, CalendarState, Channel, Provider
+from hybridcal.connectors.meetings.zoom import ZoomMeetings, ZoomOptions
+from hybridcal.connectors.meetings.zoom_auth import ZoomTokens
+from hybridcal.core.model import Binding, CalendarRecord, CalendarState, Channel, Provider
 from hybridcal.core.planner import Policy
 from hybridcal.core.render import choose_locale
 from hybridcal.crypto import Keyring, RecordCipher, open_keyring
@@ -55,6 +57,7 @@ class Overrides:
 
     keyring: Keyring | None = None
     service_account_info: Mapping[str, Any] | None = None
+    zoom_client_secret: str | None = None
 
 
 def load_service_account(settings: Settings, environ: Mapping[str, str]) -> dict[str, Any]:
@@ -76,6 +79,76 @@ def load_service_account(settings: Settings, environ: Mapping[str, str]) -> dict
     except (OSError, ValueError) as exc:
         raise ConnectorError(f"cannot read the service-account key {path}: {exc}") from None
     return info
+
+
+def load_zoom_secret(settings: Settings, environ: Mapping[str, str]) -> str:
+    zoom = settings.zoom
+    if zoom.client_secret_credential:
+        path = credential_path(zoom.client_secret_credential, environ)
+        if path is None:
+            raise ConnectorError(
+                "zoom.client_secret_credential is set but $CREDENTIALS_DIRECTORY is not "
+                "(use LoadCredential= in the systemd unit)"
+            )
+    elif zoom.client_secret_file:
+        path = Path(zoom.client_secret_file)
+    else:
+        raise ConnectorError("zoom.client_secret_file is not set")
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConnectorError(f"cannot read the Zoom client secret {path}: {exc}") from None
+    if not secret:
+        raise ConnectorError(f"the Zoom client secret file {path} is empty")
+    return secret
+
+
+def build_meeting_systems(
+    settings: Settings,
+    http: aiohttp.ClientSession,
+    *,
+    overrides: Overrides,
+    environ: Mapping[str, str],
+    now: Callable[[], datetime],
+    on_call: Callable[[str, str], None] | None = None,
+) -> dict[str, MeetingSystem]:
+    """The external meeting systems the settings enable (daemon, admin CLI, demo)."""
+    systems: dict[str, MeetingSystem] = {}
+    z = settings.zoom
+    if z.enabled:
+        assert z.account_id is not None
+        assert z.client_id is not None
+        count = on_call or (lambda _provider, _name: None)
+        tokens = ZoomTokens(
+            session=http,
+            oauth_root=z.oauth_root,
+            account_id=z.account_id,
+            client_id=z.client_id,
+            client_secret=overrides.zoom_client_secret or load_zoom_secret(settings, environ),
+            timeout=z.http_timeout_seconds,
+            proxy=z.proxy,
+            now=now,
+        )
+        systems["zoom"] = ZoomMeetings(
+            tokens=tokens,
+            session=http,
+            api_root=z.api_root,
+            options=ZoomOptions(
+                topic_template=z.topic_template,
+                fallback_host=z.fallback_host,
+                alternative_hosts=z.alternative_hosts,
+                scheduler=z.scheduler,
+                join_before_host=z.join_before_host,
+                waiting_room=z.waiting_room,
+            ),
+            timeout=z.http_timeout_seconds,
+            max_retries=z.max_retries,
+            concurrency=z.request_concurrency,
+            proxy=z.proxy,
+            now=now,
+            on_call=lambda name: count("zoom", name),
+        )
+    return systems
 
 
 def build_connectors(
@@ -163,13 +236,29 @@ class Daemon:
                 on_call=self.metrics.provider_call,
             )
         )
+        self.meetings.update(
+            build_meeting_systems(
+                s,
+                self._http,
+                overrides=self._overrides,
+                environ=self._environ,
+                now=self.now,
+                on_call=self.metrics.provider_call,
+            )
+        )
         self.queue = CalendarQueue(
             self._sync,
             concurrency=s.daemon.sync_concurrency,
             debounce=s.daemon.sync_debounce_seconds,
             on_depth=self.metrics.set_queue_depth,
         )
-        executor = EventExecutor(self.store, self.meetings, self.metrics)
+        executor = EventExecutor(
+            self.store,
+            self.meetings,
+            self.metrics,
+            now=self.now,
+            on_deferred=self._deferred,
+        )
         self.syncer = CalendarSyncer(
             store=self.store,
             connectors=self.connectors,
@@ -236,6 +325,7 @@ class Daemon:
             await self._runner.cleanup()
         for connector in self.connectors.values():
             await connector.close()
+        await asyncio.gather(*(system.close() for system in self.meetings.values()))
         if self._http is not None:
             await self._http.close()
         if self.store is not None:
@@ -265,6 +355,19 @@ class Daemon:
                 force_default=s.render.force_default_locale,
             ),
         )
+
+    def _deferred(self, binding: Binding) -> None:
+        assert self.syncer is not None
+        self.syncer.note_deferred(binding)
+
+    def retry_deferred(self) -> int:
+        """Queue the calendars whose refused meetings are due to be tried again."""
+        assert self.syncer is not None
+        assert self.queue is not None
+        due = self.syncer.due_calendars()
+        for key in due:
+            self.queue.enqueue(key)
+        return len(due)
 
     async def _sync(self, key: str, full: bool) -> None:
         assert self.syncer is not None
@@ -313,6 +416,9 @@ class Daemon:
             calendar = await activate(record, connector, self.store)
         if calendar.state is not CalendarState.ACTIVE:
             return
+        if catch_up and self.meetings:
+            assert self.syncer is not None
+            await self.syncer.load_deferred(calendar.key)
         try:
             had = await self.store.list_channels(calendar.key)
             channel = await self.channels.ensure(calendar)

@@ -1,0 +1,393 @@
+"""Zoom through a Server-to-Server OAuth app: one meeting per keyword event (REST API v2).
+
+- Host: the organiser's Zoom user, by e-mail. Without one, the configured fallback host (the
+  organiser cannot be an alternative host then). With ``scheduler`` set, meetings are created
+  by that user for the organiser (``schedule_for``), which needs the organiser's scheduling
+  privilege.
+- Passcodes follow the account's passcode rules (``meeting_security``, read once and cached),
+  and are never weaker than :data:`DEFAULT_POLICY`.
+- Recurring series become one recurring Zoom meeting (:mod:`zoom_schedule`): fixed-time where
+  Zoom can express the rule, otherwise one link valid for every occurrence. Occurrences are
+  addressed by their original start (Zoom's ``occurrence_id`` is its epoch milliseconds).
+- The hot path is exactly one call: the create. The idempotency key goes into the agenda;
+  ``find`` (only after a crash or a lost answer) lists the host's meetings to find it again.
+- Refusals that retrying soon cannot fix (no Zoom user, no scheduling privilege, the per-user
+  daily limit) raise :class:`MeetingRefusedError` with the time to try again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import structlog
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
+
+from hybridcal.connectors.errors import (
+    AuthError,
+    ConnectorError,
+    NotFoundError,
+    TransientError,
+)
+from hybridcal.connectors.meetings import zoom_wire as wire
+from hybridcal.connectors.meetings.base import MeetingRefusedError, MeetingRequest
+from hybridcal.connectors.meetings.zoom_auth import ZoomTokens
+from hybridcal.connectors.meetings.zoom_passcode import (
+    DEFAULT_POLICY,
+    PasscodePolicy,
+    generate_passcode,
+)
+from hybridcal.connectors.meetings.zoom_schedule import ZoomSchedule, occurrence_id, zoom_schedule
+from hybridcal.connectors.retry import wait_for_retry
+from hybridcal.core.model import JoinInfo, ProblemKind
+
+log = structlog.get_logger(__name__)
+
+POLICY_TTL = timedelta(hours=1)
+LIST_PAGE_SIZE = 300
+
+
+@dataclass(frozen=True, slots=True)
+class ZoomOptions:
+    """What the admin decides about every meeting (the ``[zoom]`` section)."""
+
+    topic_template: str = "{title}"
+    fallback_host: str | None = None
+    alternative_hosts: tuple[str, ...] = ()
+    scheduler: str | None = None
+    join_before_host: bool | None = None
+    waiting_room: bool | None = None
+
+
+class ZoomMeetings:
+    name = "zoom"
+
+    def __init__(
+        self,
+        *,
+        tokens: ZoomTokens,
+        session: aiohttp.ClientSession,
+        api_root: str,
+        options: ZoomOptions | None = None,
+        timeout: float = 30,
+        max_retries: int = 3,
+        concurrency: int = 8,
+        proxy: str | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_call: Callable[[str], None] | None = None,
+    ) -> None:
+        self._tokens = tokens
+        self._session = session
+        self._root = api_root.rstrip("/")
+        self._options = options or ZoomOptions()
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._attempts = max_retries + 1
+        self._in_flight = asyncio.Semaphore(concurrency)
+        self._proxy = proxy
+        self._now = now
+        self._on_call = on_call or (lambda _name: None)
+        self._policy: tuple[datetime, PasscodePolicy] | None = None
+        self._policy_lock = asyncio.Lock()
+
+    # -- MeetingSystem --------------------------------------------------------------------------
+
+    async def create(self, request: MeetingRequest) -> JoinInfo:
+        schedule = _schedule(request)
+        body = {
+            **schedule.body(),
+            "topic": wire.topic(self._options.topic_template, request),
+            "agenda": wire.agenda(request),
+            "password": generate_passcode(await self._passcode_policy()),
+            "settings": self._settings(request.organizer),
+        }
+        meeting = await self._create_for_host(request.organizer, body)
+        await self._drop_excluded(str(meeting["id"]), schedule.excluded)
+        return wire.join_info(meeting)
+
+    async def find(self, request: MeetingRequest) -> JoinInfo | None:
+        for host in self._hosts(request.organizer):
+            try:
+                meeting_id = await self._find_on(host, request.idempotency_key)
+            except MeetingRefusedError:
+                continue  # that host does not exist in Zoom: nothing was made there
+            if meeting_id is not None:
+                meeting = await self._call("GET", f"/meetings/{meeting_id}", name="meetings.get")
+                return wire.join_info(meeting)
+        return None
+
+    async def update(self, join: JoinInfo, request: MeetingRequest) -> JoinInfo:
+        schedule = _schedule(request)
+        body = {**schedule.body(), "topic": wire.topic(self._options.topic_template, request)}
+        if schedule.type != 8:
+            body["recurrence"] = None  # a series that became one meeting, or lost its rule
+        await self._call(
+            "PATCH",
+            f"/meetings/{join.meeting_id}",
+            json_body=body,
+            name="meetings.update",
+            host=request.organizer,
+        )
+        await self._drop_excluded(join.meeting_id, schedule.excluded)
+        return join  # a PATCH keeps the join URL, ID and passcode: nothing to read back
+
+    async def delete(self, meeting_id: str) -> None:
+        try:
+            await self._call(
+                "DELETE",
+                f"/meetings/{meeting_id}",
+                params={"schedule_for_reminder": "false"},
+                name="meetings.delete",
+            )
+        except NotFoundError:
+            log.info("zoom.meeting_already_gone", meeting=meeting_id)
+
+    async def update_occurrence(
+        self, meeting_id: str, original_start: datetime, start: datetime, end: datetime
+    ) -> None:
+        minutes = max(1, int((end - start).total_seconds() + 59) // 60)
+        body = {"start_time": _utc_text(start), "duration": minutes}
+        try:
+            await self._call(
+                "PATCH",
+                f"/meetings/{meeting_id}",
+                params={"occurrence_id": occurrence_id(original_start)},
+                json_body=body,
+                name="meetings.update_occurrence",
+            )
+        except (NotFoundError, MeetingRefusedError) as exc:
+            if isinstance(exc, MeetingRefusedError) and exc.problem.kind is not ProblemKind.REFUSED:
+                raise
+            # a series with one link for every occurrence has no occurrence to move
+            log.info("zoom.occurrence_not_separate", meeting=meeting_id, error=str(exc))
+
+    async def delete_occurrence(self, meeting_id: str, original_start: datetime) -> None:
+        try:
+            await self._call(
+                "DELETE",
+                f"/meetings/{meeting_id}",
+                params={
+                    "occurrence_id": occurrence_id(original_start),
+                    "schedule_for_reminder": "false",
+                },
+                name="meetings.delete_occurrence",
+            )
+        except (NotFoundError, MeetingRefusedError) as exc:
+            if isinstance(exc, MeetingRefusedError) and exc.problem.kind is not ProblemKind.REFUSED:
+                raise
+            log.info("zoom.occurrence_already_gone", meeting=meeting_id, error=str(exc))
+
+    async def close(self) -> None:
+        """The HTTP session belongs to the daemon."""
+
+    # -- what ``hybridcal zoom check`` shows -----------------------------------------------------
+
+    async def granted_scopes(self) -> frozenset[str]:
+        return (await self._tokens.token()).scopes
+
+    async def user(self, email: str) -> dict[str, Any]:
+        return await self._call(
+            "GET", f"/users/{quote(email, safe='')}", name="users.get", host=email
+        )
+
+    async def passcode_policy(self) -> PasscodePolicy:
+        return await self._passcode_policy()
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _hosts(self, organizer: str | None) -> list[str]:
+        """Whose meetings a meeting made for ``organizer`` is among."""
+        candidates = [self._options.scheduler or organizer, self._options.fallback_host]
+        return list(dict.fromkeys(h.lower() for h in candidates if h))
+
+    def _settings(self, organizer: str | None) -> dict[str, Any]:
+        options = self._options
+        settings: dict[str, Any] = {}
+        alternatives = [h for h in options.alternative_hosts if h != (organizer or "").lower()]
+        if alternatives:
+            settings["alternative_hosts"] = ";".join(alternatives)
+        if options.join_before_host is not None:
+            settings["join_before_host"] = options.join_before_host
+        if options.waiting_room is not None:
+            settings["waiting_room"] = options.waiting_room
+        return settings
+
+    async def _create_for_host(self, organizer: str | None, body: dict[str, Any]) -> dict[str, Any]:
+        """The organiser's own Zoom user first; the fallback host when Zoom has no such user
+        (or the scheduler may not schedule for them)."""
+        fallback = self._options.fallback_host
+        hosts = [h for h in (organizer, fallback) if h]
+        if not hosts:
+            raise ConnectorError("zoom: the event has no organiser and zoom.fallback_host is unset")
+        hosts = list(dict.fromkeys(h.lower() for h in hosts))
+        for index, host in enumerate(hosts):
+            try:
+                return await self._create_as(host, body)
+            except MeetingRefusedError as exc:
+                if index == len(hosts) - 1 or exc.problem.kind not in _FALLBACK_KINDS:
+                    raise
+                log.info("zoom.fallback_host", reason=exc.problem.kind.value)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _create_as(self, host: str, body: dict[str, Any]) -> dict[str, Any]:
+        scheduler = self._options.scheduler
+        if scheduler and scheduler.lower() != host:
+            body = {**body, "schedule_for": host}  # made by the scheduler, hosted by ``host``
+        return await self._call(
+            "POST",
+            f"/users/{quote(scheduler or host, safe='')}/meetings",
+            json_body=body,
+            name="meetings.create",
+            host=host,
+        )
+
+    async def _find_on(self, host: str, key: str) -> int | None:
+        token = ""
+        while True:
+            params = {"type": "scheduled", "page_size": str(LIST_PAGE_SIZE)}
+            if token:
+                params["next_page_token"] = token
+            page = await self._call(
+                "GET",
+                f"/users/{quote(host, safe='')}/meetings",
+                params=params,
+                name="meetings.list",
+                host=host,
+            )
+            for item in page.get("meetings") or []:
+                if isinstance(item, dict) and wire.key_in_agenda(item.get("agenda")) == key:
+                    meeting_id = item.get("id")
+                    return meeting_id if isinstance(meeting_id, int) else None
+            token = str(page.get("next_page_token") or "")
+            if not token:
+                return None
+
+    async def _drop_excluded(self, meeting_id: str, excluded: Sequence[datetime]) -> None:
+        """Occurrences the series excludes (EXDATE) are deleted in Zoom after the create."""
+        for start in excluded:
+            await self.delete_occurrence(meeting_id, start)
+
+    async def _passcode_policy(self) -> PasscodePolicy:
+        cached = self._policy
+        if cached is not None and self._now() < cached[0]:
+            return cached[1]
+        async with self._policy_lock:
+            cached = self._policy
+            if cached is None or self._now() >= cached[0]:
+                cached = (self._now() + POLICY_TTL, await self._read_policy())
+                self._policy = cached
+            return cached[1]
+
+    async def _read_policy(self) -> PasscodePolicy:
+        """The account's passcode rules; without the account scope, the fallback host's or the
+        scheduler's (user settings inherit the account's), else our default."""
+        sources = ["/accounts/me/settings"]
+        sources += [f"/users/{quote(h, safe='')}/settings" for h in self._hosts(None)]
+        for path in sources:
+            try:
+                settings = await self._call(
+                    "GET", path, params={"option": "meeting_security"}, name="settings.get"
+                )
+                return PasscodePolicy.from_zoom(settings).strengthened(DEFAULT_POLICY)
+            except (
+                AuthError,
+                NotFoundError,
+                MeetingRefusedError,
+                ConnectorError,
+                ValueError,
+            ) as exc:
+                if isinstance(exc, TransientError):
+                    raise
+                log.info("zoom.passcode_rules_unread", source=path.split("/")[1], error=str(exc))
+        return DEFAULT_POLICY
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        name: str,
+        params: dict[str, str] | None = None,
+        json_body: dict[str, Any] | None = None,
+        host: str | None = None,
+    ) -> dict[str, Any]:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._attempts),
+            wait=wait_for_retry,
+            retry=retry_if_exception_type(TransientError),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._call_once(
+                    method, path, name=name, params=params, json_body=json_body, host=host
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _call_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        name: str,
+        params: dict[str, str] | None,
+        json_body: dict[str, Any] | None,
+        host: str | None,
+    ) -> dict[str, Any]:
+        for auth_try in range(2):
+            token = await self._tokens.token()
+            headers = {"Authorization": f"Bearer {token.value}", "Accept": "application/json"}
+            self._on_call(name)
+            try:
+                async with (
+                    self._in_flight,
+                    self._session.request(
+                        method,
+                        self._root + path,
+                        params=params,
+                        json=json_body,
+                        headers=headers,
+                        timeout=self._timeout,
+                        proxy=self._proxy,
+                    ) as resp,
+                ):
+                    answer = wire.ZoomAnswer(
+                        resp.status,
+                        wire.parse_body(await resp.text()),
+                        resp.headers.get("Retry-After"),
+                    )
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise TransientError(f"zoom {name}: {type(exc).__name__}") from None
+            if answer.status == 401 and answer.code == 124 and auth_try == 0:
+                self._tokens.forget(token)  # expired or revoked early: one fresh token
+                continue
+            if 200 <= answer.status < 300:
+                return answer.body
+            err = wire.error(f"zoom {name}", answer, host=host, now=self._now())
+            if type(err) is ConnectorError and name == "meetings.create":
+                err = wire.refused(f"zoom {name}", err, self._now())
+            raise err
+        raise AuthError(f"zoom {name}: access token refused twice")  # pragma: no cover
+
+
+_FALLBACK_KINDS = frozenset({ProblemKind.HOST_NOT_FOUND, ProblemKind.NO_PRIVILEGE})
+
+
+def _schedule(request: MeetingRequest) -> ZoomSchedule:
+    if request.start is None or request.end is None:
+        raise ConnectorError("zoom: the event has no start or end")
+    return zoom_schedule(
+        request.start,
+        request.end,
+        timezone=request.timezone,
+        all_day=request.all_day,
+        recurrence=request.recurrence,
+    )
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
