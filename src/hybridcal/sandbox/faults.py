@@ -23,6 +23,16 @@ import random
 from dataclasses import dataclass, field
 
 
+class DropRequest(Exception):  # noqa: N818 - named for what a hook asks for
+    """Raised by a simulator's ``before_request`` hook: the request is not processed and the
+    connection is closed unanswered (the client crashed or the network failed on the way)."""
+
+
+class DropResponse(Exception):  # noqa: N818
+    """Raised by an ``after_request`` hook: the change is kept, the connection is closed
+    unanswered ("the answer was lost")."""
+
+
 class Injected(enum.Enum):
     """The fault chosen for one request."""
 
