@@ -1,9 +1,11 @@
-"""`hybridcal demo`: the whole product on loopback, against the built-in Google simulator.
+"""`hybridcal demo`: the whole product on loopback, against the built-in Google and Zoom
+simulators.
 
 Everything is real except the cloud: a throwaway service-account key signs real JWT grants, the
 daemon talks HTTP to the simulator with Google's own client library, the simulator pushes real
-notifications to the daemon's webhook, the store is a real SQLite file encrypted with a fresh
-keyring, and the room's meeting list is fetched from the endpoint API with a device token.
+notifications to the daemon's webhook, a throwaway Zoom Server-to-Server app gets real
+``account_credentials`` tokens, the store is a real SQLite file encrypted with a fresh keyring,
+and the room's meeting list is fetched from the endpoint API with a device token.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from hybridcal.config.loader import settings_from_mapping
-from hybridcal.config.settings import GOOGLE_SCOPES, Settings
+from hybridcal.config.settings import GOOGLE_SCOPES
 from hybridcal.core.model import CalendarKind, Provider
 from hybridcal.crypto import init_keyring
 from hybridcal.daemon.admin import admin_session
 from hybridcal.daemon.service import Daemon
 from hybridcal.sandbox.google.app import GoogleSimulator
 from hybridcal.sandbox.keys import generate_service_account
+from hybridcal.sandbox.zoom import ZoomApp, ZoomSimulator
 
 Echo = Callable[[str], None]
 
@@ -70,10 +73,39 @@ def install_service_account(
     return key
 
 
-def sandbox_config(sim: GoogleSimulator, workdir: Path, port: int) -> dict[str, Any]:
-    """The config of a daemon on ``port`` that talks to the simulator, its files in ``workdir``:
-    only base URLs differ from a production config."""
+def install_zoom_app(zoom: ZoomSimulator, workdir: Path) -> ZoomApp:
+    """What an admin does once in the Zoom App Marketplace: a Server-to-Server OAuth app, its
+    client secret stored in a file of its own (mode 0600)."""
+    app = zoom.create_app()
+    path = workdir / "zoom-client-secret"
+    path.write_text(app.client_secret, encoding="utf-8")
+    path.chmod(0o600)
+    return app
+
+
+def zoom_config(zoom: ZoomSimulator, app: ZoomApp, workdir: Path) -> dict[str, Any]:
     return {
+        "enabled": True,
+        "account_id": app.account_id,
+        "client_id": app.client_id,
+        "client_secret_file": str(workdir / "zoom-client-secret"),
+        "oauth_root": zoom.oauth_root,
+        "api_root": zoom.api_root,
+        "topic_template": "{title} ({organizer_name})",
+    }
+
+
+def sandbox_config(
+    sim: GoogleSimulator,
+    workdir: Path,
+    port: int,
+    zoom: tuple[ZoomSimulator, ZoomApp] | None = None,
+) -> dict[str, Any]:
+    """The config of a daemon on ``port`` that talks to the simulators, its files in
+    ``workdir``: only base URLs differ from a production config."""
+    extra = {"zoom": zoom_config(zoom[0], zoom[1], workdir)} if zoom else {}
+    return {
+        **extra,
         "daemon": {"listen_port": port, "public_url": f"http://127.0.0.1:{port}"},
         "store": {"path": str(workdir / "hybridcal.db")},
         "crypto": {"keyring": str(workdir / "keyring.json")},
@@ -88,24 +120,28 @@ def sandbox_config(sim: GoogleSimulator, workdir: Path, port: int) -> dict[str, 
     }
 
 
-def demo_settings(sim: GoogleSimulator, workdir: Path, port: int) -> Settings:
-    return settings_from_mapping(sandbox_config(sim, workdir, port))
-
-
 async def run_demo(echo: Echo, *, serve_until: asyncio.Event | None = None, port: int = 0) -> None:
     with tempfile.TemporaryDirectory(prefix="hybridcal-demo-") as tmp:
         workdir = Path(tmp)
         sim = GoogleSimulator(domain=DOMAIN, conference_delay_s=0.3)
+        zoom = ZoomSimulator(account_id="demoaccount")
         await sim.start()
+        await zoom.start()
         try:
-            await _scenario(echo, sim, workdir, serve_until, port or free_port())
+            await _scenario(echo, (sim, zoom), workdir, serve_until, port or free_port())
         finally:
+            await zoom.close()
             await sim.close()
 
 
 async def _scenario(
-    echo: Echo, sim: GoogleSimulator, workdir: Path, serve_until: asyncio.Event | None, port: int
+    echo: Echo,
+    sims: tuple[GoogleSimulator, ZoomSimulator],
+    workdir: Path,
+    serve_until: asyncio.Event | None,
+    port: int,
 ) -> None:
+    sim, zoom = sims
     install_service_account(
         sim, workdir / "service-account.json", generate_service_account(project_id="hybridcal-demo")
     )
@@ -113,10 +149,16 @@ async def _scenario(
     sim.add_user(BOB, name="Bob Beispiel", locale="de", timezone=ZONE)
     sim.add_user(ADMIN, name="hybridcal service", admin=True, timezone=ZONE)
     sim.add_room(ROOM, name="Zurich Board Room")
+    app = install_zoom_app(zoom, workdir)
+    zoom.add_user(ALICE, first_name="Alice", last_name="Example", timezone=ZONE)
+    zoom.add_user(BOB, first_name="Bob", last_name="Beispiel", timezone=ZONE)
 
     init_keyring(workdir / "keyring.json")
-    settings = demo_settings(sim, workdir, port)
-    echo(f"Google simulator on {sim.base_url}; daemon on http://127.0.0.1:{port}\n")
+    settings = settings_from_mapping(sandbox_config(sim, workdir, port, (zoom, app)))
+    echo(
+        f"Google simulator on {sim.base_url}; Zoom simulator on {zoom.base_url}; "
+        f"daemon on http://127.0.0.1:{port}\n"
+    )
 
     async with admin_session(settings, {}) as admin:
         for address in (ALICE, BOB):
@@ -133,18 +175,23 @@ async def _scenario(
     await daemon.wait_initial_sweep()
     try:
         ids = _create_events(sim)
-        echo("\nA person typed '@meet', a vendor pasted a Zoom invitation, one event is plain.")
+        echo(
+            "\nAlice typed '@meet', Bob typed '@zoom' on his weekly series, a vendor pasted a "
+            "Zoom invitation, one event is plain."
+        )
         echo("Waiting for push notifications and the daemon's work ...\n")
         await _wait_until_done(daemon, sim, ids["meet"], token)
         for organizer, event_id in (
             (ALICE, ids["meet"]),
+            (BOB, ids["weekly"]),
             (BOB, ids["zoom"]),
             (ALICE, ids["plain"]),
         ):
             echo(format_invitation(sim.get(organizer, event_id) or {}))
+        echo(format_zoom_meetings(zoom))
         meetings = await _fetch_meetings(daemon.base_url, token)
         echo(format_meeting_list(meetings))
-        echo(_summary(sim))
+        echo(_summary(sim, zoom))
         if serve_until is not None:
             echo(_serve_help(daemon.base_url, sim.base_url, token))
             await serve_until.wait()
@@ -185,21 +232,33 @@ def _create_events(sim: GoogleSimulator) -> dict[str, str]:
             **when(tomorrow, 30),
         },
     )
+    weekly = sim.person_insert(
+        BOB,
+        {
+            "summary": "Projekt-Update",
+            "location": "@zoom",
+            "description": "Kurzer Stand der Arbeitspakete.",
+            "attendees": [{"email": ALICE}, room],
+            "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=6"],
+            **when(now + timedelta(minutes=20), 30),
+        },
+    )
     plain = sim.person_insert(
         ALICE, {"summary": "Lunch", "location": "Canteen", **when(tomorrow.replace(hour=12), 60)}
     )
-    return {"meet": meet["id"], "zoom": zoom["id"], "plain": plain["id"]}
+    return {"meet": meet["id"], "weekly": weekly["id"], "zoom": zoom["id"], "plain": plain["id"]}
 
 
 async def _wait_until_done(daemon: Daemon, sim: GoogleSimulator, meet_id: str, token: str) -> None:
-    """Until the Meet exists and the room's list shows both join links (or 30 s pass)."""
+    """Until the Meet exists and the room's list shows the Meet, the new Zoom meeting and the
+    pasted Zoom link (or 30 s pass)."""
     deadline = asyncio.get_running_loop().time() + 30
     while asyncio.get_running_loop().time() < deadline:
         event = sim.get(ALICE, meet_id) or {}
         status = event.get("conferenceData", {}).get("createRequest", {}).get("status", {})
         if status.get("statusCode") == "success":
             meetings = await _fetch_meetings(daemon.base_url, token)
-            if sum(1 for m in meetings.get("meetings", []) if m.get("join")) >= 2:
+            if len({m["join"]["url"] for m in meetings.get("meetings", []) if m.get("join")}) >= 3:
                 return
         await asyncio.sleep(0.1)
     raise TimeoutError("the demo did not settle within 30 s; see the log above")
@@ -274,12 +333,28 @@ def format_meeting_list(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _summary(sim: GoogleSimulator) -> str:
+def format_zoom_meetings(zoom: ZoomSimulator) -> str:
+    lines = ["── Meetings in the Zoom account " + "─" * 37]
+    for meeting in zoom.meetings():
+        occurrences = [o for o in meeting.get("occurrences", []) if o.get("status") != "deleted"]
+        kind = {2: "scheduled", 3: "recurring, no fixed time", 8: "recurring"}.get(
+            meeting["type"], str(meeting["type"])
+        )
+        series = f", {len(occurrences)} occurrences" if occurrences else ""
+        lines.append(
+            f"  {meeting['id']}  {meeting['topic']}  (host {meeting['host_email']}, {kind}{series})"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _summary(sim: GoogleSimulator, zoom: ZoomSimulator) -> str:
     patches = sum(1 for r in sim.request_log if r.method == "PATCH")
+    creates = len(zoom.calls("POST", "/v2/users/"))
     return (
-        f"Provider calls: {len(sim.request_log)} in all, {patches} event patch(es), "
+        f"Provider calls: Google {len(sim.request_log)} in all, {patches} event patch(es), "
         f"{sim.conferences_created()} Meet conference(s) created, "
-        f"{sim.notifications_sent} push notification(s) delivered.\n"
+        f"{sim.notifications_sent} push notification(s) delivered; "
+        f"Zoom {len(zoom.request_log)} in all, {creates} meeting(s) created.\n"
     )
 
 

@@ -1,4 +1,5 @@
-"""The end-to-end harness: a Google simulator, a real daemon in-process, and helpers to drive both.
+"""The end-to-end harness: Google and Zoom simulators, a real daemon in-process, and helpers to
+drive them.
 
 Everything is real except the cloud, exactly as in ``hybridcal demo``: a throwaway service-account
 key, a keyring and a SQLite store on disk, the admin path enabling users and a room, and the
@@ -25,10 +26,11 @@ from hybridcal.core.model import Binding, CalendarKind, CalendarRecord, Provider
 from hybridcal.crypto import init_keyring
 from hybridcal.daemon.admin import admin_session
 from hybridcal.daemon.service import Daemon
-from hybridcal.demo import install_service_account, sandbox_config
+from hybridcal.demo import install_service_account, install_zoom_app, sandbox_config
 from hybridcal.sandbox.faults import Faults
 from hybridcal.sandbox.google.app import GoogleSimulator
 from hybridcal.sandbox.google.http import RequestRecord
+from hybridcal.sandbox.zoom import ZoomApp, ZoomSimulator
 
 DOMAIN = "example.com"
 ALICE = f"alice@{DOMAIN}"
@@ -102,6 +104,7 @@ class Harness:
     """One simulator and one daemon on the same event loop; see :func:`start_harness`."""
 
     sim: GoogleSimulator
+    zoom: ZoomSimulator
     workdir: Path
     settings: Settings
     sa_info: dict[str, str]
@@ -131,6 +134,7 @@ class Harness:
         try:
             await self.daemon.stop()
         finally:
+            await self.zoom.close()
             await self.sim.close()
 
     # -- waiting -----------------------------------------------------------------------------
@@ -144,6 +148,7 @@ class Harness:
             self.sim.notifications_failed,
             self.sim.notifications_dropped,
             self.sim.conferences_created(),
+            len(self.zoom.request_log),
             queue.completed,
             queue.failed,
         )
@@ -193,6 +198,13 @@ class Harness:
         await self.settle()
 
     # -- reading the outcome -----------------------------------------------------------------
+
+    def zoom_calls(self, method: str | None = None, path_prefix: str | None = None) -> int:
+        """Zoom API requests so far (the token endpoint is not an API call)."""
+        return len([r for r in self.zoom.calls(method, path_prefix) if r.path.startswith("/v2/")])
+
+    def zoom_meetings(self) -> list[dict[str, Any]]:
+        return self.zoom.meetings()
 
     def requests(
         self, method_id: str | None = None, *, method: str | None = None
@@ -298,8 +310,12 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def harness_settings(
-    sim: GoogleSimulator, workdir: Path, port: int, extra: Mapping[str, Any] | None = None
+    sims: tuple[GoogleSimulator, ZoomSimulator, ZoomApp],
+    workdir: Path,
+    port: int,
+    extra: Mapping[str, Any] | None = None,
 ) -> Settings:
+    sim, zoom, app = sims
     tuned: dict[str, Any] = {
         "daemon": {
             "shutdown_timeout_seconds": 5,
@@ -308,7 +324,8 @@ def harness_settings(
         },
         "google": {"room_access_user": ADMIN, "max_retries": 2},
     }
-    data = _merge(sandbox_config(sim, workdir, port), tuned)
+    tuned["zoom"] = {"max_retries": 2}
+    data = _merge(sandbox_config(sim, workdir, port, (zoom, app)), tuned)
     return settings_from_mapping(_merge(data, extra or {}))
 
 
@@ -320,32 +337,41 @@ async def start_harness(
     faults: Faults | None = None,
     conference_delay_s: float = 0.05,
     users: tuple[str, ...] = (ALICE, BOB),
+    zoom_faults: Faults | None = None,
+    zoom_users: tuple[str, ...] = (ALICE, BOB),
 ) -> Harness:
-    """Simulator up, key and keyring on disk, users and the room enabled, a device for the room,
-    and a started daemon; the first syncs have settled when this returns."""
+    """Simulators up, key and keyring on disk, users and the room enabled, a device for the room,
+    and a started daemon; the first syncs have settled when this returns. ``zoom_users`` have a
+    Zoom user in the Zoom account (CAROL has none by default)."""
     sim = GoogleSimulator(domain=DOMAIN, conference_delay_s=conference_delay_s, faults=faults)
+    clock = Clock()  # the daemon's and Zoom's clock (Zoom's daily limit resets by it)
+    zoom = ZoomSimulator(faults=zoom_faults, account_id="e2eaccount", now=clock)
     await sim.start()
+    await zoom.start()
     try:
         info = install_service_account(sim, workdir / "service-account.json", sa_info)
         for address in (ALICE, BOB, CAROL):
             sim.add_user(address, timezone=ZONE)
         sim.add_user(ADMIN, name="hybridcal service", admin=True, timezone=ZONE)
         sim.add_room(ROOM, name="E2E Room", timezone=ZONE)
+        app = install_zoom_app(zoom, workdir)
+        for address in zoom_users:
+            zoom.add_user(address, timezone=ZONE)
         init_keyring(workdir / "keyring.json")
-        configured = harness_settings(sim, workdir, free_port(), settings)
+        configured = harness_settings((sim, zoom, app), workdir, free_port(), settings)
         async with admin_session(configured, {}) as admin:
             for address in users:
                 await admin.enable(Provider.GOOGLE, address, CalendarKind.USER)
             await admin.enable(Provider.GOOGLE, ROOM, CalendarKind.ROOM, name="E2E Room")
             _device, token = await admin.add_device(Provider.GOOGLE, ROOM, "room codec")
-        clock = Clock()
         daemon = Daemon(configured, now=clock)
         await daemon.start()
         await daemon.wait_initial_sweep()
     except BaseException:
+        await zoom.close()
         await sim.close()
         raise
-    harness = Harness(sim, workdir, configured, info, clock, daemon, room_token=token)
+    harness = Harness(sim, zoom, workdir, configured, info, clock, daemon, room_token=token)
     try:
         await harness.settle()
     except BaseException:

@@ -4,17 +4,14 @@ serves a keyword through real push notifications, and on SIGTERM says STOPPING=1
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
 import socket
-import sys
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.harness import ADMIN, ALICE, DOMAIN, ZONE, conference_status, free_port, when
+from tests.e2e.daemon_process import start_daemon, stop, write_config
+from tests.e2e.harness import ADMIN, ALICE, DOMAIN, ZONE, conference_status, when
 
 from hybridcal.config.loader import load_settings
 from hybridcal.core.model import CalendarKind, Provider
@@ -22,16 +19,6 @@ from hybridcal.crypto import init_keyring
 from hybridcal.daemon.admin import admin_session
 from hybridcal.demo import install_service_account
 from hybridcal.sandbox.google.app import GoogleSimulator
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _toml(sections: Mapping[str, Mapping[str, Any]]) -> str:
-    lines: list[str] = []
-    for name, values in sections.items():
-        lines.append(f"[{name}]")
-        lines.extend(f"{key} = {json.dumps(value)}" for key, value in values.items())
-    return "\n".join(lines) + "\n"
 
 
 async def _messages(sock: socket.socket, until: str, limit_s: float) -> list[str]:
@@ -60,48 +47,17 @@ async def test_daemon_process_speaks_systemd_and_stops_cleanly(
         sim.add_user(ALICE, timezone=ZONE)
         sim.add_user(ADMIN, admin=True, timezone=ZONE)
         init_keyring(tmp_path / "keyring.json")
-        port = free_port()
-        config = tmp_path / "hybridcal.toml"
-        config.write_text(
-            _toml(
-                {
-                    "daemon": {
-                        "listen_port": port,
-                        "public_url": f"http://127.0.0.1:{port}",
-                        "sync_debounce_seconds": 0.05,
-                    },
-                    "store": {"path": "hybridcal.db"},  # relative to the config file
-                    "crypto": {"keyring": "keyring.json"},
-                    "logging": {"level": "warning", "format": "json"},
-                    "google": {
-                        "enabled": True,
-                        "service_account_file": "service-account.json",
-                        "room_access_user": ADMIN,
-                        "token_uri": sim.token_uri,
-                        "calendar_api_root": sim.calendar_root,
-                        "gmail_api_root": sim.gmail_root,
-                    },
-                }
-            ),
-            encoding="utf-8",
-        )
+        config = write_config(tmp_path, sim)
         async with admin_session(load_settings(config, {}), {}) as admin:
             await admin.enable(Provider.GOOGLE, ALICE, CalendarKind.USER)
 
-        env = {
-            **os.environ,
-            "NOTIFY_SOCKET": str(tmp_path / "notify"),
-            "WATCHDOG_USEC": "1000000",  # a ping every half second
-            "PYTHONPATH": str(REPO / "src"),
-        }
-        env.pop("WATCHDOG_PID", None)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hybridcal", "--config", str(config), "run",
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        process = await start_daemon(
+            config,
+            {
+                "NOTIFY_SOCKET": str(tmp_path / "notify"),
+                "WATCHDOG_USEC": "1000000",  # a ping every half second
+            },
+        )
         started = await _messages(notify, "READY=1", 30)
         assert not any(m == "STOPPING=1" for m in started)
 
@@ -125,9 +81,7 @@ async def test_daemon_process_speaks_systemd_and_stops_cleanly(
         patches = [r for r in sim.request_log if r.method == "PATCH"]
         assert len(patches) == 1
     finally:
-        if process is not None and process.returncode is None:
-            process.kill()
-            await process.wait()
+        await stop(process)
         notify.close()
         await sim.close()
 

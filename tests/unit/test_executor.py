@@ -10,13 +10,10 @@ import pytest
 
 from hybridcal.connectors.calendars.base import CalendarConnector
 from hybridcal.connectors.errors import ConflictError, ConnectorError, NotFoundError, TransientError
-from hybridcal.connectors.meetings.base import MeetingRequest, MeetingSystem
-from hybridcal.connectors.meetings.base import MeetingRefusedError
+from hybridcal.connectors.meetings.base import MeetingRefusedError, MeetingRequest, MeetingSystem
 from hybridcal.core.model import (
     Binding,
     BindingState,
-    MeetingProblem,
-    ProblemKind,
     CalendarKind,
     CalendarRecord,
     CalendarState,
@@ -25,6 +22,8 @@ from hybridcal.core.model import (
     Event,
     EventStatus,
     JoinInfo,
+    MeetingProblem,
+    ProblemKind,
     Provider,
     calendar_key,
 )

@@ -37,7 +37,7 @@ from hybridcal.sandbox.google.directory import Directory, Vacation
 from hybridcal.sandbox.google.discovery import Api
 from hybridcal.sandbox.google.errors import ApiError, not_found
 from hybridcal.sandbox.google.gmail_api import GmailApi
-from hybridcal.sandbox.google.http import ApiFrontEnd, RequestRecord
+from hybridcal.sandbox.google.http import ApiFrontEnd, Hooks, RequestRecord
 from hybridcal.sandbox.google.listing import Lister
 from hybridcal.sandbox.google.push import PushService
 from hybridcal.sandbox.google.render import render
@@ -64,6 +64,8 @@ class GoogleSimulator:
         self.conference_delay_s = conference_delay_s
         self._now = now or (lambda: datetime.now(UTC))
         self.request_log: list[RequestRecord] = []
+        # crash tests: async callables run around every Calendar API method (see http.py)
+        self.hooks = Hooks()
         self._directory = Directory(domain)
         self._tasks = TaskSet()
         self._tokens = TokenService(self._directory, self._now)
@@ -122,6 +124,7 @@ class GoogleSimulator:
             faults=self.faults,
             log=self.request_log,
             now=self._now,
+            hooks=self.hooks,
         )
         gmail_front = ApiFrontEnd(
             Api("gmail.v1"),

@@ -4,6 +4,11 @@ Order of checks, as Google's front end does it: route (404/405), query parameter
 bearer token (401), the token's scopes against the method's scopes from the discovery document
 (403 ``insufficientPermissions``), injected faults, then the method itself. Every request is
 recorded in :class:`RequestRecord` for tests to assert on.
+
+Crash tests hook in around the method: a ``before`` hook sees the request once it passed the
+checks and may raise :class:`DropRequest` (not processed, connection closed); an ``after`` hook
+sees the record once the change is applied and may raise :class:`DropResponse` (change kept,
+answer lost).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from hybridcal.sandbox.faults import Faults, Injected
+from hybridcal.sandbox.faults import DropRequest, DropResponse, Faults, Injected
 from hybridcal.sandbox.google.auth import AccessToken, TokenService
 from hybridcal.sandbox.google.discovery import Api, MethodSpec
 from hybridcal.sandbox.google.errors import ApiError
@@ -53,6 +58,13 @@ class Reply:
 
 
 Handler = Callable[[Call], Awaitable[Reply]]
+Hook = Callable[[RequestRecord], Awaitable[None]]
+
+
+@dataclass
+class Hooks:
+    before: list[Hook] = field(default_factory=list)
+    after: list[Hook] = field(default_factory=list)
 
 
 class ApiFrontEnd:
@@ -67,7 +79,9 @@ class ApiFrontEnd:
         log: list[RequestRecord],
         now: Callable[[], datetime],
         with_status: bool = False,
+        hooks: Hooks | None = None,
     ) -> None:
+        self._hooks = hooks or Hooks()
         self._api = api
         self._prefix = prefix
         self._handlers = handlers
@@ -95,22 +109,16 @@ class ApiFrontEnd:
             self._inject()
             handler = self._handler(spec)
             checked = self._api.validate_body(spec, body) if spec.request_schema else {}
+            arrived = self._record(request, 0, subject, spec.id, body)
+            if not await self._run(self._hooks.before, arrived, request):
+                return web.Response()
             reply = await handler(Call(spec, path, params, checked, token, request.headers))
         except ApiError as exc:
             reply = Reply(exc.code, exc.body(with_status=self._with_status), exc.headers)
-        self._log.append(
-            RequestRecord(
-                method=request.method,
-                path=request.path,
-                query=dict(request.query),
-                status=reply.status,
-                subject=subject,
-                method_id=method_id,
-                body=body,
-                if_match=request.headers.get("If-Match"),
-                at=self._now(),
-            )
-        )
+        record = self._record(request, reply.status, subject, method_id, body)
+        self._log.append(record)
+        if not await self._run(self._hooks.after, record, request):
+            return web.Response()
         if reply.body is None:
             return web.Response(status=reply.status, headers=reply.headers)
         return web.Response(
@@ -120,6 +128,38 @@ class ApiFrontEnd:
             charset="UTF-8",
             headers=reply.headers,
         )
+
+    def _record(
+        self,
+        request: web.Request,
+        status: int,
+        subject: str | None,
+        method_id: str | None,
+        body: Any,
+    ) -> RequestRecord:
+        return RequestRecord(
+            method=request.method,
+            path=request.path,
+            query=dict(request.query),
+            status=status,
+            subject=subject,
+            method_id=method_id,
+            body=body,
+            if_match=request.headers.get("If-Match"),
+            at=self._now(),
+        )
+
+    @staticmethod
+    async def _run(hooks: list[Hook], record: RequestRecord, request: web.Request) -> bool:
+        """False when a hook dropped the request or its answer: the connection is closed at
+        once, so the client sees a broken connection instead of an answer."""
+        try:
+            for hook in list(hooks):
+                await hook(record)
+        except (DropRequest, DropResponse):
+            request.protocol.force_close()
+            return False
+        return True
 
     def _handler(self, spec: MethodSpec) -> Handler:
         handler = self._handlers.get(spec.id)
