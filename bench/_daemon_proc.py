@@ -38,11 +38,18 @@ class GoogleEndpoints:
 
 
 def config_sections(
-    workdir: Path, *, port: int, google: GoogleEndpoints, room_access_user: str
+    workdir: Path,
+    *,
+    port: int,
+    google: GoogleEndpoints,
+    room_access_user: str,
+    zoom: Mapping[str, TomlValue] | None = None,
 ) -> dict[str, dict[str, TomlValue]]:
     """The daemon's settings, TOML shaped; the benchmark validates them with the product's own
-    loader before the daemon reads the same file."""
+    loader before the daemon reads the same file. ``zoom`` is the ``[zoom]`` section."""
+    extra = {"zoom": dict(zoom)} if zoom else {}
     return {
+        **extra,
         "daemon": {"listen_port": port, "public_url": f"http://127.0.0.1:{port}"},
         "store": {"path": str(workdir / "hybridcal.db")},
         "crypto": {"keyring": str(workdir / "keyring.json")},

@@ -9,7 +9,8 @@ Per person, event ``j`` (a ten-event pattern):
 - the rest: plain events; every 25th event (``j % 25 == 7``) is a weekly series instead.
 
 Burst edits touch only events that no other *person* attends, so that each calendar's burst
-shows up in that calendar's listings alone (the room sees its share).
+shows up in that calendar's listings alone (the room sees its share). A share of the keyword
+edits types ``@zoom`` instead of ``@meet``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ DOMAIN = "bench.example.com"
 ADMIN = f"hybridcal-admin@{DOMAIN}"
 ROOM = "c_bench-board-room@resource.calendar.google.com"
 ZONE = "Europe/Zurich"
-KEYWORD = "@meet"
+KEYWORDS = {"meet": "@meet", "zoom": "@zoom"}
 
 _PASTED = (
     (
@@ -61,6 +62,7 @@ class Edit:
     organizer: str
     event_id: str
     keyword: bool  # True: the keyword goes into the location; False: the title changes
+    system: str = "meet"  # which keyword: meet or zoom
 
 
 def populate_directory(sim: GoogleSimulator, people: int) -> list[str]:
@@ -116,9 +118,15 @@ def _event_body(j: int, colleague: str, start: datetime, *, minutes: int) -> dic
 
 
 def plan_burst(
-    seeded: Sequence[SeededEvent], calendars: Sequence[str], per_calendar: int
+    seeded: Sequence[SeededEvent],
+    calendars: Sequence[str],
+    per_calendar: int,
+    zoom_share: float = 0.0,
 ) -> list[list[Edit]]:
-    """Per calendar, ``per_calendar`` edits alternating keyword / retitle (keyword first)."""
+    """Per calendar, ``per_calendar`` edits alternating keyword / retitle (keyword first);
+    every keyword edit whose running share of ``@zoom`` is below ``zoom_share`` types
+    ``@zoom``."""
+    zoom_edits = keyword_edits_total = 0
     bursts: list[list[Edit]] = []
     for organizer in calendars:
         own = [e for e in seeded if e.organizer == organizer and not e.recurring]
@@ -131,7 +139,14 @@ def plan_burst(
             raise ValueError(
                 f"{per_calendar} edits per calendar need more events per person than were seeded"
             )
-        keyword_edits = [Edit(organizer, e.event_id, keyword=True) for e in chosen]
+        keyword_edits = []
+        for e in chosen:
+            keyword_edits_total += 1
+            zoom = zoom_edits < zoom_share * keyword_edits_total
+            zoom_edits += zoom
+            keyword_edits.append(
+                Edit(organizer, e.event_id, keyword=True, system="zoom" if zoom else "meet")
+            )
         retitle_edits = [Edit(organizer, e.event_id, keyword=False) for e in retitles]
         bursts.append(_interleave(keyword_edits, retitle_edits))
     return bursts
@@ -151,17 +166,23 @@ def apply_edit(sim: GoogleSimulator, edit: Edit) -> None:
     if current is None:
         raise LookupError(f"event {edit.event_id} vanished from {edit.organizer}")
     if edit.keyword:
-        change = {"location": f"{current.get('location', '')}, {KEYWORD}".lstrip(", ")}
+        keyword = KEYWORDS[edit.system]
+        change = {"location": f"{current.get('location', '')}, {keyword}".lstrip(", ")}
     else:
         change = {"summary": f"{current.get('summary', '')} (moved)"}
     sim.person_patch(edit.organizer, edit.event_id, change)
 
 
 def keyword_event_done(sim: GoogleSimulator, edit: Edit) -> bool:
-    """The Meet exists (conference creation succeeded) and our marker is on the event."""
+    """Meet: the conference exists and our marker is on the event. Zoom: our marker names the
+    meeting and the join block is in the description."""
     event = sim.get(edit.organizer, edit.event_id) or {}
-    status = (event.get("conferenceData") or {}).get("createRequest", {}).get("status", {})
     private = (event.get("extendedProperties") or {}).get("private") or {}
+    if edit.system == "zoom":
+        return bool(private.get("hybridcal.meeting")) and "hybridcal:begin" in event.get(
+            "description", ""
+        )
+    status = (event.get("conferenceData") or {}).get("createRequest", {}).get("status", {})
     marked = any(key.startswith("hybridcal.") for key in private)
     return status.get("statusCode") == "success" and marked
 

@@ -12,12 +12,14 @@ and one room are enabled with the admin commands before the daemon starts.
    every calendar has a stored cursor and the daemon is idle: ``events_per_cpu_second`` is the
    events on the calendars divided by the daemon's CPU seconds in that span (interpreter start,
    imports and store opening happen before the first listing and are reported apart).
-2. **Burst.** On K calendars people change B events each in quick succession: half get
-   ``@meet`` typed into the location, the others a new title. Measured until every keyword
-   event has its Meet (conference created) and our marker, and the daemon is idle again. From
-   the simulator's request log: listings per calendar burst, API calls per changed event,
-   successful writes per keyword event, echo writes (any write beyond one per keyword event),
-   conferences per keyword event.
+2. **Burst.** On K calendars people change B events each in quick succession: half get a
+   keyword typed into the location (``@meet``, or ``@zoom`` for ``--zoom-share`` of them), the
+   others a new title. Measured until every keyword event has its meeting and our marker, and
+   the daemon is idle again. From the simulators' request logs: listings per calendar burst,
+   API calls per changed event, successful writes per keyword event, echo writes (any write
+   beyond one per keyword event), conferences per ``@meet`` event, and Zoom calls per ``@zoom``
+   event: creates (target exactly 1) and reads on the hot path (meeting or user lookups,
+   target 0; the token grant and the account's passcode rules are read once, reported apart).
 
 The run stops by itself; every wait is bounded and the daemon is stopped on any error.
 """
@@ -34,6 +36,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import closing
 from dataclasses import asdict, dataclass
@@ -72,11 +75,12 @@ from hybridcal.config.loader import load_settings
 from hybridcal.core.model import CalendarKind, CalendarState, Provider
 from hybridcal.crypto import init_keyring
 from hybridcal.daemon.admin import admin_session
-from hybridcal.demo import install_service_account
+from hybridcal.demo import install_service_account, install_zoom_app, zoom_config
 from hybridcal.logs import configure_logging
 from hybridcal.sandbox.google.app import GoogleSimulator
 from hybridcal.sandbox.google.http import RequestRecord
 from hybridcal.sandbox.keys import generate_service_account
+from hybridcal.sandbox.zoom import ZoomRecord, ZoomSimulator
 
 READY_TIMEOUT = 60.0
 BURST_TIMEOUT = 60.0
@@ -97,6 +101,7 @@ class Params:
     seed: int
     quick: bool
     profile: str | None
+    zoom_share: float = 0.5
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Params:
@@ -107,6 +112,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Params:
     parser.add_argument("--burst-events", type=int, default=20, help="edits per calendar burst")
     parser.add_argument("--gap-ms", type=float, default=5.0, help="pause between two edits")
     parser.add_argument("--conference-delay", type=float, default=0.2, help="Meet creation, s")
+    parser.add_argument("--zoom-share", type=float, default=0.5, help="keyword edits @zoom")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="a few-second smoke run")
     parser.add_argument("--profile", help="run the daemon under cProfile, stats to this file")
@@ -125,6 +131,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Params:
         seed=args.seed,
         quick=args.quick,
         profile=str(Path(args.profile).resolve()) if args.profile else None,
+        zoom_share=args.zoom_share,
     )
 
 
@@ -151,10 +158,13 @@ async def wait_for(
 
 
 class SyncBench:
-    def __init__(self, params: Params, workdir: Path, sim: GoogleSimulator) -> None:
+    def __init__(
+        self, params: Params, workdir: Path, sim: GoogleSimulator, zoom: ZoomSimulator
+    ) -> None:
         self.params = params
         self.workdir = workdir
         self.sim = sim
+        self.zoom = zoom
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.config = workdir / "hybridcal.toml"
@@ -169,10 +179,17 @@ class SyncBench:
         info = generate_service_account(project_id="hybridcal-bench")
         install_service_account(sim, workdir / "service-account.json", info)
         self.people = populate_directory(sim, self.params.calendars)
+        app = install_zoom_app(self.zoom, workdir)
+        for address in self.people:
+            self.zoom.add_user(address)
         init_keyring(workdir / "keyring.json")
         endpoints = GoogleEndpoints(sim.token_uri, sim.calendar_root, sim.gmail_root)
         sections = config_sections(
-            workdir, port=self.port, google=endpoints, room_access_user=ADMIN
+            workdir,
+            port=self.port,
+            google=endpoints,
+            room_access_user=ADMIN,
+            zoom=zoom_config(self.zoom, app, workdir),
         )
         self.config.write_text(render_toml(sections), encoding="utf-8")
         settings = load_settings(self.config, {})
@@ -193,7 +210,9 @@ class SyncBench:
         bursting = self.people[: self.params.burst_calendars]
         return [
             edit
-            for burst in plan_burst(seeded, bursting, self.params.burst_events)
+            for burst in plan_burst(
+                seeded, bursting, self.params.burst_events, self.params.zoom_share
+            )
             for edit in burst
         ]
 
@@ -294,6 +313,7 @@ class SyncBench:
     ) -> dict[str, Any]:
         sim = self.sim
         since = len(sim.request_log)
+        zoom_since = len(self.zoom.request_log)
         conferences_before = sim.conferences_created()
         metrics_before = await scrape_metrics(http, self.base_url)
         cpu_before = daemon.cpu_seconds()
@@ -316,10 +336,12 @@ class SyncBench:
         cpu_spent = daemon.cpu_seconds() - cpu_before
         records = sim.request_log[since:]
         metrics = await scrape_metrics(http, self.base_url)
+        meet_events = sum(1 for e in keyword if e.system == "meet")
         return {
             **self._burst_figures(records, edits, last_edit_at),
+            **zoom_figures(self.zoom.request_log[zoom_since:], edits),
             "conferences_per_keyword_event": round(
-                (sim.conferences_created() - conferences_before) / len(keyword), 3
+                (sim.conferences_created() - conferences_before) / max(meet_events, 1), 3
             ),
             "burst_seconds": round(stats.span_seconds(records, started), 3),
             "burst_cpu_seconds": round(cpu_spent, 3),
@@ -371,6 +393,35 @@ class SyncBench:
         }
 
 
+def zoom_figures(records: list[ZoomRecord], edits: list[Edit]) -> dict[str, Any]:
+    """What the ``@zoom`` events of the burst cost in Zoom API calls."""
+    events = sum(1 for e in edits if e.keyword and e.system == "zoom")
+    api = [r for r in records if r.path.startswith("/v2/")]
+    creates = [
+        r for r in api if r.method == "POST" and r.path.endswith("/meetings") and r.status == 201
+    ]
+    settings = [r for r in api if r.path.endswith("/settings")]
+    lookups = [r for r in api if r.method == "GET" and r not in settings]
+    per = max(events, 1)
+    return {
+        "zoom_keyword_events": events,
+        "zoom_creates_per_keyword_event": round(len(creates) / per, 3),
+        "zoom_hot_path_reads_per_keyword_event": round(len(lookups) / per, 3),
+        "zoom_calls_per_keyword_event": round(len(api) / per, 3),
+        "zoom_policy_reads": len(settings),
+        "zoom_token_grants": sum(1 for r in records if r.path == "/oauth/token"),
+        "zoom_throttled": sum(1 for r in api if r.status == 429),
+        "zoom_calls_by_method": dict(
+            sorted(Counter(f"{r.method} {_zoom_route(r.path)}" for r in api).items())
+        ),
+    }
+
+
+def _zoom_route(path: str) -> str:
+    parts = path.split("/")
+    return "/".join("{id}" if i == 3 and len(parts) > 3 else p for i, p in enumerate(parts))
+
+
 def targets(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     checks: dict[str, tuple[str, Callable[[float], bool]]] = {
         "events_per_cpu_second": (
@@ -381,6 +432,8 @@ def targets(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "writes_per_keyword_event": ("== 1", lambda v: v == 1),
         "echo_writes": ("== 0", lambda v: v == 0),
         "conferences_per_keyword_event": ("== 1", lambda v: v == 1),
+        "zoom_creates_per_keyword_event": ("== 1", lambda v: v == 1),
+        "zoom_hot_path_reads_per_keyword_event": ("== 0", lambda v: v == 0),
     }
     return {
         name: {"target": text, "actual": result[name], "met": bool(test(result[name]))}
@@ -393,9 +446,11 @@ async def run_async(params: Params) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="hybridcal-bench-sync-") as tmp:
         workdir = Path(tmp)
         sim = GoogleSimulator(domain=DOMAIN, conference_delay_s=params.conference_delay_s)
+        zoom = ZoomSimulator(account_id="benchaccount")
         await sim.start()
+        await zoom.start()
         try:
-            bench = SyncBench(params, workdir, sim)
+            bench = SyncBench(params, workdir, sim, zoom)
             edits = await bench.prepare()
             command = daemon_command(
                 bench.config, profile=Path(params.profile) if params.profile else None
@@ -406,6 +461,7 @@ async def run_async(params: Params) -> dict[str, Any]:
                     burst = await bench.burst(daemon, http, edits)
                     peak_rss = daemon.peak_rss_mb()
         finally:
+            await zoom.close()
             await sim.close()
     result: dict[str, Any] = {"benchmark": "sync", **initial, **burst}
     result["peak_rss_mb"] = round(peak_rss, 1)

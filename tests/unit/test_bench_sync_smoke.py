@@ -20,6 +20,8 @@ FIGURES = (
     "writes_per_keyword_event",
     "echo_writes",
     "conferences_per_keyword_event",
+    "zoom_creates_per_keyword_event",
+    "zoom_hot_path_reads_per_keyword_event",
     "burst_cpu_seconds",
     "peak_rss_mb",
 )

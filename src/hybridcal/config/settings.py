@@ -304,6 +304,8 @@ class ZoomSettings(_Section):
     http_timeout_seconds: Annotated[float, Field(gt=0)] = 30
     max_retries: Annotated[int, Field(ge=0, le=20)] = 3
     request_concurrency: Annotated[int, Field(ge=1)] = 8
+    # Zoom's per-second limits are per account and shared by every app of the account
+    requests_per_second: Annotated[float, Field(gt=0, le=100)] = 10
 
 
 Problem = tuple[str, str]

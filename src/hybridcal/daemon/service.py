@@ -144,6 +144,7 @@ def build_meeting_systems(
             timeout=z.http_timeout_seconds,
             max_retries=z.max_retries,
             concurrency=z.request_concurrency,
+            requests_per_second=z.requests_per_second,
             proxy=z.proxy,
             now=now,
             on_call=lambda name: count("zoom", name),

@@ -9,6 +9,8 @@
 - Recurring series become one recurring Zoom meeting (:mod:`zoom_schedule`): fixed-time where
   Zoom can express the rule, otherwise one link valid for every occurrence. Occurrences are
   addressed by their original start (Zoom's ``occurrence_id`` is its epoch milliseconds).
+- Calls are paced below the account's per-second limit (``requests_per_second``); a 429 that
+  still comes is retried after its Retry-After.
 - The hot path is exactly one call: the create. The idempotency key goes into the agenda;
   ``find`` (only after a crash or a lost answer) lists the host's meetings to find it again.
 - Refusals that retrying soon cannot fix (no Zoom user, no scheduling privilege, the per-user
@@ -26,6 +28,7 @@ from urllib.parse import quote
 
 import aiohttp
 import structlog
+from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from hybridcal.connectors.errors import (
@@ -77,6 +80,7 @@ class ZoomMeetings:
         timeout: float = 30,
         max_retries: int = 3,
         concurrency: int = 8,
+        requests_per_second: float = 10,
         proxy: str | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_call: Callable[[str], None] | None = None,
@@ -88,6 +92,8 @@ class ZoomMeetings:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._attempts = max_retries + 1
         self._in_flight = asyncio.Semaphore(concurrency)
+        # stay below the account's per-second limit instead of running into its 429s
+        self._pace = AsyncLimiter(requests_per_second, 1)
         self._proxy = proxy
         self._now = now
         self._on_call = on_call or (lambda _name: None)
@@ -344,6 +350,7 @@ class ZoomMeetings:
             self._on_call(name)
             try:
                 async with (
+                    self._pace,
                     self._in_flight,
                     self._session.request(
                         method,

@@ -148,20 +148,28 @@ def error(name: str, answer: ZoomAnswer, *, host: str | None, now: datetime) -> 
     if status >= 500:
         return TransientError(what)
     if code in {4700, 4711} or status == 401:
-        return AuthError(f"{what}. {_scope_hint(code)}")
+        return AuthError(f"{what}. {_scope_hint(code, message)}")
     if status == 404 or code == 3001:
         return NotFoundError(what)
     return ConnectorError(what)
 
 
-def _scope_hint(code: int | None) -> str:
+def _scope_hint(code: int | None, message: str) -> str:
     if code == 124:
         return "Zoom refused the access token (is the app still activated?)"
-    return (
-        "The Zoom app lacks a scope it needs: add meeting:read:admin, meeting:write:admin and "
-        "user:read:admin (or their granular equivalents) on the app's Scopes page and "
-        "activate it again"
+    named = _SCOPES_IN_MESSAGE.search(message)
+    scopes = (
+        named.group(1).strip()
+        if named
+        else ("meeting:read:admin, meeting:write:admin, user:read:admin")
     )
+    return (
+        f"The Zoom app lacks a scope it needs ({scopes}, or a granular equivalent): add it on "
+        "the app's Scopes page in the Zoom App Marketplace and activate the app again"
+    )
+
+
+_SCOPES_IN_MESSAGE = re.compile(r"scopes:\s*\[([^\]]*)\]")
 
 
 def _refusal(answer: ZoomAnswer, host: str | None, now: datetime) -> MeetingRefusedError | None:
@@ -174,7 +182,7 @@ def _refusal(answer: ZoomAnswer, host: str | None, now: datetime) -> MeetingRefu
             "hybridcal tries again after 00:00 UTC"
         )
         kind, retry_at = ProblemKind.DAILY_LIMIT, next_utc_midnight(now)
-    elif code in {1001, 1120} or (status == 404 and code != 3001 and host is not None):
+    elif code in {1001, 1120, 1122} or (status == 404 and code != 3001 and host is not None):
         detail = (
             f"{who} has no active Zoom user in this Zoom account (Zoom says: {message}); "
             "add the user in Zoom or set zoom.fallback_host"
