@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,6 +11,8 @@ from tests.e2e.harness import ALICE, BOB, CAROL, ROOM, ZONE, Harness, marker_of,
 
 from hybridcal.connectors.meetings.zoom_passcode import PasscodePolicy, violations
 from hybridcal.core.model import BindingState, ProblemKind
+from hybridcal.sandbox.faults import DropResponse
+from hybridcal.sandbox.zoom import ZoomRecord
 
 PERSON_TEXT = "Agenda:\n1. numbers\n2. questions"
 
@@ -22,6 +26,17 @@ def _zoom_event(summary: str = "Quarterly review", **extra: Any) -> dict[str, An
         **when(tomorrow_at(10), 45),
         **extra,
     }
+
+
+async def _converge(h: Harness, done: Callable[[], bool], rounds: int = 20) -> None:
+    """Reconcile until ``done`` (a failed sync waits on a backoff timer that settle() does not
+    wait for; a reconcile runs it now)."""
+    await h.settle()
+    for _ in range(rounds):
+        if done():
+            return
+        await h.reconcile()
+    assert done()
 
 
 def _zoom_start(meeting: dict[str, Any]) -> datetime:
@@ -242,3 +257,44 @@ async def test_the_daily_limit_becomes_a_note_and_a_retry_after_midnight(h: Harn
     [meeting] = h.zoom_meetings()
     assert meeting["join_url"] in h.event(ALICE, event_id)["description"]
     assert "does not allow" not in h.event(ALICE, event_id)["description"]
+
+
+async def test_a_lost_create_answer_is_found_again_not_made_twice(h: Harness) -> None:
+    lost: list[str] = []
+
+    async def lose_first_answer(record: ZoomRecord) -> None:
+        if record.method == "POST" and record.path.endswith("/meetings") and not lost:
+            lost.append(record.path)
+            raise DropResponse  # Zoom made the meeting; the daemon sees a broken connection
+
+    h.zoom.after_request.append(lose_first_answer)
+    event_id = h.sim.person_insert(ALICE, _zoom_event())["id"]
+    await _converge(h, lambda: "hybridcal:begin" in h.event(ALICE, event_id)["description"])
+    assert lost
+    [meeting] = h.zoom.meetings(include_deleted=True)
+    assert meeting["join_url"] in h.event(ALICE, event_id)["description"]
+    assert h.zoom_calls("GET", "/v2/users/") == 1  # the one lookup: the host's meeting list
+
+
+async def test_zoom_errors_and_throttling_still_give_one_meeting_per_event(h: Harness) -> None:
+    h.zoom.faults.reseed(11)
+    h.zoom.faults.error_rate = 0.4
+    h.zoom.faults.throttle_rate = 0.2
+    h.zoom.faults.throttle_retry_after_s = 1
+    ids = [
+        h.sim.person_insert(ALICE, _zoom_event(f"Review {n}", **when(tomorrow_at(8 + n))))["id"]
+        for n in range(4)
+    ]
+    await asyncio.sleep(2)  # the daemon works through the faults meanwhile
+    refused = [r for r in h.zoom.request_log if r.status >= 400 and r.path.endswith("/meetings")]
+    assert refused, "the faults never hit a create: the test proves nothing"
+    h.zoom.faults.error_rate = h.zoom.faults.throttle_rate = 0.0
+    await _converge(
+        h, lambda: all("hybridcal:begin" in h.event(ALICE, i)["description"] for i in ids)
+    )
+    meetings = h.zoom.meetings(include_deleted=True)
+    assert sorted(m["topic"].split(" (")[0] for m in meetings) == [f"Review {n}" for n in range(4)]
+    for event_id in ids:
+        description = h.event(ALICE, event_id)["description"]
+        assert description.count("hybridcal:begin") == 1
+        assert len(h.patches(event_id)) == 1

@@ -35,6 +35,7 @@ from hybridcal.connectors.errors import (
     AuthError,
     ConnectorError,
     NotFoundError,
+    ThrottledError,
     TransientError,
 )
 from hybridcal.connectors.meetings import zoom_wire as wire
@@ -249,6 +250,10 @@ class ZoomMeetings:
             json_body=body,
             name="meetings.create",
             host=host,
+            # a create whose answer was lost may have made the meeting: only an explicit
+            # "slow down" is retried here; anything else goes back to the executor, which
+            # looks the meeting up by its key before it creates again
+            retry_on=ThrottledError,
         )
 
     async def _find_on(self, host: str, key: str) -> int | None:
@@ -320,11 +325,12 @@ class ZoomMeetings:
         params: dict[str, str] | None = None,
         json_body: dict[str, Any] | None = None,
         host: str | None = None,
+        retry_on: type[TransientError] = TransientError,
     ) -> dict[str, Any]:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._attempts),
             wait=wait_for_retry,
-            retry=retry_if_exception_type(TransientError),
+            retry=retry_if_exception_type(retry_on),
             reraise=True,
         )
         async for attempt in retrying:
