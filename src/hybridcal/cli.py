@@ -46,7 +46,7 @@ def _run(coro: Coroutine[Any, Any, R]) -> R:
 
 
 def friendly(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn the project's own errors into one clear line and exit code 2, no traceback."""
+    """Turn the project's own errors into one clear line and exit code 1, no traceback."""
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:

@@ -54,6 +54,10 @@ Passcode: 424242
 """
 
 
+# what the README asks the admin to grant the Zoom app
+ZOOM_SCOPES = ("meeting:read:admin", "meeting:write:admin", "user:read:admin", "account:read:admin")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -74,9 +78,9 @@ def install_service_account(
 
 
 def install_zoom_app(zoom: ZoomSimulator, workdir: Path) -> ZoomApp:
-    """What an admin does once in the Zoom App Marketplace: a Server-to-Server OAuth app, its
-    client secret stored in a file of its own (mode 0600)."""
-    app = zoom.create_app()
+    """What an admin does once in the Zoom App Marketplace: a Server-to-Server OAuth app with
+    the scopes the README names, its client secret stored in a file of its own (mode 0600)."""
+    app = zoom.create_app(ZOOM_SCOPES)
     path = workdir / "zoom-client-secret"
     path.write_text(app.client_secret, encoding="utf-8")
     path.chmod(0o600)

@@ -27,7 +27,7 @@ async def test_unavailable_keyword_gets_a_note_that_goes_with_the_keyword(h: Har
         ALICE,
         {
             "summary": "Partner call",
-            "location": "@zoom",
+            "location": "@webex",
             "description": PERSON_TEXT,
             "attendees": [{"email": ROOM}],
             **when(tomorrow_at(13)),
@@ -42,7 +42,7 @@ async def test_unavailable_keyword_gets_a_note_that_goes_with_the_keyword(h: Har
     assert END_MARK in description
     note = description[description.index(START_MARK) : description.index(END_MARK)]
     assert 0 < len(note.splitlines()) <= 6  # short
-    assert "zoom" in note.lower()
+    assert "webex" in note.lower()
     assert marker_of(event)["hybridcal.system"] == "note"
     assert len(h.patches()) == 1
     assert h.sim.conferences_created() == 0

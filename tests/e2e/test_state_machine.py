@@ -6,7 +6,10 @@ Invariants after every step (the daemon and the simulator settled first):
 - one conference per keyword activation: every live ``@meet`` event carries exactly the
   conference we asked for, no event without the keyword carries ours, and the simulator made
   exactly as many conferences as the model expects (none for events that never had ``@meet``);
-- an unavailable keyword (``@zoom``) carries our note and nothing else does;
+- one Zoom meeting per ``@zoom`` activation: every live ``@zoom`` event carries exactly one
+  join block of a live Zoom meeting named by its marker, the Zoom account holds exactly one
+  live meeting per such event, and Zoom made exactly as many as the model expects;
+- an unavailable keyword (``@webex``) carries our note and nothing else does;
 - the room's meeting list equals the simulator's truth: ids, titles, join link presence;
 - every description text a person wrote (and did not delete) is still in the description.
 """
@@ -44,7 +47,7 @@ from hybridcal.sandbox.keys import generate_service_account
 
 T = TypeVar("T")
 
-KEYWORDS = st.sampled_from(["@meet", "@zoom", None])
+KEYWORDS = st.sampled_from(["@meet", "@zoom", "@webex", None])
 WORDS = (
     st.text(
         alphabet=st.characters(categories=["L", "N"], include_characters=" .,!?'-"),
@@ -93,6 +96,7 @@ class DaemonMachine(RuleBasedStateMachine):
         self.events: dict[str, ModelEvent] = {}
         self.order: list[str] = []  # live event ids in creation order, for index-based choice
         self.conferences = 0  # @meet activations the daemon has seen
+        self.zoom_meetings = 0  # @zoom activations
         self.serial = itertools.count(1)
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -140,6 +144,7 @@ class DaemonMachine(RuleBasedStateMachine):
         )
         self.order.append(event_id)
         self.conferences += keyword == "@meet"
+        self.zoom_meetings += keyword == "@zoom"
         self.run(self.h.settle())
 
     @precondition(lambda self: self.order)
@@ -171,6 +176,8 @@ class DaemonMachine(RuleBasedStateMachine):
         self.h.sim.person_patch(ALICE, event.event_id, body)
         if keyword == "@meet" and event.keyword != "@meet":
             self.conferences += 1
+        if keyword == "@zoom" and event.keyword != "@zoom":
+            self.zoom_meetings += 1
         event.keyword = keyword
 
     @precondition(lambda self: self.order)
@@ -269,13 +276,29 @@ class DaemonMachine(RuleBasedStateMachine):
             seen = self.h.event(ALICE, event.event_id)
             description = seen.get("description", "")
             has_block = START_MARK in description or END_MARK in description
-            if event.keyword == "@zoom":
+            if event.keyword == "@webex":
                 assert marker_of(seen).get("hybridcal.system") == "note"
                 assert description.count(START_MARK) == 1, description
                 assert description.count(END_MARK) == 1, description
-            else:
+            elif event.keyword != "@zoom":
                 assert not has_block, description
                 assert marker_of(seen).get("hybridcal.system") in {None, "meet"}
+
+    @invariant()
+    def one_zoom_meeting_per_keyword_activation(self) -> None:
+        live = {str(m["id"]): m for m in self.h.zoom.meetings()}
+        zoom_events = [e for e in self.events.values() if e.keyword == "@zoom"]
+        assert len(live) == len(zoom_events), (live, zoom_events)
+        for event in zoom_events:
+            seen = self.h.event(ALICE, event.event_id)
+            ours = marker_of(seen)
+            assert ours.get("hybridcal.system") == "zoom", ours
+            meeting = live[ours["hybridcal.meeting"]]
+            description = seen.get("description", "")
+            assert description.count(START_MARK) == 1, description
+            assert meeting["join_url"] in description
+        made = self.h.zoom.meetings(include_deleted=True)
+        assert len(made) == self.zoom_meetings
 
     @invariant()
     def person_text_kept(self) -> None:
@@ -286,8 +309,9 @@ class DaemonMachine(RuleBasedStateMachine):
 
     @invariant()
     def room_list_matches_the_provider(self) -> None:
+        zoom = {e.event_id for e in self.events.values() if e.keyword == "@zoom"}
         truth = {
-            e["id"]: (e.get("summary", ""), video_link(e) is not None)
+            e["id"]: (e.get("summary", ""), video_link(e) is not None or e["id"] in zoom)
             for e in self.h.sim.list_events(ROOM)
         }
         expected = {e.event_id for e in self.events.values() if e.with_room}

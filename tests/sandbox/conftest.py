@@ -11,6 +11,7 @@ import pytest
 
 from hybridcal.sandbox.google import CALENDAR_SCOPE, GMAIL_SETTINGS_SCOPE, GoogleSimulator
 from hybridcal.sandbox.keys import generate_service_account
+from hybridcal.sandbox.zoom import ZoomSimulator
 
 _ROOT = str(Path(__file__).resolve().parents[2])
 if _ROOT not in sys.path:  # make ``tests.sandbox.google_support`` importable (prepend mode)
@@ -24,6 +25,12 @@ from tests.sandbox.google_support import (  # noqa: E402 - needs the repository 
     ROOM,
     CalendarFactory,
     service,
+)
+from tests.sandbox.zoom_support import (  # noqa: E402
+    Clock,
+    ZoomClient,
+    client_for,
+    started,
 )
 
 
@@ -55,3 +62,23 @@ def calendar(sim: GoogleSimulator, sa_info: dict[str, str]) -> CalendarFactory:
         return service(sim, sa_info, subject, scopes=scopes)
 
     return make
+
+
+# -- the Zoom simulator (tests/sandbox/test_zoom_*.py; a module may override these) ------------
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def zoom(clock: Clock) -> AsyncIterator[ZoomSimulator]:
+    async with started(now=clock) as sim:
+        yield sim
+
+
+@pytest.fixture
+async def client(zoom: ZoomSimulator) -> AsyncIterator[ZoomClient]:
+    async with client_for(zoom) as made:
+        yield made

@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from tests.sandbox.zoom_support import ALICE, Clock, ZoomClient, basic, client_for, started
+from tests.sandbox.zoom_support import ALICE, Clock, ZoomClient, basic, client_for
 
 from hybridcal.sandbox.zoom import ZoomSimulator
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def zoom(clock: Clock) -> AsyncIterator[ZoomSimulator]:
-    async with started(now=clock) as sim:
-        yield sim
-
-
-@pytest.fixture
-async def client(zoom: ZoomSimulator) -> AsyncIterator[ZoomClient]:
-    async with client_for(zoom) as made:
-        yield made
 
 
 async def test_grant_answers_a_bearer_token_without_refresh(

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
 from tests.sandbox.zoom_support import ALICE, BOB, Clock, ZoomClient, client_for, started
 
 from hybridcal.sandbox.zoom import ZoomSimulator
@@ -16,23 +14,6 @@ DAILY = (
     "permitted for this particular user. You may resume these requests at GMT 00:00:00."
 )
 PER_SECOND = "You have reached the maximum per-second rate limit for this API. Try again later."
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def zoom(clock: Clock) -> AsyncIterator[ZoomSimulator]:
-    async with started(now=clock) as sim:
-        yield sim
-
-
-@pytest.fixture
-async def client(zoom: ZoomSimulator) -> AsyncIterator[ZoomClient]:
-    async with client_for(zoom) as made:
-        yield made
 
 
 async def test_101st_create_or_update_of_a_host_is_refused_until_midnight_utc(

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from tests.sandbox.zoom_support import ALICE, BOB, Clock, ZoomClient, client_for, started
-
-from hybridcal.sandbox.zoom import ZoomSimulator
+from tests.sandbox.zoom_support import ALICE, BOB, Clock, ZoomClient
 
 ITEM_KEYS = {
     "uuid",
@@ -23,23 +20,6 @@ ITEM_KEYS = {
     "created_at",
     "join_url",
 }
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def zoom(clock: Clock) -> AsyncIterator[ZoomSimulator]:
-    async with started(now=clock) as sim:
-        yield sim
-
-
-@pytest.fixture
-async def client(zoom: ZoomSimulator) -> AsyncIterator[ZoomClient]:
-    async with client_for(zoom) as made:
-        yield made
 
 
 async def make(client: ZoomClient, count: int, user: str = ALICE) -> list[dict[str, Any]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,30 +13,10 @@ from tests.sandbox.zoom_support import (
     CAROL,
     GONE,
     INVITED,
-    Clock,
     ZoomClient,
-    client_for,
-    started,
 )
 
 from hybridcal.sandbox.zoom import ZoomSimulator
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def zoom(clock: Clock) -> AsyncIterator[ZoomSimulator]:
-    async with started(now=clock) as sim:
-        yield sim
-
-
-@pytest.fixture
-async def client(zoom: ZoomSimulator) -> AsyncIterator[ZoomClient]:
-    async with client_for(zoom) as made:
-        yield made
 
 
 async def test_create_answers_201_with_the_full_meeting(

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from tests.sandbox.zoom_support import Clock, ZoomClient, client_for, started, weekly
+from tests.sandbox.zoom_support import Clock, ZoomClient, weekly
 
 from hybridcal.sandbox.zoom import ZoomSimulator
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def zoom(clock: Clock) -> AsyncIterator[ZoomSimulator]:
-    async with started(now=clock) as sim:
-        yield sim
-
-
-@pytest.fixture
-async def client(zoom: ZoomSimulator) -> AsyncIterator[ZoomClient]:
-    async with client_for(zoom) as made:
-        yield made
 
 
 def starts(meeting: dict[str, Any]) -> list[str]:

@@ -48,6 +48,8 @@ def test_quick_run_prints_one_json_object() -> None:
         "writes_per_keyword_event",
         "echo_writes",
         "conferences_per_keyword_event",
+        "zoom_creates_per_keyword_event",
+        "zoom_hot_path_reads_per_keyword_event",
     }
     # 3 people x 10 events, plus the colleagues' and the room's copies
     assert result["initial_events"] > 30
@@ -58,5 +60,8 @@ def test_quick_run_prints_one_json_object() -> None:
     assert result["burst_keyword_events"] == 4
     assert result["writes_per_keyword_event"] == 1
     assert result["echo_writes"] == 0
+    assert result["zoom_keyword_events"] == 2
+    assert result["zoom_creates_per_keyword_event"] == 1
+    assert result["zoom_hot_path_reads_per_keyword_event"] == 0
     assert result["conferences_per_keyword_event"] == 1
     assert 1 <= result["list_calls_per_burst_reading_edits"] <= result["list_calls_per_burst"]

@@ -60,20 +60,32 @@ class Overrides:
     zoom_client_secret: str | None = None
 
 
-def load_service_account(settings: Settings, environ: Mapping[str, str]) -> dict[str, Any]:
-    google = settings.google
-    if google.service_account_credential:
-        credential = credential_path(google.service_account_credential, environ)
-        if credential is None:
+def secret_path(
+    key: str, file: Path | None, credential: str | None, environ: Mapping[str, str]
+) -> Path:
+    """Where a secret lives: the systemd credential when one is named, else the file.
+    ``key`` is the settings prefix, e.g. ``google.service_account``."""
+    if credential:
+        path = credential_path(credential, environ)
+        if path is None:
             raise ConnectorError(
-                "google.service_account_credential is set but $CREDENTIALS_DIRECTORY is not "
+                f"{key}_credential is set but $CREDENTIALS_DIRECTORY is not "
                 "(use LoadCredential= in the systemd unit)"
             )
-        path = credential
-    elif google.service_account_file:
-        path = Path(google.service_account_file)
-    else:
-        raise ConnectorError("google.service_account_file is not set")
+        return path
+    if file:
+        return Path(file)
+    raise ConnectorError(f"{key}_file is not set")
+
+
+def load_service_account(settings: Settings, environ: Mapping[str, str]) -> dict[str, Any]:
+    google = settings.google
+    path = secret_path(
+        "google.service_account",
+        google.service_account_file,
+        google.service_account_credential,
+        environ,
+    )
     try:
         info: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -83,17 +95,9 @@ def load_service_account(settings: Settings, environ: Mapping[str, str]) -> dict
 
 def load_zoom_secret(settings: Settings, environ: Mapping[str, str]) -> str:
     zoom = settings.zoom
-    if zoom.client_secret_credential:
-        path = credential_path(zoom.client_secret_credential, environ)
-        if path is None:
-            raise ConnectorError(
-                "zoom.client_secret_credential is set but $CREDENTIALS_DIRECTORY is not "
-                "(use LoadCredential= in the systemd unit)"
-            )
-    elif zoom.client_secret_file:
-        path = Path(zoom.client_secret_file)
-    else:
-        raise ConnectorError("zoom.client_secret_file is not set")
+    path = secret_path(
+        "zoom.client_secret", zoom.client_secret_file, zoom.client_secret_credential, environ
+    )
     try:
         secret = path.read_text(encoding="utf-8").strip()
     except OSError as exc:

@@ -98,7 +98,9 @@ class ZoomMeetings:
         self._proxy = proxy
         self._now = now
         self._on_call = on_call or (lambda _name: None)
-        self._policy: tuple[datetime, PasscodePolicy] | None = None
+        # passcode rules: the account's (key ""), or per host without the account scope
+        self._policies: dict[str, tuple[datetime, PasscodePolicy]] = {}
+        self._account_rules_readable = True
         self._policy_lock = asyncio.Lock()
 
     # -- MeetingSystem --------------------------------------------------------------------------
@@ -109,7 +111,7 @@ class ZoomMeetings:
             **schedule.body(),
             "topic": wire.topic(self._options.topic_template, request),
             "agenda": wire.agenda(request),
-            "password": generate_passcode(await self._passcode_policy()),
+            "password": generate_passcode(await self._passcode_policy(request.organizer)),
             "settings": self._settings(request.organizer),
         }
         meeting = await self._create_for_host(request.organizer, body)
@@ -166,9 +168,7 @@ class ZoomMeetings:
                 json_body=body,
                 name="meetings.update_occurrence",
             )
-        except (NotFoundError, MeetingRefusedError) as exc:
-            if isinstance(exc, MeetingRefusedError) and exc.problem.kind is not ProblemKind.REFUSED:
-                raise
+        except NotFoundError as exc:
             # a series with one link for every occurrence has no occurrence to move
             log.info("zoom.occurrence_not_separate", meeting=meeting_id, error=str(exc))
 
@@ -183,9 +183,7 @@ class ZoomMeetings:
                 },
                 name="meetings.delete_occurrence",
             )
-        except (NotFoundError, MeetingRefusedError) as exc:
-            if isinstance(exc, MeetingRefusedError) and exc.problem.kind is not ProblemKind.REFUSED:
-                raise
+        except NotFoundError as exc:
             log.info("zoom.occurrence_already_gone", meeting=meeting_id, error=str(exc))
 
     async def close(self) -> None:
@@ -202,13 +200,13 @@ class ZoomMeetings:
         )
 
     async def passcode_policy(self) -> PasscodePolicy:
-        return await self._passcode_policy()
+        return await self._passcode_policy(None)
 
     # -- internals ------------------------------------------------------------------------------
 
     def _hosts(self, organizer: str | None) -> list[str]:
         """Whose meetings a meeting made for ``organizer`` is among."""
-        candidates = [self._options.scheduler or organizer, self._options.fallback_host]
+        candidates = [organizer, self._options.fallback_host]
         return list(dict.fromkeys(h.lower() for h in candidates if h))
 
     def _settings(self, organizer: str | None) -> dict[str, Any]:
@@ -282,37 +280,36 @@ class ZoomMeetings:
         for start in excluded:
             await self.delete_occurrence(meeting_id, start)
 
-    async def _passcode_policy(self) -> PasscodePolicy:
-        cached = self._policy
+    async def _passcode_policy(self, host: str | None) -> PasscodePolicy:
+        """The rules the host's passcode must follow, cached for an hour: the account's when
+        the app may read them (one read for everyone), else the host's own settings (which
+        inherit the account's), else the fallback host's, else our default."""
+        key = "" if self._account_rules_readable else (host or "").lower()
+        cached = self._policies.get(key)
         if cached is not None and self._now() < cached[0]:
             return cached[1]
         async with self._policy_lock:
-            cached = self._policy
+            cached = self._policies.get(key)
             if cached is None or self._now() >= cached[0]:
-                cached = (self._now() + POLICY_TTL, await self._read_policy())
-                self._policy = cached
+                policy = await self._read_policy(host)
+                key = "" if self._account_rules_readable else (host or "").lower()
+                cached = self._policies[key] = (self._now() + POLICY_TTL, policy)
             return cached[1]
 
-    async def _read_policy(self) -> PasscodePolicy:
-        """The account's passcode rules; without the account scope, the fallback host's or the
-        scheduler's (user settings inherit the account's), else our default."""
-        sources = ["/accounts/me/settings"]
-        sources += [f"/users/{quote(h, safe='')}/settings" for h in self._hosts(None)]
+    async def _read_policy(self, host: str | None) -> PasscodePolicy:
+        sources = ["/accounts/me/settings"] if self._account_rules_readable else []
+        sources += [f"/users/{quote(h, safe='')}/settings" for h in self._hosts(host)]
         for path in sources:
             try:
                 settings = await self._call(
                     "GET", path, params={"option": "meeting_security"}, name="settings.get"
                 )
                 return PasscodePolicy.from_zoom(settings).strengthened(DEFAULT_POLICY)
-            except (
-                AuthError,
-                NotFoundError,
-                MeetingRefusedError,
-                ConnectorError,
-                ValueError,
-            ) as exc:
-                if isinstance(exc, TransientError):
-                    raise
+            except TransientError:
+                raise
+            except (ConnectorError, MeetingRefusedError, ValueError) as exc:
+                if path.startswith("/accounts/"):
+                    self._account_rules_readable = False  # no account scope: ask per host
                 log.info("zoom.passcode_rules_unread", source=path.split("/")[1], error=str(exc))
         return DEFAULT_POLICY
 
@@ -382,7 +379,7 @@ class ZoomMeetings:
                 return answer.body
             err = wire.error(f"zoom {name}", answer, host=host, now=self._now())
             if type(err) is ConnectorError and name == "meetings.create":
-                err = wire.refused(f"zoom {name}", err, self._now())
+                err = wire.refused(err, self._now())
             raise err
         raise AuthError(f"zoom {name}: access token refused twice")  # pragma: no cover
 

@@ -70,21 +70,22 @@ def topic(template: str, request: MeetingRequest) -> str:
 
 
 def agenda(request: MeetingRequest) -> str:
-    """The event's description, shortened to fit, with our reference on the last line: after a
-    crash, the meeting is found again by it."""
+    """Our reference on the first line, then the event's description shortened to fit: after a
+    crash, the meeting is found again by the reference, and it comes first because meeting
+    lists may shorten the agenda."""
     key_line = _KEY_LINE.format(key=request.idempotency_key)
     room = MAX_AGENDA - len(key_line) - 2
     text = request.agenda.strip()
     if len(text) > room:
         text = text[: room - 1].rstrip() + "…"
-    return f"{text}\n\n{key_line}" if text else key_line
+    return f"{key_line}\n\n{text}" if text else key_line
 
 
 def key_in_agenda(agenda_text: object) -> str | None:
     if not isinstance(agenda_text, str):
         return None
-    found = _KEY_PATTERN.findall(agenda_text)
-    return found[-1] if found else None
+    found = _KEY_PATTERN.match(agenda_text)
+    return found.group(1) if found else None
 
 
 # -- meetings -----------------------------------------------------------------------------------
@@ -139,7 +140,7 @@ def error(name: str, answer: ZoomAnswer, *, host: str | None, now: datetime) -> 
     """Zoom's answer as the error the executor acts on. ``host`` names the Zoom user the call
     was made for, so that an admin reading the message knows whom it concerns."""
     status, code, message = answer.status, answer.code, answer.message
-    what = f"{name}: HTTP {status} (Zoom code {code}) {message}".strip()
+    what = f"{name}: HTTP {status} (Zoom code {code}) {message}".strip().rstrip(".")
     refusal = _refusal(answer, host, now)
     if refusal is not None:
         return refusal
@@ -149,9 +150,11 @@ def error(name: str, answer: ZoomAnswer, *, host: str | None, now: datetime) -> 
         return TransientError(what)
     if code in {4700, 4711} or status == 401:
         return AuthError(f"{what}. {_scope_hint(code, message)}")
-    if status == 404 or code == 3001:
+    # no such meeting; on an occurrence call, no such occurrence (or none at all: type 3)
+    if code == 3001 or (code == 3000 and "occurrence" in name):
         return NotFoundError(what)
-    return ConnectorError(what)
+    hint = " (is zoom.api_root right?)" if status == 404 else ""
+    return ConnectorError(what + hint)
 
 
 def _scope_hint(code: int | None, message: str) -> str:
@@ -182,7 +185,7 @@ def _refusal(answer: ZoomAnswer, host: str | None, now: datetime) -> MeetingRefu
             "hybridcal tries again after 00:00 UTC"
         )
         kind, retry_at = ProblemKind.DAILY_LIMIT, next_utc_midnight(now)
-    elif code in {1001, 1120, 1122} or (status == 404 and code != 3001 and host is not None):
+    elif code in {1001, 1120, 1122}:
         detail = (
             f"{who} has no active Zoom user in this Zoom account (Zoom says: {message}); "
             "add the user in Zoom or set zoom.fallback_host"
@@ -200,11 +203,9 @@ def _refusal(answer: ZoomAnswer, host: str | None, now: datetime) -> MeetingRefu
     return MeetingRefusedError(MeetingProblem(kind, detail), retry_at)
 
 
-def refused(name: str, exc: ConnectorError, now: datetime) -> MeetingRefusedError:
+def refused(exc: ConnectorError, now: datetime) -> MeetingRefusedError:
     """A refusal that is neither of the named kinds (e.g. a validation error)."""
-    return MeetingRefusedError(
-        MeetingProblem(ProblemKind.REFUSED, f"{name}: {exc}"), now + RETRY_REFUSED
-    )
+    return MeetingRefusedError(MeetingProblem(ProblemKind.REFUSED, str(exc)), now + RETRY_REFUSED)
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
