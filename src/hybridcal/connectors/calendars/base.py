@@ -61,6 +61,12 @@ class CalendarConnector(Protocol):
         self, calendar: CalendarRecord, *, address: str, channel_id: str, secret: str, now: datetime
     ) -> Channel: ...
 
+    async def renew_channel(
+        self, calendar: CalendarRecord, channel: Channel, *, now: datetime
+    ) -> Channel | None:
+        """Extend ``channel`` in place (Graph subscriptions), or None where the provider cannot
+        (Google channels): the caller then opens a new one and stops the old."""
+
     async def stop_channel(self, calendar: CalendarRecord, channel: Channel) -> None: ...
 
     async def get_presence(self, calendar: CalendarRecord, now: datetime) -> Presence: ...

@@ -265,6 +265,16 @@ class GoogleCalendarConnector:
             created_at=now,
         )
 
+    async def renew_channel(
+        self,
+        calendar: CalendarRecord,  # noqa: ARG002 - the protocol's signature
+        channel: Channel,  # noqa: ARG002
+        *,
+        now: datetime,  # noqa: ARG002
+    ) -> Channel | None:
+        """Google channels cannot be extended: a new one replaces them."""
+        return None
+
     async def stop_channel(self, calendar: CalendarRecord, channel: Channel) -> None:
         req = self._channels.stop(
             body={"id": channel.channel_id, "resourceId": channel.resource_id}

@@ -1,0 +1,227 @@
+"""Change and lifecycle notifications from Microsoft Graph: verified before they cause any work.
+
+Both URLs first answer Graph's validation handshake (``?validationToken=``: 200, text/plain, the
+decoded token). A notification POST carries ``{"value": [...]}``, possibly for several
+subscriptions; each item counts only when its ``subscriptionId`` is a channel we stored and its
+``clientState`` equals that channel's secret (constant-time compare). Valid items enqueue their
+calendar (the queue coalesces); the rest are counted and dropped. When no item is valid the
+answer is 403, without saying why. Graph wants an answer within 3 seconds, so the handler never
+calls Graph itself: lifecycle work (renew, re-create, resync) runs in tracked background tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from hybridcal.core.model import Channel
+from hybridcal.daemon.webhooks import WebhookMetrics
+from hybridcal.store.base import Store
+
+log = structlog.get_logger(__name__)
+
+PROVIDER = "microsoft"
+MAX_VALIDATION_TOKEN = 1024  # Graph's tokens are a few hundred characters
+MAX_ITEMS = 1000  # items of one POST that are looked at; a larger batch is not from Graph
+_MAX_ID = 256
+
+Callback = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    subscription_id: str
+    client_state: str
+    lifecycle_event: str | None
+
+
+class GraphWebhook:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        enqueue: Callable[[str], None],
+        metrics: WebhookMetrics,
+        max_body: int,
+        renew: Callback,
+        recreate: Callback,
+        resync: Callback,
+    ) -> None:
+        """``renew(subscription_id)`` extends a subscription; ``recreate(calendar_key)`` makes
+        a new one for a calendar whose subscription Graph removed; ``resync(calendar_key)``
+        queues a full resync of the window (notifications were missed)."""
+        self._store = store
+        self._enqueue = enqueue
+        self._metrics = metrics
+        self._max_body = max_body
+        self._renew = renew
+        self._recreate = recreate
+        self._resync = resync
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._running: set[tuple[str, str]] = set()  # (action, key) in flight: no duplicates
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """The subscription's ``notificationUrl``."""
+        return await self._serve(request, lifecycle=False)
+
+    async def handle_lifecycle(self, request: web.Request) -> web.StreamResponse:
+        """The subscription's ``lifecycleNotificationUrl``."""
+        return await self._serve(request, lifecycle=True)
+
+    async def stop(self) -> None:
+        """Cancel lifecycle work still in flight and wait for it to end (daemon shutdown)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- request handling --------------------------------------------------------------------
+
+    async def _serve(self, request: web.Request, *, lifecycle: bool) -> web.StreamResponse:
+        if "validationToken" in request.query:
+            outcome, response = _validation(request.query.getall("validationToken"))
+            self._metrics.webhook(PROVIDER, outcome)
+            return response
+        if request.method != "POST":
+            self._metrics.webhook(PROVIDER, "bad_request")
+            return web.Response(status=405)
+        items = await self._read(request)
+        if isinstance(items, web.Response):
+            return items
+        accepted = await self._process(items)
+        if not accepted and items:
+            # a forged or stale batch learns nothing about which of its ids exist
+            log.info("graph_webhook.rejected_batch", items=len(items), lifecycle_url=lifecycle)
+            return web.Response(status=403)
+        return web.Response(status=202)
+
+    async def _read(self, request: web.Request) -> list[_Item] | web.Response:
+        if request.content_length is not None and request.content_length > self._max_body:
+            self._metrics.webhook(PROVIDER, "too_large")
+            return web.Response(status=413)
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := await request.content.read(self._max_body + 1 - size):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > self._max_body:
+                self._metrics.webhook(PROVIDER, "too_large")
+                return web.Response(status=413)
+        items = _parse(b"".join(chunks))
+        if items is None:
+            self._metrics.webhook(PROVIDER, "bad_request")
+            return web.Response(status=400)
+        return items
+
+    async def _process(self, items: list[_Item]) -> int:
+        """Act on the valid items (each kind of work once per calendar); returns how many."""
+        channels: dict[str, Channel | None] = {}
+        changed: dict[str, None] = {}
+        accepted = 0
+        for item in items:
+            sub = item.subscription_id
+            if sub not in channels:
+                channels[sub] = await self._store.get_channel(sub) if len(sub) <= _MAX_ID else None
+            channel = channels[sub]
+            if channel is None:
+                outcome = "unknown_channel"
+            elif not hmac.compare_digest(item.client_state.encode(), channel.secret.encode()):
+                outcome = "forbidden"
+            else:
+                outcome = "accepted"
+            self._metrics.webhook(PROVIDER, outcome)
+            if channel is None or outcome != "accepted":
+                log.info("graph_webhook.rejected", outcome=outcome, subscription=sub[:_MAX_ID])
+                continue
+            accepted += 1
+            if item.lifecycle_event is None:
+                changed[channel.calendar_key] = None
+            else:
+                self._lifecycle(item.lifecycle_event, channel, changed)
+        for calendar_key in changed:
+            self._enqueue(calendar_key)
+        return accepted
+
+    def _lifecycle(self, event: str, channel: Channel, changed: dict[str, None]) -> None:
+        key = channel.calendar_key
+        log.info("graph_webhook.lifecycle", lifecycle_event=event, calendar=key)
+        if event == "reauthorizationRequired":
+            subscription = channel.channel_id
+            self._spawn("renew", subscription, lambda: self._renew(subscription))
+        elif event == "subscriptionRemoved":
+            self._spawn("recreate", key, lambda: self._recreate_then_resync(key))
+        elif event == "missed":
+            self._spawn("resync", key, lambda: self._resync(key))
+        else:  # an event Graph added later: an ordinary sync is the safe answer
+            changed[key] = None
+
+    async def _recreate_then_resync(self, calendar_key: str) -> None:
+        await self._recreate(calendar_key)
+        await self._resync(calendar_key)
+
+    def _spawn(self, action: str, key: str, work: Callable[[], Awaitable[None]]) -> None:
+        token = (action, key)
+        if token in self._running:
+            return  # the same work is already under way; a second copy only costs API calls
+        self._running.add(token)
+
+        async def run() -> None:
+            try:
+                await work()
+            except Exception as exc:
+                log.warning("graph_webhook.lifecycle_failed", action=action, error=str(exc))
+            finally:
+                self._running.discard(token)
+
+        task = asyncio.get_running_loop().create_task(run(), name=f"graph-{action}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _validation(tokens: list[str]) -> tuple[str, web.Response]:
+    """Echo Graph's token: only a single, reasonably sized one, as inert plain text."""
+    if len(tokens) != 1 or not tokens[0] or len(tokens[0]) > MAX_VALIDATION_TOKEN:
+        return "bad_request", web.Response(status=400)
+    return "validation", web.Response(
+        status=200,
+        text=tokens[0],
+        content_type="text/plain",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
+    )
+
+
+def _parse(body: bytes) -> list[_Item] | None:
+    """The envelope's items; None when it is not a Graph notification envelope."""
+    try:
+        data: Any = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("value"), list):
+        return None
+    values = data["value"]
+    if len(values) > MAX_ITEMS:
+        return None
+    items = []
+    for value in values:
+        if not isinstance(value, dict):
+            return None
+        subscription = value.get("subscriptionId")
+        state = value.get("clientState")
+        event = value.get("lifecycleEvent")
+        if not isinstance(subscription, str) or not subscription:
+            return None
+        items.append(
+            _Item(
+                subscription_id=subscription,
+                client_state=state if isinstance(state, str) else "",
+                lifecycle_event=event if isinstance(event, str) else None,
+            )
+        )
+    return items

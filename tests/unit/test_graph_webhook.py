@@ -1,0 +1,368 @@
+"""GraphWebhook: handshake, verified notifications, lifecycle events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+from urllib.parse import quote
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from hybridcal.core.model import Channel
+from hybridcal.daemon.graph_webhook import MAX_VALIDATION_TOKEN, GraphWebhook
+from hybridcal.store.base import Store
+
+CAL = "microsoft:alice@example.com"
+CAL_B = "microsoft:room1@example.com"
+NOW = datetime(2030, 3, 4, 9, tzinfo=UTC)
+SUB = "7f105c7d-2dc5-4530-97cd-4e7ae6534c07"
+SUB_B = "2a0cf2b4-0b0a-4cdb-9c77-0d6e4b1f5f1a"
+SECRET = "N2Mx3q1J9v0Zp8d5i6bK1sL3oQ8uT4wR7yA2cE5fG0h"  # a clientState (random per subscription)
+CHANNELS = (
+    Channel(SUB, CAL, SECRET, "users/alice@example.com/events", NOW + timedelta(days=6), NOW),
+    Channel(SUB_B, CAL_B, "other-secret", "users/room1@example.com/events", NOW, NOW),
+)
+MAX_BODY = 4096
+
+
+class FakeStore:
+    def __init__(self, *channels: Channel) -> None:
+        self.channels = {c.channel_id: c for c in channels}
+        self.lookups: list[str] = []
+
+    async def get_channel(self, channel_id: str) -> Channel | None:
+        self.lookups.append(channel_id)
+        return self.channels.get(channel_id)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.enqueued: list[str] = []
+        self.outcomes: list[str] = []
+        self.calls: list[tuple[str, str]] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.fail = False
+
+    def webhook(self, provider: str, outcome: str) -> None:
+        assert provider == "microsoft"
+        self.outcomes.append(outcome)
+
+    async def _call(self, name: str, arg: str) -> None:
+        self.calls.append((name, arg))
+        await self.gate.wait()
+        if self.fail:
+            raise RuntimeError("graph unreachable")
+
+    async def renew(self, subscription_id: str) -> None:
+        await self._call("renew", subscription_id)
+
+    async def recreate(self, calendar_key: str) -> None:
+        await self._call("recreate", calendar_key)
+
+    async def resync(self, calendar_key: str) -> None:
+        await self._call("resync", calendar_key)
+
+
+Client = TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+def seen() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def store() -> FakeStore:
+    return FakeStore(*CHANNELS)
+
+
+@pytest.fixture
+async def hook(store: FakeStore, seen: Recorder) -> AsyncIterator[GraphWebhook]:
+    webhook = GraphWebhook(
+        store=cast("Store", store),
+        enqueue=seen.enqueued.append,
+        metrics=seen,
+        max_body=MAX_BODY,
+        renew=seen.renew,
+        recreate=seen.recreate,
+        resync=seen.resync,
+    )
+    yield webhook
+    await webhook.stop()
+
+
+@pytest.fixture
+async def client(hook: GraphWebhook) -> AsyncIterator[Client]:
+    app = web.Application()
+    app.router.add_post("/webhooks/microsoft", hook.handle)
+    app.router.add_post("/webhooks/microsoft/lifecycle", hook.handle_lifecycle)
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+
+
+def change(sub: str = SUB, state: str = SECRET, **extra: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": "lsgTZMr9KwAAA",
+        "subscriptionId": sub,
+        "subscriptionExpirationDateTime": "2030-03-10T09:00:00Z",
+        "clientState": state,
+        "changeType": "updated",
+        "resource": "Users/0f3c/Events/AAMkAD-evt1",
+        "tenantId": "84bd8158-6d4d-4958-8b9f-9d6445542f95",
+        "resourceData": {
+            "@odata.type": "#Microsoft.Graph.Event",
+            "@odata.id": "Users/0f3c/Events/AAMkAD-evt1",
+            "@odata.etag": 'W/"DwAAABYAAAB1"',
+            "id": "AAMkAD-evt1",
+        },
+    }
+    item.update(extra)
+    return item
+
+
+def lifecycle(event: str, sub: str = SUB, state: str = SECRET) -> dict[str, Any]:
+    return {
+        "subscriptionId": sub,
+        "subscriptionExpirationDateTime": "2030-03-10T09:00:00Z",
+        "tenantId": "84bd8158-6d4d-4958-8b9f-9d6445542f95",
+        "clientState": state,
+        "lifecycleEvent": event,
+    }
+
+
+async def post(client: Client, items: list[dict[str, Any]], path: str = "") -> int:
+    body = json.dumps({"value": items}).encode()
+    url = f"/webhooks/microsoft{path}"
+    async with client.post(url, data=body, headers={"Content-Type": "application/json"}) as r:
+        return r.status
+
+
+# -- validation handshake ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["", "/lifecycle"])
+async def test_validation_handshake_echoes_the_decoded_token(client: Client, path: str) -> None:
+    token = "Validation: Testing client application reachability for subscription Request-Id: 1a2b"
+    url = f"/webhooks/microsoft{path}?validationToken={quote(token)}"
+    async with client.post(url, headers={"Content-Type": "text/plain"}) as resp:
+        assert resp.status == 200
+        assert resp.content_type == "text/plain"
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert await resp.text() == token
+
+
+async def test_oversized_or_repeated_validation_token_is_refused(
+    client: Client, seen: Recorder
+) -> None:
+    big = "x" * (MAX_VALIDATION_TOKEN + 1)
+    async with client.post(f"/webhooks/microsoft?validationToken={big}") as resp:
+        assert resp.status == 400
+    async with client.post("/webhooks/microsoft?validationToken=a&validationToken=b") as resp:
+        assert resp.status == 400
+    assert seen.outcomes == ["bad_request", "bad_request"]
+
+
+# -- change notifications ---------------------------------------------------------------------
+
+
+async def test_valid_notification_enqueues_the_calendar_once(
+    client: Client, seen: Recorder, store: FakeStore
+) -> None:
+    assert await post(client, [change(), change(changeType="created")]) == 202
+    assert seen.enqueued == [CAL]
+    assert seen.outcomes == ["accepted", "accepted"]
+    assert store.lookups == [SUB]  # one lookup per subscription of the batch
+
+
+async def test_batch_for_two_subscriptions(client: Client, seen: Recorder) -> None:
+    items = [change(), change(SUB_B, "other-secret")]
+    assert await post(client, items) == 202
+    assert seen.enqueued == [CAL, CAL_B]
+
+
+@pytest.mark.parametrize(
+    "state", ["guess", "", SECRET + "x", SECRET[:-1], "other-secret"], ids=lambda s: repr(s[:8])
+)
+async def test_forged_client_state_is_refused(client: Client, seen: Recorder, state: str) -> None:
+    assert await post(client, [change(state=state)]) == 403
+    assert seen.enqueued == []
+    assert seen.outcomes == ["forbidden"]
+
+
+async def test_missing_client_state_is_refused(client: Client, seen: Recorder) -> None:
+    item = change()
+    del item["clientState"]
+    assert await post(client, [item]) == 403
+    assert seen.enqueued == []
+
+
+async def test_unknown_subscription_is_refused(client: Client, seen: Recorder) -> None:
+    assert await post(client, [change("00000000-dead-beef-0000-000000000000")]) == 403
+    assert seen.enqueued == []
+    assert seen.outcomes == ["unknown_channel"]
+
+
+async def test_overlong_subscription_id_is_not_looked_up(
+    client: Client, seen: Recorder, store: FakeStore
+) -> None:
+    assert await post(client, [change("s" * 300)]) == 403
+    assert store.lookups == []
+
+
+async def test_good_items_count_beside_bad_ones(client: Client, seen: Recorder) -> None:
+    items = [change(state="guess"), change(), change("unknown")]
+    assert await post(client, items) == 202  # the sender learns nothing about the bad ones
+    assert seen.enqueued == [CAL]
+    assert sorted(seen.outcomes) == ["accepted", "forbidden", "unknown_channel"]
+
+
+async def test_empty_batch_is_accepted(client: Client, seen: Recorder) -> None:
+    assert await post(client, []) == 202
+    assert seen.enqueued == []
+
+
+async def test_oversized_body_is_refused(client: Client, seen: Recorder, store: FakeStore) -> None:
+    items = [change() for _ in range(20)]
+    assert len(json.dumps({"value": items})) > MAX_BODY
+    assert await post(client, items) == 413
+    assert store.lookups == []
+    assert seen.outcomes == ["too_large"]
+
+
+async def test_streamed_oversized_body_is_refused(client: Client, store: FakeStore) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(6):
+            yield b" " * (MAX_BODY // 4)
+
+    async with client.post("/webhooks/microsoft", data=chunks()) as resp:
+        assert resp.status == 413
+    assert store.lookups == []
+
+
+async def test_streamed_body_within_the_limit_is_read_whole(client: Client, seen: Recorder) -> None:
+    body = json.dumps({"value": [change()]}).encode()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(0, len(body), 100):
+            yield body[i : i + 100]
+            await asyncio.sleep(0)
+
+    async with client.post("/webhooks/microsoft", data=chunks()) as resp:
+        assert resp.status == 202
+    assert seen.enqueued == [CAL]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"\xff\xfe",
+        b"[]",
+        b'{"value": {}}',
+        b'{"values": []}',
+        b'{"value": ["x"]}',
+        b'{"value": [{"clientState": "x"}]}',
+        b'{"value": [{"subscriptionId": 5}]}',
+    ],
+)
+async def test_malformed_bodies_are_a_bad_request(
+    client: Client, seen: Recorder, store: FakeStore, body: bytes
+) -> None:
+    async with client.post("/webhooks/microsoft", data=body) as resp:
+        assert resp.status == 400
+    assert store.lookups == []
+    assert seen.outcomes == ["bad_request"]
+
+
+# -- lifecycle notifications ------------------------------------------------------------------
+
+
+async def settle(hook: GraphWebhook) -> None:
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+async def test_reauthorization_required_renews_the_subscription(
+    client: Client, hook: GraphWebhook, seen: Recorder
+) -> None:
+    assert await post(client, [lifecycle("reauthorizationRequired")], "/lifecycle") == 202
+    await settle(hook)
+    assert seen.calls == [("renew", SUB)]
+    assert seen.enqueued == []
+
+
+async def test_subscription_removed_recreates_then_resyncs(
+    client: Client, hook: GraphWebhook, seen: Recorder
+) -> None:
+    assert await post(client, [lifecycle("subscriptionRemoved")], "/lifecycle") == 202
+    await settle(hook)
+    assert seen.calls == [("recreate", CAL), ("resync", CAL)]
+
+
+async def test_missed_notifications_resync(
+    client: Client, hook: GraphWebhook, seen: Recorder
+) -> None:
+    assert await post(client, [lifecycle("missed")], "/lifecycle") == 202
+    await settle(hook)
+    assert seen.calls == [("resync", CAL)]
+
+
+async def test_unknown_lifecycle_event_syncs(client: Client, seen: Recorder) -> None:
+    assert await post(client, [lifecycle("somethingNew")], "/lifecycle") == 202
+    assert seen.enqueued == [CAL]
+
+
+async def test_forged_lifecycle_event_does_nothing(
+    client: Client, hook: GraphWebhook, seen: Recorder
+) -> None:
+    assert await post(client, [lifecycle("subscriptionRemoved", state="x")], "/lifecycle") == 403
+    assert await post(client, [lifecycle("missed", sub="nope")], "/lifecycle") == 403
+    await settle(hook)
+    assert seen.calls == []
+
+
+async def test_lifecycle_answers_before_the_work_is_done_and_coalesces(
+    client: Client, hook: GraphWebhook, seen: Recorder
+) -> None:
+    seen.gate.clear()  # the callback blocks, as a slow Graph call would
+    for _ in range(3):
+        status = await asyncio.wait_for(
+            post(client, [lifecycle("reauthorizationRequired")], "/lifecycle"), 2
+        )
+        assert status == 202
+    await settle(hook)
+    assert seen.calls == [("renew", SUB)]  # one renewal in flight, not three
+    seen.gate.set()
+    await settle(hook)
+    assert await post(client, [lifecycle("reauthorizationRequired")], "/lifecycle") == 202
+    await settle(hook)
+    assert seen.calls == [("renew", SUB), ("renew", SUB)]
+
+
+async def test_failing_callback_is_logged_not_raised(
+    client: Client, hook: GraphWebhook, seen: Recorder
+) -> None:
+    seen.fail = True
+    assert await post(client, [lifecycle("missed")], "/lifecycle") == 202
+    await settle(hook)
+    assert seen.calls == [("resync", CAL)]
+    seen.fail = False
+    assert await post(client, [lifecycle("missed")], "/lifecycle") == 202
+    await settle(hook)
+    assert seen.calls == [("resync", CAL), ("resync", CAL)]
+
+
+async def test_stop_cancels_work_in_flight(
+    client: Client, hook: GraphWebhook, seen: Recorder
+) -> None:
+    seen.gate.clear()
+    assert await post(client, [lifecycle("missed")], "/lifecycle") == 202
+    await settle(hook)
+    await asyncio.wait_for(hook.stop(), 1)
+    assert seen.calls == [("resync", CAL)]
