@@ -1,11 +1,13 @@
-"""`hybridcal demo`: the whole product on loopback, against the built-in Google and Zoom
-simulators.
+"""`hybridcal demo`: the whole product on loopback, against the built-in Google, Microsoft
+Graph and Zoom simulators: one daemon serving a Google Workspace and a Microsoft 365 tenant.
 
 Everything is real except the cloud: a throwaway service-account key signs real JWT grants, the
 daemon talks HTTP to the simulator with Google's own client library, the simulator pushes real
 notifications to the daemon's webhook, a throwaway Zoom Server-to-Server app gets real
 ``account_credentials`` tokens, the store is a real SQLite file encrypted with a fresh keyring,
-and the room's meeting list is fetched from the endpoint API with a device token.
+a throwaway Entra app gets client-credential tokens for msgraph-sdk, Graph validates the
+daemon's webhook and posts change notifications to it, and each room's meeting list is fetched
+from the endpoint API with a device token.
 """
 
 from __future__ import annotations
@@ -24,13 +26,15 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from hybridcal.config.loader import settings_from_mapping
-from hybridcal.config.settings import GOOGLE_SCOPES
+from hybridcal.config.settings import GOOGLE_SCOPES, Settings
+from hybridcal.core.html_text import html_to_text, looks_like_html
 from hybridcal.core.model import CalendarKind, Provider
 from hybridcal.crypto import init_keyring
 from hybridcal.daemon.admin import admin_session
 from hybridcal.daemon.service import Daemon
 from hybridcal.sandbox.google.app import GoogleSimulator
 from hybridcal.sandbox.keys import generate_service_account
+from hybridcal.sandbox.microsoft import GraphApp, GraphSimulator
 from hybridcal.sandbox.zoom import ZoomApp, ZoomSimulator
 
 Echo = Callable[[str], None]
@@ -41,6 +45,10 @@ BOB = f"bob@{DOMAIN}"
 ADMIN = f"hybridcal-admin@{DOMAIN}"
 ROOM = "c_1880zurich-board-room@resource.calendar.google.com"
 ZONE = "Europe/Zurich"
+TENANT = "contoso.example"
+MEGAN = f"megan@{TENANT}"
+ADELE = f"adele@{TENANT}"
+M365_ROOM = f"boardroom@{TENANT}"
 
 PASTED_ZOOM = """Agenda: pricing for next year, then Q&A.
 
@@ -87,6 +95,27 @@ def install_zoom_app(zoom: ZoomSimulator, workdir: Path) -> ZoomApp:
     return app
 
 
+def install_graph_app(graph: GraphSimulator, workdir: Path) -> GraphApp:
+    """What an admin does once in Entra ID: an app registration with the three application
+    permissions and admin consent, its client secret in a file of its own (mode 0600)."""
+    app = graph.register_app()
+    path = workdir / "microsoft-client-secret"
+    path.write_text(app.client_secret, encoding="utf-8")
+    path.chmod(0o600)
+    return app
+
+
+def microsoft_config(graph: GraphSimulator, app: GraphApp, workdir: Path) -> dict[str, Any]:
+    return {
+        "enabled": True,
+        "tenant_id": app.tenant_id,
+        "client_id": app.client_id,
+        "client_secret_file": str(workdir / "microsoft-client-secret"),
+        "authority": graph.authority,
+        "graph_root": graph.graph_root,
+    }
+
+
 def zoom_config(zoom: ZoomSimulator, app: ZoomApp, workdir: Path) -> dict[str, Any]:
     return {
         "enabled": True,
@@ -104,10 +133,13 @@ def sandbox_config(
     workdir: Path,
     port: int,
     zoom: tuple[ZoomSimulator, ZoomApp] | None = None,
+    microsoft: tuple[GraphSimulator, GraphApp] | None = None,
 ) -> dict[str, Any]:
     """The config of a daemon on ``port`` that talks to the simulators, its files in
     ``workdir``: only base URLs differ from a production config."""
-    extra = {"zoom": zoom_config(zoom[0], zoom[1], workdir)} if zoom else {}
+    extra: dict[str, Any] = {"zoom": zoom_config(zoom[0], zoom[1], workdir)} if zoom else {}
+    if microsoft:
+        extra["microsoft"] = microsoft_config(microsoft[0], microsoft[1], workdir)
     return {
         **extra,
         "daemon": {"listen_port": port, "public_url": f"http://127.0.0.1:{port}"},
@@ -129,23 +161,25 @@ async def run_demo(echo: Echo, *, serve_until: asyncio.Event | None = None, port
         workdir = Path(tmp)
         sim = GoogleSimulator(domain=DOMAIN, conference_delay_s=0.3)
         zoom = ZoomSimulator(account_id="demoaccount")
-        await sim.start()
-        await zoom.start()
+        graph = GraphSimulator(domain=TENANT)
+        for simulator in (sim, zoom, graph):
+            await simulator.start()
         try:
-            await _scenario(echo, (sim, zoom), workdir, serve_until, port or free_port())
+            await _scenario(echo, (sim, zoom, graph), workdir, serve_until, port or free_port())
         finally:
+            await graph.close()
             await zoom.close()
             await sim.close()
 
 
 async def _scenario(
     echo: Echo,
-    sims: tuple[GoogleSimulator, ZoomSimulator],
+    sims: tuple[GoogleSimulator, ZoomSimulator, GraphSimulator],
     workdir: Path,
     serve_until: asyncio.Event | None,
     port: int,
 ) -> None:
-    sim, zoom = sims
+    sim, zoom, graph = sims
     install_service_account(
         sim, workdir / "service-account.json", generate_service_account(project_id="hybridcal-demo")
     )
@@ -156,23 +190,21 @@ async def _scenario(
     app = install_zoom_app(zoom, workdir)
     zoom.add_user(ALICE, first_name="Alice", last_name="Example", timezone=ZONE)
     zoom.add_user(BOB, first_name="Bob", last_name="Beispiel", timezone=ZONE)
+    graph_app = install_graph_app(graph, workdir)
+    graph.add_user(MEGAN, name="Megan Bowen")
+    graph.add_user(ADELE, name="Adele Vance", language="de-DE")
+    graph.add_room(M365_ROOM, name="Contoso Board Room")
+    zoom.add_user(ADELE, first_name="Adele", last_name="Vance", timezone=ZONE)
 
     init_keyring(workdir / "keyring.json")
-    settings = settings_from_mapping(sandbox_config(sim, workdir, port, (zoom, app)))
+    config = sandbox_config(sim, workdir, port, (zoom, app), (graph, graph_app))
+    settings = settings_from_mapping(config)
     echo(
-        f"Google simulator on {sim.base_url}; Zoom simulator on {zoom.base_url}; "
-        f"daemon on http://127.0.0.1:{port}\n"
+        f"Google simulator on {sim.base_url}; Microsoft Graph simulator on {graph.base_url}; "
+        f"Zoom simulator on {zoom.base_url}; daemon on http://127.0.0.1:{port}\n"
     )
 
-    async with admin_session(settings, {}) as admin:
-        for address in (ALICE, BOB):
-            record = await admin.enable(Provider.GOOGLE, address, CalendarKind.USER)
-            echo(f"enabled user {record.address}: {record.state.value} (locale {record.locale})")
-        record = await admin.enable(
-            Provider.GOOGLE, ROOM, CalendarKind.ROOM, name="Zurich Board Room"
-        )
-        echo(f"enabled room {record.address}: {record.state.value}")
-        _device, token = await admin.add_device(Provider.GOOGLE, ROOM, "Board room codec")
+    token, m365_token = await _enable_calendars(settings, echo)
 
     daemon = Daemon(settings)
     await daemon.start()
@@ -184,7 +216,10 @@ async def _scenario(
             "Zoom invitation, one event is plain."
         )
         echo("Waiting for push notifications and the daemon's work ...\n")
+        outlook = _create_outlook_events(graph)
+        echo("In Outlook, Megan typed '@teams', Adele '@zoom', and Megan '@meet' on one more.")
         await _wait_until_done(daemon, sim, ids["meet"], token)
+        await _wait_until_outlook_done(daemon, graph, outlook, m365_token)
         for organizer, event_id in (
             (ALICE, ids["meet"]),
             (BOB, ids["weekly"]),
@@ -195,12 +230,40 @@ async def _scenario(
         echo(format_zoom_meetings(zoom))
         meetings = await _fetch_meetings(daemon.base_url, token)
         echo(format_meeting_list(meetings))
-        echo(_summary(sim, zoom))
+        for mailbox, key in ((MEGAN, "teams"), (ADELE, "zoom"), (MEGAN, "meet")):
+            echo(format_outlook_invitation(graph.get_event(mailbox, outlook[key]) or {}))
+        echo(format_meeting_list(await _fetch_meetings(daemon.base_url, m365_token)))
+        echo(_summary(sim, zoom, graph))
         if serve_until is not None:
             echo(_serve_help(daemon.base_url, sim.base_url, token))
             await serve_until.wait()
     finally:
         await daemon.stop()
+
+
+async def _enable_calendars(settings: Settings, echo: Echo) -> tuple[str, str]:
+    """What the admin does with ``hybridcal users add`` / ``rooms add`` / ``devices add``;
+    returns the two rooms' device tokens (Google, Microsoft)."""
+    async with admin_session(settings, {}) as admin:
+        for address in (ALICE, BOB):
+            record = await admin.enable(Provider.GOOGLE, address, CalendarKind.USER)
+            echo(f"enabled user {record.address}: {record.state.value} (locale {record.locale})")
+        record = await admin.enable(
+            Provider.GOOGLE, ROOM, CalendarKind.ROOM, name="Zurich Board Room"
+        )
+        echo(f"enabled room {record.address}: {record.state.value}")
+        _device, token = await admin.add_device(Provider.GOOGLE, ROOM, "Board room codec")
+        for address in (MEGAN, ADELE):
+            record = await admin.enable(Provider.MICROSOFT, address, CalendarKind.USER)
+            echo(f"enabled Microsoft 365 user {record.address}: {record.state.value}")
+        record = await admin.enable(
+            Provider.MICROSOFT, M365_ROOM, CalendarKind.ROOM, name="Contoso Board Room"
+        )
+        echo(f"enabled Microsoft 365 room mailbox {record.address}: {record.state.value}")
+        _device, m365_token = await admin.add_device(
+            Provider.MICROSOFT, M365_ROOM, "Contoso board room codec"
+        )
+    return token, m365_token
 
 
 def _create_events(sim: GoogleSimulator) -> dict[str, str]:
@@ -251,6 +314,56 @@ def _create_events(sim: GoogleSimulator) -> dict[str, str]:
         ALICE, {"summary": "Lunch", "location": "Canteen", **when(tomorrow.replace(hour=12), 60)}
     )
     return {"meet": meet["id"], "weekly": weekly["id"], "zoom": zoom["id"], "plain": plain["id"]}
+
+
+def _create_outlook_events(graph: GraphSimulator) -> dict[str, str]:
+    start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=2)
+
+    def when(at: datetime, minutes: int) -> dict[str, Any]:
+        fmt = "%Y-%m-%dT%H:%M:%S"
+        end = at + timedelta(minutes=minutes)
+        return {
+            "start": {"dateTime": at.strftime(fmt), "timeZone": "UTC"},
+            "end": {"dateTime": end.strftime(fmt), "timeZone": "UTC"},
+        }
+
+    room = {
+        "emailAddress": {"address": M365_ROOM, "name": "Contoso Board Room"},
+        "type": "resource",
+    }
+
+    def event(subject: str, location: str, text: str, at: datetime) -> dict[str, Any]:
+        return {
+            "subject": subject,
+            "location": {"displayName": location},
+            "body": {"contentType": "html", "content": f"<html><body><p>{text}</p></body></html>"},
+            "attendees": [room],
+            **when(at, 30),
+        }
+
+    teams = graph.person_create(MEGAN, event("Sales sync", "@teams", "Pipeline review.", start))
+    zoom = graph.person_create(
+        ADELE, event("Lieferanten-Call", "@zoom", "Preise besprechen.", start + timedelta(hours=2))
+    )
+    meet = graph.person_create(
+        MEGAN, event("Design crit", "@meet", "Bring sketches.", start + timedelta(hours=4))
+    )
+    return {"teams": teams["id"], "zoom": zoom["id"], "meet": meet["id"]}
+
+
+async def _wait_until_outlook_done(
+    daemon: Daemon, graph: GraphSimulator, ids: Mapping[str, str], token: str
+) -> None:
+    """Until the Teams meeting exists and the Microsoft room lists the Teams and Zoom links."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while asyncio.get_running_loop().time() < deadline:
+        teams = graph.get_event(MEGAN, ids["teams"]) or {}
+        if (teams.get("onlineMeeting") or {}).get("joinUrl"):
+            meetings = await _fetch_meetings(daemon.base_url, token)
+            if len([m for m in meetings.get("meetings", []) if m.get("join")]) >= 2:
+                return
+        await asyncio.sleep(0.1)
+    raise TimeoutError("the Microsoft 365 part of the demo did not settle within 30 s")
 
 
 async def _wait_until_done(daemon: Daemon, sim: GoogleSimulator, meet_id: str, token: str) -> None:
@@ -337,6 +450,27 @@ def format_meeting_list(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def format_outlook_invitation(event: dict[str, Any]) -> str:
+    organizer = ((event.get("organizer") or {}).get("emailAddress") or {}).get("address", "?")
+    start = (event.get("start") or {}).get("dateTime", "")[:16].replace("T", " ")
+    lines = [
+        f"── Outlook invitation as {organizer} sees it " + "─" * 22,
+        f"  Title:       {event.get('subject', '')}",
+        f"  When:        {start} (UTC)",
+        f"  Location:    {(event.get('location') or {}).get('displayName', '')}",
+    ]
+    online = event.get("onlineMeeting") or {}
+    if online.get("joinUrl"):
+        lines.append(f"  Teams meeting: {online['joinUrl']}")
+    content = (event.get("body") or {}).get("content", "")
+    text = html_to_text(content).text if looks_like_html(content) else content
+    body = "\n".join(line.rstrip() for line in text.strip().splitlines() if line.strip())
+    if body:
+        lines.append("  Body:")
+        lines.extend(textwrap.indent(body, "    ").splitlines())
+    return "\n".join(lines) + "\n"
+
+
 def format_zoom_meetings(zoom: ZoomSimulator) -> str:
     lines = ["── Meetings in the Zoom account " + "─" * 37]
     for meeting in zoom.meetings():
@@ -351,13 +485,19 @@ def format_zoom_meetings(zoom: ZoomSimulator) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _summary(sim: GoogleSimulator, zoom: ZoomSimulator) -> str:
+def _summary(sim: GoogleSimulator, zoom: ZoomSimulator, graph: GraphSimulator) -> str:
     patches = sum(1 for r in sim.request_log if r.method == "PATCH")
+    graph_patches = sum(
+        1 for r in graph.request_log if r.method == "PATCH" and "/events/" in r.path
+    )
     creates = len(zoom.calls("POST", "/v2/users/"))
     return (
         f"Provider calls: Google {len(sim.request_log)} in all, {patches} event patch(es), "
         f"{sim.conferences_created()} Meet conference(s) created, "
         f"{sim.notifications_sent} push notification(s) delivered; "
+        f"Microsoft Graph {len(graph.request_log)} in all, {graph_patches} event patch(es), "
+        f"{graph.teams_meetings_created} Teams meeting(s) created, "
+        f"{graph.notifications_sent} notification(s) delivered; "
         f"Zoom {len(zoom.request_log)} in all, {creates} meeting(s) created.\n"
     )
 

@@ -52,6 +52,7 @@ class World:
     def __init__(self, clock: Clock, ttl: timedelta = timedelta(days=7)) -> None:
         self.clock = clock
         self.ttl = ttl
+        self.extends = False  # True: the provider extends channels in place (Graph)
         self.log: list[tuple[str, str]] = []
         self.channels: dict[str, Channel] = {}
         self.calendars = {ALICE.key: ALICE, BOB.key: BOB}
@@ -82,6 +83,21 @@ class World:
         if self.watch_error is not None:
             raise self.watch_error
         return Channel(channel_id, calendar.key, secret, f"res-{channel_id}", now + self.ttl, now)
+
+    async def renew_channel(
+        self, calendar: CalendarRecord, channel: Channel, *, now: datetime
+    ) -> Channel | None:
+        if not self.extends:
+            return None  # like Google: a new channel replaces it
+        self.log.append(("extend", channel.channel_id))
+        return Channel(
+            channel.channel_id,
+            calendar.key,
+            channel.secret,
+            channel.resource_id,
+            now + self.ttl,
+            now,
+        )
 
     async def stop_channel(self, calendar: CalendarRecord, channel: Channel) -> None:
         self.log.append(("stop", channel.channel_id))
@@ -270,3 +286,18 @@ async def test_provisional_channel_left_by_a_crash_is_not_live(world: World, clo
     channel = await manager(world).ensure(ALICE)
     assert channel is not None
     assert channel.resource_id is not None
+
+
+async def test_a_provider_that_extends_channels_keeps_the_same_one() -> None:
+    clock = Clock()
+    world = World(clock)
+    world.extends = True
+    mgr = manager(world)
+    channel = await mgr.ensure(ALICE)
+    assert channel is not None
+    clock.now += timedelta(days=6, hours=1)  # inside the renewal margin
+    assert await mgr.renew_due() == 1
+    [renewed] = await world.list_channels(ALICE.key)
+    assert renewed.channel_id == channel.channel_id
+    assert renewed.expires_at > channel.expires_at
+    assert world.ops(channel.channel_id) == ["put", "watch", "put", "extend", "put"]

@@ -596,17 +596,22 @@ def test_example_unit_and_config_agree() -> None:
 # -- preflight (file checks at `config check` time) -----------------------------------------------
 
 
-def test_preflight_reports_missing_service_account_of_the_example(tmp_path: Path) -> None:
+def test_preflight_reports_missing_key_files_of_the_example(tmp_path: Path) -> None:
     if not EXAMPLE.exists():
         pytest.skip("systemd/hybridcal.toml.example not present")
     s = load_settings(EXAMPLE, {})
+    key_files = {
+        "google.service_account_file",
+        "zoom.client_secret_file",
+        "microsoft.client_secret_file",
+    }
     # Outside the service, the keyring credential cannot be checked and is skipped.
     problems = dict(preflight(s, {}))
-    assert set(problems) == {"google.service_account_file"}
-    assert "cannot read" in problems["google.service_account_file"]
+    assert set(problems) == key_files
+    assert all("cannot read" in problems[key] for key in key_files)
     # Inside it, a missing credential is reported.
     problems = dict(preflight(s, {"CREDENTIALS_DIRECTORY": str(tmp_path)}))
-    assert set(problems) == {"google.service_account_file", "crypto.credential"}
+    assert set(problems) == key_files | {"crypto.credential"}
 
 
 def test_preflight_checks_service_account_shape(tmp_path: Path) -> None:

@@ -44,6 +44,18 @@ def preflight(settings: Settings, environ: Mapping[str, str]) -> list[Problem]:
             path = credential_path(google.service_account_credential, environ)
             if path is not None:
                 problems += _service_account("google.service_account_credential", path)
+    zoom, microsoft = settings.zoom, settings.microsoft
+    secrets = [
+        ("zoom.client_secret_file", zoom.client_secret_file if zoom.enabled else None),
+        (
+            "microsoft.client_secret_file",
+            microsoft.client_secret_file if microsoft.enabled else None,
+        ),
+        ("microsoft.certificate_file", microsoft.certificate_file if microsoft.enabled else None),
+    ]
+    for key, secret_file in secrets:
+        if secret_file is not None:
+            problems += _readable(key, secret_file)
     if settings.crypto.credential is not None:
         path = credential_path(settings.crypto.credential, environ)
         if path is not None:

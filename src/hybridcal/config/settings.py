@@ -308,6 +308,28 @@ class ZoomSettings(_Section):
     requests_per_second: Annotated[float, Field(gt=0, le=100)] = 10
 
 
+class MicrosoftSettings(_Section):
+    """An Entra ID app with application permissions (Calendars.ReadWrite, MailboxSettings.Read,
+    User.Read.All), granted admin consent."""
+
+    enabled: bool = False
+    tenant_id: NonEmpty | None = None
+    client_id: NonEmpty | None = None
+    # exactly one way to prove the app's identity: a client secret, or a certificate (PEM with
+    # its private key)
+    client_secret_file: ConfigPath | None = None
+    client_secret_credential: CredentialName | None = None
+    certificate_file: ConfigPath | None = None
+    # national clouds: https://login.microsoftonline.us, https://login.chinacloudapi.cn, ...
+    authority: HttpsUrl = "https://login.microsoftonline.com"
+    graph_root: HttpsUrl = "https://graph.microsoft.com/v1.0"
+    page_size: Annotated[int, Field(ge=1, le=1000)] = 100
+    subscription_minutes: Annotated[int, Field(ge=45, le=10070)] = 10000
+    mailbox_concurrency: Annotated[int, Field(ge=1, le=4)] = 4
+    http_timeout_seconds: Annotated[float, Field(gt=0)] = 30
+    max_retries: Annotated[int, Field(ge=0, le=20)] = 5
+
+
 Problem = tuple[str, str]
 
 
@@ -328,6 +350,7 @@ class Settings(BaseModel):
     endpoint: EndpointSettings = Field(default_factory=EndpointSettings)
     google: GoogleSettings = Field(default_factory=GoogleSettings)
     zoom: ZoomSettings = Field(default_factory=ZoomSettings)
+    microsoft: MicrosoftSettings = Field(default_factory=MicrosoftSettings)
 
     @model_validator(mode="before")
     @classmethod
@@ -379,6 +402,7 @@ def cross_field_problems(settings: Settings) -> list[Problem]:
             )
         )
     problems += _zoom_problems(settings.zoom)
+    problems += _microsoft_problems(settings.microsoft)
     renew_seconds = settings.schedule.channel_renew_before_hours * 3600
     if renew_seconds >= google.channel_ttl_seconds:
         problems.append(
@@ -425,6 +449,35 @@ def _zoom_problems(zoom: ZoomSettings) -> list[Problem]:
             (
                 "zoom.client_secret_file",
                 "zoom.enabled needs client_secret_file or client_secret_credential",
+            )
+        )
+    return problems
+
+
+def _microsoft_problems(microsoft: MicrosoftSettings) -> list[Problem]:
+    proofs = [
+        name
+        for name in ("client_secret_file", "client_secret_credential", "certificate_file")
+        if getattr(microsoft, name) is not None
+    ]
+    problems: list[Problem] = []
+    if len(proofs) > 1:
+        problems.append((f"microsoft.{proofs[1]}", f"set only one of {', '.join(proofs)}"))
+    if not microsoft.enabled:
+        return problems
+    problems.extend(
+        (f"microsoft.{key}", "microsoft.enabled needs it (from the app's Overview page)")
+        for key in ("tenant_id", "client_id")
+        if getattr(microsoft, key) is None
+    )
+    if not proofs:
+        problems.append(
+            (
+                "microsoft.client_secret_file",
+                (
+                    "microsoft.enabled needs client_secret_file, client_secret_credential or "
+                    "certificate_file"
+                ),
             )
         )
     return problems

@@ -7,17 +7,23 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from hybridcal.daemon.endpoint_api import EndpointApi, add_endpoint_routes
+from hybridcal.daemon.graph_webhook import GraphWebhook
 from hybridcal.daemon.webhooks import GoogleWebhook
 
 if TYPE_CHECKING:
     from hybridcal.daemon.service import Daemon
 
 
-def build_app(daemon: Daemon, google: GoogleWebhook) -> web.Application:
+def build_app(
+    daemon: Daemon, google: GoogleWebhook, graph: GraphWebhook | None = None
+) -> web.Application:
     s = daemon.settings
     app = web.Application(client_max_size=s.daemon.max_webhook_body_bytes)
     assert daemon.store is not None
     app.router.add_post("/webhooks/google", google.handle)
+    if graph is not None:
+        app.router.add_post("/webhooks/microsoft", graph.handle)
+        app.router.add_post("/webhooks/microsoft/lifecycle", graph.handle_lifecycle)
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"status": "alive"})

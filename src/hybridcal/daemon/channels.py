@@ -1,7 +1,8 @@
 """Push channels: create on activation, renew well before expiry, stop what we no longer need.
 
-Google channels cannot be extended: renewal creates a new channel (new id, new secret), stores
-it, and only then stops the old one, so that there is no gap in which changes go unnoticed.
+Graph subscriptions are extended in place. Google channels cannot be extended: renewal creates
+a new channel (new id, new secret), stores it, and only then stops the old one, so that there
+is no gap in which changes go unnoticed.
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ class ChannelManager:
                 await self._store.delete_channel(channel.channel_id)
                 continue
             try:
+                if await self.extend(calendar, channel) is not None:
+                    renewed += 1
+                    continue
                 fresh = await self.ensure(calendar)
                 if fresh is None or fresh.channel_id == channel.channel_id:
                     continue
@@ -76,6 +80,23 @@ class ChannelManager:
                 log.warning("channel.renew_failed", calendar=calendar.key, error=str(exc))
         self.renewals += renewed
         return renewed
+
+    async def extend(self, calendar: CalendarRecord, channel: Channel) -> Channel | None:
+        """The channel extended in place and stored, or None where the provider cannot."""
+        if channel.resource_id is None:
+            return None  # provisional: nothing at the provider to extend
+        connector = self._connectors[calendar.provider]
+        extended = await connector.renew_channel(calendar, channel, now=self._now())
+        if extended is not None:
+            await self._store.put_channel(extended)
+            log.info("channel.extended", calendar=calendar.key, channel=channel.channel_id)
+        return extended
+
+    async def replace(self, calendar: CalendarRecord) -> Channel | None:
+        """Forget the calendar's channels (the provider removed them) and open a new one."""
+        for channel in await self._store.list_channels(calendar.key):
+            await self._store.delete_channel(channel.channel_id)
+        return await self._open(calendar)
 
     async def close_all(self, calendar: CalendarRecord) -> None:
         for channel in await self._store.list_channels(calendar.key):
@@ -111,6 +132,9 @@ class ChannelManager:
             await self._store.delete_channel(provisional.channel_id)
             raise
         await self._store.put_channel(channel)
+        if channel.channel_id != provisional.channel_id:
+            # the provider named the channel itself (Graph): the placeholder has served
+            await self._store.delete_channel(provisional.channel_id)
         log.info(
             "channel.opened",
             calendar=calendar.key,
