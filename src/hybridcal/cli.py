@@ -19,6 +19,7 @@ from hybridcal.config.preflight import preflight
 from hybridcal.config.settings import Settings
 from hybridcal.connectors.errors import ConnectorError
 from hybridcal.core.model import CalendarKind, CalendarRecord, Provider, calendar_key
+from hybridcal.core.planner import NOTE
 from hybridcal.crypto import init_keyring, rotate_keyring
 from hybridcal.crypto.errors import KeyringError
 from hybridcal.logs import configure_logging
@@ -284,6 +285,18 @@ def users_show(obj: Context, address: str, provider: str) -> None:
                 }
                 for b in bindings
                 if b.problem is not None
+            ],
+            # keywords this calendar cannot use (e.g. @meet on Microsoft 365): the invitation
+            # carries a short note instead of a meeting
+            "unavailable_keywords": [
+                {
+                    "event": b.event_id,
+                    "keyword": b.keyword,
+                    "reason": f"{b.keyword} names a meeting system that is not configured or "
+                    f"not available for {record.provider.value} calendars",
+                }
+                for b in bindings
+                if b.system == NOTE
             ],
         }
 
