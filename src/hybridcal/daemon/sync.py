@@ -33,6 +33,7 @@ from hybridcal.core.model import (
     CalendarRecord,
     CalendarState,
     Event,
+    EventStatus,
     MeetingEntry,
     Provider,
     Window,
@@ -187,6 +188,7 @@ class CalendarSyncer:
                 current = event
             plan.add(current, window, full=batch.full)
         await self._expand_series(calendar, connector, window, plan)
+        await self._cancel_vanished_series(calendar, connector, policy, plan, bound)
         await self._store.apply_sync(
             SyncResult(
                 calendar_key=calendar.key,
@@ -213,11 +215,37 @@ class CalendarSyncer:
                 occurrences = await connector.list_instances(calendar, master_id, window)
             except NotFoundError:
                 plan.removed.append(master_id)
+                plan.vanished.add(master_id)
                 continue
             except TransientError as exc:
                 plan.retry_later.append(exc)
                 continue
             plan.rows[master_id] = entries_in_window(occurrences, window, source_id=master_id)
+
+    async def _cancel_vanished_series(
+        self,
+        calendar: CalendarRecord,
+        connector: CalendarConnector,
+        policy: Policy,
+        plan: _CachePlan,
+        bound: set[str],
+    ) -> None:
+        """A series we made a meeting for that the provider no longer knows, although no
+        listing said it was cancelled (Graph's delta lists occurrences only): it is treated
+        as cancelled, so that its meeting is deleted too."""
+        for master_id in sorted(plan.vanished & bound - plan.cancelled):
+            gone = Event(
+                calendar_key=calendar.key,
+                event_id=master_id,
+                etag=None,
+                status=EventStatus.CANCELLED,
+                start=None,
+                end=None,
+            )
+            try:
+                await self._executor.process(calendar, connector, gone, policy, bound=bound)
+            except TransientError as exc:
+                plan.retry_later.append(exc)
 
     async def _trust_full_listing(
         self,
@@ -257,6 +285,7 @@ class _CachePlan:
     removed: list[str] = field(default_factory=list)
     series: set[str] = field(default_factory=set)  # masters whose occurrences to refresh
     cancelled: set[str] = field(default_factory=set)
+    vanished: set[str] = field(default_factory=set)  # masters whose instances answered 404
     retry_later: list[Exception] = field(default_factory=list)
 
     def add(self, event: Event, window: Window, *, full: bool) -> None:

@@ -294,12 +294,34 @@ class MicrosoftCalendarConnector:
         for master in masters:
             if (got := fetched.get(master)) is not None:
                 raw.setdefault(master, got)
+        for master in await self._deleted_series(calendar, refetch, fetched, calls):
+            raw.setdefault(master, _removed_stub(master))
         events, skipped = self._parse_all(raw.values(), calendar)
         by_id = {e.event_id: e for e in events}
         completed = [self._completed(calendar, e, raw[e.event_id], by_id) for e in events]
         # series masters first, so that their occurrences see the series' binding
         completed.sort(key=lambda e: e.recurring_event_id is not None)
         return completed, [*found.skipped, *skipped]
+
+    async def _deleted_series(
+        self,
+        calendar: CalendarRecord,
+        refetch: set[str],
+        fetched: dict[str, dict[str, Any] | None],
+        calls: _Calls,
+    ) -> list[str]:
+        """Series masters gone with their removed occurrences: delta never lists masters, so a
+        deleted series shows only as removed occurrences; the masters they belong to are read
+        once, and those answering 404 are reported as cancelled (their meeting goes too)."""
+        candidates = {
+            known[0]
+            for event_id in refetch
+            if fetched.get(event_id) is None
+            and (known := self._series.get((calendar.key, event_id))) is not None
+        }
+        unread = sorted(candidates - fetched.keys())
+        answers = await self._fetch_many(calendar, unread, calls) if unread else {}
+        return [master for master in unread if answers.get(master) is None]
 
     def _completed(
         self, calendar: CalendarRecord, event: Event, raw: dict[str, Any], by_id: dict[str, Event]
