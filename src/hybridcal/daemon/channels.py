@@ -57,9 +57,11 @@ class ChannelManager:
             return max(live, key=lambda c: c.expires_at)
         return await self._open(calendar)
 
-    async def renew_due(self) -> int:
-        """Replace every channel close to expiry; returns how many were renewed."""
+    async def renew_due(self, on_renewed: Callable[[Provider], None] | None = None) -> int:
+        """Extend or replace every channel close to expiry; returns how many were renewed and
+        tells ``on_renewed`` the provider of each."""
         renewed = 0
+        tell = on_renewed or (lambda _provider: None)
         for channel in await self._store.list_channels():
             if not self._due(channel):
                 continue
@@ -68,14 +70,13 @@ class ChannelManager:
                 await self._store.delete_channel(channel.channel_id)
                 continue
             try:
-                if await self.extend(calendar, channel) is not None:
-                    renewed += 1
-                    continue
-                fresh = await self.ensure(calendar)
-                if fresh is None or fresh.channel_id == channel.channel_id:
-                    continue
-                await self._stop(calendar, channel)
+                if await self.extend(calendar, channel) is None:
+                    fresh = await self.ensure(calendar)
+                    if fresh is None or fresh.channel_id == channel.channel_id:
+                        continue
+                    await self._stop(calendar, channel)
                 renewed += 1
+                tell(calendar.provider)
             except ConnectorError as exc:
                 log.warning("channel.renew_failed", calendar=calendar.key, error=str(exc))
         self.renewals += renewed

@@ -61,10 +61,9 @@ class Jobs:
 
     async def renew(self) -> int:
         assert self._d.channels is not None
-        renewed = await self._d.channels.renew_due()
-        for _ in range(renewed):
-            self._d.metrics.renewal("google", "ok")
-        return renewed
+        return await self._d.channels.renew_due(
+            lambda provider: self._d.metrics.renewal(provider.value, "ok")
+        )
 
     async def reconcile(self) -> None:
         """An incremental sync of every calendar catches notifications that never arrived."""
