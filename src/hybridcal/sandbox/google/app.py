@@ -21,13 +21,13 @@ from __future__ import annotations
 import asyncio
 import random
 import secrets
-import socket
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
+from hybridcal.sandbox import listen
 from hybridcal.sandbox.faults import Faults
 from hybridcal.sandbox.google import conference
 from hybridcal.sandbox.google.auth import TokenError, TokenService
@@ -42,7 +42,7 @@ from hybridcal.sandbox.google.listing import Lister
 from hybridcal.sandbox.google.push import PushService
 from hybridcal.sandbox.google.render import render
 from hybridcal.sandbox.google.state import EventStore
-from hybridcal.sandbox.google.tasks import TaskSet
+from hybridcal.sandbox.tasks import TaskSet
 
 CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar"
 GMAIL_SETTINGS_SCOPE = "https://www.googleapis.com/auth/gmail.settings.basic"
@@ -90,16 +90,7 @@ class GoogleSimulator:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._tasks.bind(asyncio.get_running_loop())
         await self._push.start()
-        # bind first: the API's resourceUri values need the real port
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-        sock.setblocking(False)  # noqa: FBT003 - socket API
-        bound_port = sock.getsockname()[1]
-        shown = f"[{host}]" if family == socket.AF_INET6 else host
-        self.base_url = f"http://{shown}:{bound_port}"
+        sock, self.base_url = listen.bind(host, port)
         self.token_uri = f"{self.base_url}/token"
         self.calendar_root = f"{self.base_url}/calendar/v3/"
         self.gmail_root = f"{self.base_url}/"

@@ -30,8 +30,8 @@ import aiohttp
 
 from hybridcal.sandbox.faults import Faults
 from hybridcal.sandbox.google.errors import ApiError, bad_request, required
-from hybridcal.sandbox.google.tasks import TaskSet
 from hybridcal.sandbox.google.times import ms_epoch
+from hybridcal.sandbox.tasks import TaskSet
 
 DEFAULT_TTL = timedelta(days=7)
 MAX_TTL = timedelta(days=30)

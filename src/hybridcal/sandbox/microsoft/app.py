@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from typing import Any
 
 from aiohttp import web
 
+from hybridcal.sandbox import listen
 from hybridcal.sandbox.faults import Faults
 from hybridcal.sandbox.microsoft import routes, teams
 from hybridcal.sandbox.microsoft.auth import GraphApp, TokenError, TokenService
@@ -45,8 +45,8 @@ from hybridcal.sandbox.microsoft.notify import Notifier
 from hybridcal.sandbox.microsoft.render import View, render
 from hybridcal.sandbox.microsoft.subscription_api import SubscriptionApi
 from hybridcal.sandbox.microsoft.subscriptions import SubscriptionService
-from hybridcal.sandbox.microsoft.tasks import TaskSet
 from hybridcal.sandbox.microsoft.validate import parse_event
+from hybridcal.sandbox.tasks import TaskSet
 
 SANDBOX_TENANT_ID = "5f0c7e8a-94b2-4d1e-8a3c-0b6d2e9f4a71"
 DEFAULT_PERMISSIONS = ("Calendars.ReadWrite", "MailboxSettings.Read", "User.Read.All")
@@ -105,14 +105,7 @@ class GraphSimulator:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._tasks.bind(asyncio.get_running_loop())
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))  # bind first: links in answers need the real port
-        sock.listen(128)
-        sock.setblocking(False)  # noqa: FBT003 - socket API
-        shown = f"[{host}]" if family == socket.AF_INET6 else host
-        self.base_url = f"http://{shown}:{sock.getsockname()[1]}"
+        sock, self.base_url = listen.bind(host, port)
         self.authority = self.base_url
         self.graph_root = f"{self.base_url}/v1.0"
         self.token_url = f"{self.authority}/{self.tenant_id}/oauth2/v2.0/token"

@@ -37,8 +37,8 @@ import aiohttp
 from hybridcal.sandbox.faults import Faults
 from hybridcal.sandbox.microsoft.events import Change
 from hybridcal.sandbox.microsoft.subscriptions import Subscription, SubscriptionService
-from hybridcal.sandbox.microsoft.tasks import TaskSet
 from hybridcal.sandbox.microsoft.times import format_stamp
+from hybridcal.sandbox.tasks import TaskSet
 
 BATCH_S = 0.01
 MAX_BATCH = 100

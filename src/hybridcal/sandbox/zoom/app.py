@@ -19,13 +19,13 @@ passcodes, meetings, recurrence, listing, limits, http).
 from __future__ import annotations
 
 import random
-import socket
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
+from hybridcal.sandbox import listen
 from hybridcal.sandbox.faults import Faults
 from hybridcal.sandbox.zoom.api import ZoomApi
 from hybridcal.sandbox.zoom.auth import TokenService, ZoomApp
@@ -89,15 +89,7 @@ class ZoomSimulator:
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        # bind first: the token answer's api_url needs the real port
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-        sock.setblocking(False)  # noqa: FBT003 - socket API
-        shown = f"[{host}]" if family == socket.AF_INET6 else host
-        self.base_url = f"http://{shown}:{sock.getsockname()[1]}"
+        sock, self.base_url = listen.bind(host, port)
         self.oauth_root = self.base_url
         self.api_root = f"{self.base_url}/v2"
         self._tokens.api_url = self.base_url
