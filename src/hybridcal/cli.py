@@ -331,6 +331,7 @@ def zoom_check(obj: Context, users: tuple[str, ...]) -> None:
     settings = obj.settings
     if not settings.zoom.enabled:
         raise click.ClickException("zoom.enabled is false in the config: nothing to check")
+    configure_logging("warning", "console", stream=sys.stderr)  # the findings speak for it
 
     async def body() -> bool:
         async with aiohttp.ClientSession() as http:

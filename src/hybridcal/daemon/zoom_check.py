@@ -101,11 +101,14 @@ async def _host_finding(
     try:
         user = await zoom.user(email)
     except MeetingRefusedError:
-        hint = (
-            "their meetings go to zoom.fallback_host"
-            if has_fallback and role.startswith("host")
-            else "add this user to the Zoom account (a licensed user) or change the setting"
-        )
+        if has_fallback and role.startswith("host"):
+            return Finding(
+                ok=False,
+                what=what,
+                detail="no such Zoom user; their meetings go to zoom.fallback_host",
+                warning=True,
+            )
+        hint = "add this user to the Zoom account (a licensed user) or change the setting"
         return Finding(ok=False, what=what, detail=f"no such Zoom user; {hint}")
     except ConnectorError as exc:
         return Finding(ok=False, what=what, detail=str(exc))
