@@ -645,3 +645,14 @@ def test_an_occurrence_binding_never_deletes_the_series_meeting() -> None:
     assert not any(isinstance(a, DeleteMeeting) for a in actions)
     assert needs_planning(cancelled, WITH_ZOOM, has_binding=False, series_bound=True)
     assert not needs_planning(cancelled, WITH_ZOOM, has_binding=False, series_bound=False)
+
+
+def test_an_adopted_external_meeting_whose_block_is_gone_is_looked_up_again() -> None:
+    # the store was lost, and the person deleted our block: the marker alone cannot render it
+    marker = Marker(system="zoom", request_id="req-7", meeting_id="93968804761", block_hash="x")
+    event = make_event(location="@zoom", marker=marker, description="Agenda only")
+    (adopt,) = plan(event, None, WITH_ZOOM)
+    assert isinstance(adopt, SaveBinding)
+    (again,) = plan(event, adopt.binding, WITH_ZOOM)
+    assert again == SaveBinding(replace(adopt.binding, state=BindingState.INTENT))
+    assert plan(event, again.binding, WITH_ZOOM) == [CreateMeeting(again.binding)]

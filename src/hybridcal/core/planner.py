@@ -375,11 +375,18 @@ def _keep_external(
             note = _problem_note(binding.system, binding.problem, policy.locale)
             return _ensure_block(event, binding, note, state=BindingState.INTENT)
         return [CreateMeeting(binding)]
+    intact = binding.block_hash is not None and (
+        block_digest_of(event.description) == binding.block_hash
+    )
+    if binding.join is None and not intact:
+        # adopted, but our block is gone (or the marker was stale): look the meeting up by its
+        # request id, or make a new one, then write the block again
+        return [SaveBinding(replace(binding, state=BindingState.INTENT))]
     fingerprint = meeting_fingerprint(event)
     if binding.fingerprint != fingerprint and binding.state is BindingState.PATCHED:
         return [UpdateMeeting(binding, fingerprint)]
     if binding.join is None:
-        return []
+        return []  # adopted from an intact marker and block: nothing to do
     block = render_join_block(binding.join, policy.locale)
     return _ensure_block(event, binding, block)
 

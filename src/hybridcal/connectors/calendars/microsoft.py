@@ -654,11 +654,29 @@ class _Round:
 # -- helpers ----------------------------------------------------------------------------------
 
 
+def _may_be_ours(item: dict[str, Any]) -> bool:
+    """Whether an organiser copy may carry our marker, judged from what delta gives: a keyword
+    in the location, our block in the body, or an online meeting (a Teams meeting we made).
+    Only these are read again for the marker (delta has no ``$expand``); an event that has
+    none of them needs no marker to be planned: without keyword and block there is nothing
+    of ours to keep, and a binding we hold is torn down from the store's side."""
+    location = item.get("location")
+    where = location.get("displayName") if isinstance(location, dict) else None
+    if isinstance(where, str) and "@" in where:
+        return True
+    if item.get("isOnlineMeeting") is True:
+        return True
+    body = item.get("body")
+    content = body.get("content") if isinstance(body, dict) else None
+    return isinstance(content, str) and "hybridcal" in content
+
+
 def _reads_needed(items: dict[str, dict[str, Any]]) -> tuple[set[str], set[str], set[str]]:
     """For one delta round: (items to read again, series masters to read, items the master
-    stands for). Delta has no ``$expand``, so organiser copies are read again for our marker;
-    ``@removed`` items are read to tell deleted from moved out of the window (a meeting must
-    not be deleted because its event moved to next quarter)."""
+    stands for). Delta has no ``$expand``, so organiser copies that may be ours are read again
+    for our marker (see ``_may_be_ours``); ``@removed`` items are read to tell deleted from
+    moved out of the window (a meeting must not be deleted because its event moved to next
+    quarter)."""
     refetch: set[str] = set()
     masters: set[str] = set()
     hidden: set[str] = set()
@@ -672,7 +690,7 @@ def _reads_needed(items: dict[str, dict[str, Any]]) -> tuple[set[str], set[str],
                 masters.add(master)
             if kind == "occurrence":
                 hidden.add(event_id)
-            else:
+            elif _may_be_ours(item):
                 refetch.add(event_id)
     return refetch, masters, hidden
 
