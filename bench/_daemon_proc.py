@@ -37,16 +37,30 @@ class GoogleEndpoints:
     gmail_root: str
 
 
+def google_section(
+    workdir: Path, endpoints: GoogleEndpoints, room_access_user: str
+) -> dict[str, TomlValue]:
+    """``[google]`` for the Google simulator, with the service-account key in ``workdir``."""
+    return {
+        "enabled": True,
+        "service_account_file": str(workdir / "service-account.json"),
+        "room_access_user": room_access_user,
+        "token_uri": endpoints.token_uri,
+        "calendar_api_root": endpoints.calendar_root,
+        "gmail_api_root": endpoints.gmail_root,
+    }
+
+
 def config_sections(
     workdir: Path,
     *,
     port: int,
-    google: GoogleEndpoints,
-    room_access_user: str,
+    providers: Mapping[str, Mapping[str, TomlValue]],
     zoom: Mapping[str, TomlValue] | None = None,
 ) -> dict[str, dict[str, TomlValue]]:
     """The daemon's settings, TOML shaped; the benchmark validates them with the product's own
-    loader before the daemon reads the same file. ``zoom`` is the ``[zoom]`` section."""
+    loader before the daemon reads the same file. ``providers`` are the calendar providers'
+    sections (``google``, ``microsoft``), ``zoom`` is the ``[zoom]`` section."""
     extra = {"zoom": dict(zoom)} if zoom else {}
     return {
         **extra,
@@ -54,14 +68,7 @@ def config_sections(
         "store": {"path": str(workdir / "hybridcal.db")},
         "crypto": {"keyring": str(workdir / "keyring.json")},
         "logging": {"level": "warning", "format": "json"},
-        "google": {
-            "enabled": True,
-            "service_account_file": str(workdir / "service-account.json"),
-            "room_access_user": room_access_user,
-            "token_uri": google.token_uri,
-            "calendar_api_root": google.calendar_root,
-            "gmail_api_root": google.gmail_root,
-        },
+        **{name: dict(section) for name, section in providers.items()},
     }
 
 

@@ -1,4 +1,5 @@
-"""`python -m bench.sync --quick` runs end to end and prints the documented JSON keys."""
+"""`python -m bench.sync --quick [--provider microsoft]` runs end to end and prints the
+documented JSON keys."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,14 +25,35 @@ FIGURES = (
     "zoom_creates_per_keyword_event",
     "zoom_hot_path_reads_per_keyword_event",
     "burst_cpu_seconds",
+    "burst_notifications_delivered",
+    "burst_throttled_requests",
     "peak_rss_mb",
+)
+GRAPH_FIGURES = (
+    "graph_initial_marker_reads",
+    "graph_initial_series_master_reads",
+    "graph_marker_reads_per_changed_event",
+    "graph_series_master_reads",
+    "graph_notifications_failed",
+)
+TARGETS = {
+    "events_per_cpu_second",
+    "list_calls_per_burst",
+    "writes_per_keyword_event",
+    "echo_writes",
+    "conferences_per_keyword_event",
+    "zoom_creates_per_keyword_event",
+    "zoom_hot_path_reads_per_keyword_event",
+}
+
+needs_proc = pytest.mark.skipif(
+    not Path("/proc/self/stat").exists(), reason="reads CPU time from /proc"
 )
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads CPU time from /proc")
-def test_quick_run_prints_one_json_object() -> None:
+def quick_run(*extra: str) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, "-m", "bench.sync", "--quick"],
+        [sys.executable, "-m", "bench.sync", "--quick", *extra],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -38,19 +61,11 @@ def test_quick_run_prints_one_json_object() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
+    result: dict[str, Any] = json.loads(done.stdout)
     for key in (*FIGURES, "targets", "parameters", "all_targets_met"):
         assert key in result, key
     assert result["parameters"]["quick"] is True
-    assert set(result["targets"]) == {
-        "events_per_cpu_second",
-        "list_calls_per_burst",
-        "writes_per_keyword_event",
-        "echo_writes",
-        "conferences_per_keyword_event",
-        "zoom_creates_per_keyword_event",
-        "zoom_hot_path_reads_per_keyword_event",
-    }
+    assert set(result["targets"]) == TARGETS
     # 3 people x 10 events, plus the colleagues' and the room's copies
     assert result["initial_events"] > 30
     assert result["initial_events_listed"] >= result["initial_events"]
@@ -65,3 +80,32 @@ def test_quick_run_prints_one_json_object() -> None:
     assert result["zoom_hot_path_reads_per_keyword_event"] == 0
     assert result["conferences_per_keyword_event"] == 1
     assert 1 <= result["list_calls_per_burst_reading_edits"] <= result["list_calls_per_burst"]
+    assert result["burst_notifications_delivered"] >= result["burst_changed_events"]
+    return result
+
+
+@needs_proc
+def test_quick_run_prints_one_json_object() -> None:
+    result = quick_run()
+    assert result["provider"] == "google"
+    assert result["parameters"]["provider"] == "google"
+    assert "calendar.events.list" in result["initial_calls_by_method"]
+    assert not any(key.startswith("graph_") for key in result)
+
+
+@needs_proc
+def test_quick_run_against_microsoft_365() -> None:
+    result = quick_run("--provider", "microsoft")
+    assert result["provider"] == "microsoft"
+    assert result["parameters"]["provider"] == "microsoft"
+    for key in GRAPH_FIGURES:
+        assert key in result, key
+    assert "calendarView.delta" in result["initial_calls_by_method"]
+    assert "calendar.events.list" not in result["initial_calls_by_method"]
+    assert result["burst_calls_by_method"]["event.update"] == 4  # one PATCH per keyword event
+    # one series per person is in the quick pattern (j = 7): its master is read once
+    assert result["graph_initial_series_master_reads"] >= 3
+    assert result["graph_marker_reads_per_changed_event"] >= 1  # delta has no $expand
+    assert result["graph_notifications_failed"] == 0
+    assert result["initial_failed_requests"] == 0
+    assert result["burst_failed_requests"] == 0

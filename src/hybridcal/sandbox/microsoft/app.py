@@ -291,6 +291,15 @@ class GraphSimulator:
             return None
         return render_target(target, self._directory, View())
 
+    def extended_properties(self, mailbox: str, event_id: str) -> dict[str, str]:
+        """The single-value extended properties on the mailbox's copy, by id (a person's view
+        would not show them; Graph returns them only when a request expands them)."""
+        try:
+            target = self._store.resolve(mailbox.lower(), event_id)
+        except GraphError:
+            return {}
+        return dict(target.copy.props)
+
     def list_events(self, mailbox: str) -> list[dict[str, Any]]:
         """The mailbox's single events and series masters (as ``/events`` lists them)."""
         key = mailbox.lower()
