@@ -1,11 +1,17 @@
-"""The end-to-end harness: Google and Zoom simulators, a real daemon in-process, and helpers to
-drive them.
+"""The end-to-end harness: Google and Zoom simulators (and, optionally, a Microsoft 365 tenant
+behind the Graph simulator), a real daemon in-process, and helpers to drive them.
 
 Everything is real except the cloud, exactly as in ``hybridcal demo``: a throwaway service-account
 key, a keyring and a SQLite store on disk, the admin path enabling users and a room, and the
 daemon receiving real push notifications from the simulator over loopback HTTP. Tests talk to
 the simulator as a person would (``sim.person_*``) and read the outcome from the simulator's
 request log, its events, and the room's meeting list served by the endpoint API.
+
+With ``start_harness(..., microsoft=True)`` the same daemon also serves a Microsoft 365 tenant
+(``TENANT``): MEGAN and ADELE are enabled users (both have Zoom users), M365_ROOM a room with a
+device (``Harness.m365_room_token``). People use Outlook through ``graph.person_*``; the outcome
+is read from ``graph.request_log`` (``graph_requests``/``graph_patches``), the simulator's
+events and our marker as Graph returns it to any app (``graph_marker``).
 """
 
 from __future__ import annotations
@@ -17,19 +23,27 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 
 from hybridcal.config.loader import settings_from_mapping
 from hybridcal.config.settings import Settings
+from hybridcal.connectors.calendars.microsoft_wire import MARKER_EXPAND, MARKER_PROPERTY_ID
 from hybridcal.core.model import Binding, CalendarKind, CalendarRecord, Provider, calendar_key
 from hybridcal.crypto import init_keyring
 from hybridcal.daemon.admin import admin_session
 from hybridcal.daemon.service import Daemon
-from hybridcal.demo import install_service_account, install_zoom_app, sandbox_config
+from hybridcal.demo import (
+    install_graph_app,
+    install_service_account,
+    install_zoom_app,
+    sandbox_config,
+)
 from hybridcal.sandbox.faults import Faults
 from hybridcal.sandbox.google.app import GoogleSimulator
 from hybridcal.sandbox.google.http import RequestRecord
+from hybridcal.sandbox.microsoft import GraphApp, GraphRecord, GraphSimulator
 from hybridcal.sandbox.zoom import ZoomApp, ZoomSimulator
 
 DOMAIN = "example.com"
@@ -40,6 +54,13 @@ ADMIN = f"hybridcal-admin@{DOMAIN}"
 ROOM = "c_1880e2e-room@resource.calendar.google.com"
 ZONE = "Europe/Zurich"
 MARKER_PREFIX = "hybridcal."
+# the optional Microsoft 365 tenant
+TENANT = "contoso.example"
+MEGAN = f"megan@{TENANT}"
+ADELE = f"adele@{TENANT}"
+M365_ROOM = f"boardroom@{TENANT}"
+M365_ZONE = "W. Europe Standard Time"  # Windows' name for the zone Exchange hands out
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 
 
 class SettleTimeoutError(AssertionError):
@@ -79,6 +100,48 @@ def tomorrow_at(hour: int, minute: int = 0) -> datetime:
     return base.replace(hour=hour, minute=minute, second=0, microsecond=0)
 
 
+def outlook_when(start: datetime, minutes: int = 30, zone: str = "UTC") -> dict[str, Any]:
+    """Graph's ``start``/``end`` (a local dateTime and a zone name) for an instant in UTC."""
+    fmt = "%Y-%m-%dT%H:%M:%S"
+    end = start + timedelta(minutes=minutes)
+    local = ZoneInfo(zone)
+    first, last = start.astimezone(local), end.astimezone(local)
+    return {
+        "start": {"dateTime": first.strftime(fmt), "timeZone": zone},
+        "end": {"dateTime": last.strftime(fmt), "timeZone": zone},
+    }
+
+
+def outlook_event(
+    subject: str,
+    location: str,
+    body_html: str,
+    start: datetime,
+    minutes: int = 30,
+    *,
+    attendees: tuple[str, ...] = (M365_ROOM,),
+    **extra: Any,
+) -> dict[str, Any]:
+    """An event as Outlook creates it: an HTML body, the room invited as a resource."""
+    people = [
+        {
+            "emailAddress": {"address": a, "name": a.split("@", 1)[0].title()},
+            "type": "resource" if a == M365_ROOM else "required",
+        }
+        for a in attendees
+    ]
+    event: dict[str, Any] = {
+        "subject": subject,
+        "body": {"contentType": "html", "content": body_html},
+        "attendees": people,
+        **outlook_when(start, minutes),
+        **extra,
+    }
+    if location:
+        event["location"] = {"displayName": location}
+    return event
+
+
 def marker_of(event: Mapping[str, Any]) -> dict[str, str]:
     """Our keys in the event's ``extendedProperties.private`` (empty when it carries none)."""
     private = (event.get("extendedProperties") or {}).get("private") or {}
@@ -112,6 +175,10 @@ class Harness:
     daemon: Daemon
     room_token: str = ""
     restarts: int = 0
+    graph: GraphSimulator | None = None
+    graph_app: GraphApp | None = None
+    m365_room_token: str = ""
+    _reader: GraphApp | None = field(default=None, repr=False)
     _closed: bool = field(default=False, repr=False)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -134,6 +201,8 @@ class Harness:
         try:
             await self.daemon.stop()
         finally:
+            if self.graph is not None:
+                await self.graph.close()
             await self.zoom.close()
             await self.sim.close()
 
@@ -142,7 +211,21 @@ class Harness:
     def _activity(self) -> tuple[int, ...]:
         queue = self.daemon.queue
         assert queue is not None
+        graph = self.graph
+        graph_activity = (
+            ()
+            if graph is None
+            else (
+                len(graph.request_log),
+                graph.notifications_sent,
+                graph.notifications_failed,
+                graph.notifications_dropped,
+                graph.lifecycle_notifications_sent,
+                graph.teams_meetings_created,
+            )
+        )
         return (
+            *graph_activity,
             len(self.sim.request_log),
             self.sim.notifications_sent,
             self.sim.notifications_failed,
@@ -170,6 +253,8 @@ class Harness:
             if remaining <= 0:
                 raise SettleTimeoutError(self._stuck(limit_s))
             await self.sim.drain(remaining)
+            if self.graph is not None:
+                await self.graph.drain(max(0.001, deadline - loop.time()))
             queue = self.daemon.queue
             assert queue is not None
             try:
@@ -291,6 +376,98 @@ class Harness:
             await resp.read()
             return resp.status
 
+    # -- the Microsoft 365 tenant ------------------------------------------------------------
+
+    def _graph(self) -> GraphSimulator:
+        assert self.graph is not None, "start the harness with microsoft=True"
+        return self.graph
+
+    def graph_requests(
+        self, operation: str | None = None, *, method: str | None = None, since: int = 0
+    ) -> list[GraphRecord]:
+        """Graph requests the daemon's app sent (token requests and other apps' excluded),
+        from ``since`` (an index into ``graph.request_log``) on."""
+        assert self.graph_app is not None
+        return [
+            r
+            for r in self._graph().request_log[since:]
+            if r.app_id == self.graph_app.client_id
+            and r.operation != "token"
+            and (operation is None or r.operation == operation)
+            and (method is None or r.method == method)
+        ]
+
+    def graph_patches(self, event_id: str | None = None) -> list[GraphRecord]:
+        """The daemon's event PATCHes (to one event when ``event_id`` is given)."""
+        return [
+            r
+            for r in self.graph_requests("event.update")
+            if event_id is None or r.path.rstrip("/").rsplit("/", 1)[-1] == event_id
+        ]
+
+    def m365_event(self, mailbox: str, event_id: str) -> dict[str, Any]:
+        found = self._graph().get_event(mailbox, event_id)
+        assert found is not None, f"{event_id} is not in {mailbox}'s calendar"
+        return found
+
+    def m365_body(self, mailbox: str, event_id: str) -> str:
+        return str(self.m365_event(mailbox, event_id)["body"]["content"])
+
+    async def graph_marker(self, mailbox: str, event_id: str) -> str | None:
+        """Our extended property on the event, as Graph returns it to any app with access
+        (read with a second app registration, so the daemon's request log stays its own)."""
+        graph = self._graph()
+        if self._reader is None:
+            self._reader = graph.register_app()
+        reader = self._reader
+        async with aiohttp.ClientSession() as http:
+            form = {
+                "grant_type": "client_credentials",
+                "client_id": reader.client_id,
+                "client_secret": reader.client_secret,
+                "scope": GRAPH_SCOPE,
+            }
+            async with http.post(graph.token_url, data=form) as resp:
+                assert resp.status == 200, await resp.text()
+                token = (await resp.json())["access_token"]
+            async with http.get(
+                f"{graph.graph_root}/users/{mailbox}/events/{event_id}",
+                params={"$expand": MARKER_EXPAND},
+                headers={"Authorization": f"Bearer {token}"},
+            ) as resp:
+                assert resp.status == 200, await resp.text()
+                data: dict[str, Any] = await resp.json()
+        for prop in data.get("singleValueExtendedProperties") or []:
+            if str(prop.get("id", "")).lower() == MARKER_PROPERTY_ID.lower():
+                return str(prop.get("value"))
+        return None
+
+    async def m365_binding(self, address: str, event_id: str) -> Binding | None:
+        store = self.daemon.store
+        assert store is not None
+        return await store.get_binding(calendar_key(Provider.MICROSOFT, address), event_id)
+
+    async def post_graph(
+        self,
+        body: bytes = b"",
+        *,
+        lifecycle: bool = False,
+        query: Mapping[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> tuple[int, str, str]:
+        """POST to the daemon's Graph webhook; returns (status, Content-Type, body text)."""
+        path = "/webhooks/microsoft/lifecycle" if lifecycle else "/webhooks/microsoft"
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                f"{self.daemon.base_url}{path}",
+                params=dict(query or {}),
+                data=body,
+                headers={"Content-Type": content_type},
+            ) as resp,
+        ):
+            return resp.status, resp.headers.get("Content-Type", ""), await resp.text()
+
     # -- admin -------------------------------------------------------------------------------
 
     async def enable(self, address: str, kind: CalendarKind = CalendarKind.USER) -> CalendarRecord:
@@ -314,6 +491,7 @@ def harness_settings(
     workdir: Path,
     port: int,
     extra: Mapping[str, Any] | None = None,
+    microsoft: tuple[GraphSimulator, GraphApp] | None = None,
 ) -> Settings:
     sim, zoom, app = sims
     tuned: dict[str, Any] = {
@@ -325,7 +503,9 @@ def harness_settings(
         "google": {"room_access_user": ADMIN, "max_retries": 2},
     }
     tuned["zoom"] = {"max_retries": 2}
-    data = _merge(sandbox_config(sim, workdir, port, (zoom, app)), tuned)
+    if microsoft is not None:
+        tuned["microsoft"] = {"max_retries": 3}
+    data = _merge(sandbox_config(sim, workdir, port, (zoom, app), microsoft), tuned)
     return settings_from_mapping(_merge(data, extra or {}))
 
 
@@ -339,15 +519,25 @@ async def start_harness(
     users: tuple[str, ...] = (ALICE, BOB),
     zoom_faults: Faults | None = None,
     zoom_users: tuple[str, ...] = (ALICE, BOB),
+    microsoft: bool = False,
+    graph_faults: Faults | None = None,
+    m365_users: tuple[str, ...] = (MEGAN, ADELE),
 ) -> Harness:
     """Simulators up, key and keyring on disk, users and the room enabled, a device for the room,
     and a started daemon; the first syncs have settled when this returns. ``zoom_users`` have a
-    Zoom user in the Zoom account (CAROL has none by default)."""
+    Zoom user in the Zoom account (CAROL has none by default). With ``microsoft`` the daemon
+    also serves a Microsoft 365 tenant: ``m365_users`` (enabled, with Zoom users) and M365_ROOM
+    with a device; Graph shares the daemon's clock (subscription expiries are checked by it)."""
     sim = GoogleSimulator(domain=DOMAIN, conference_delay_s=conference_delay_s, faults=faults)
     clock = Clock()  # the daemon's and Zoom's clock (Zoom's daily limit resets by it)
     zoom = ZoomSimulator(faults=zoom_faults, account_id="e2eaccount", now=clock)
+    graph = GraphSimulator(domain=TENANT, faults=graph_faults, now=clock) if microsoft else None
     await sim.start()
     await zoom.start()
+    if graph is not None:
+        await graph.start()
+    graph_app: GraphApp | None = None
+    m365_token = ""
     try:
         info = install_service_account(sim, workdir / "service-account.json", sa_info)
         for address in (ALICE, BOB, CAROL):
@@ -357,21 +547,56 @@ async def start_harness(
         app = install_zoom_app(zoom, workdir)
         for address in zoom_users:
             zoom.add_user(address, timezone=ZONE)
+        if graph is not None:
+            graph_app = install_graph_app(graph, workdir)
+            for address in m365_users:
+                graph.add_user(address, timezone=M365_ZONE)
+                zoom.add_user(address, timezone=ZONE)
+            graph.add_room(M365_ROOM, name="Contoso Board Room", timezone=M365_ZONE)
         init_keyring(workdir / "keyring.json")
-        configured = harness_settings((sim, zoom, app), workdir, free_port(), settings)
+        configured = harness_settings(
+            (sim, zoom, app),
+            workdir,
+            free_port(),
+            settings,
+            None if graph is None or graph_app is None else (graph, graph_app),
+        )
         async with admin_session(configured, {}) as admin:
             for address in users:
                 await admin.enable(Provider.GOOGLE, address, CalendarKind.USER)
             await admin.enable(Provider.GOOGLE, ROOM, CalendarKind.ROOM, name="E2E Room")
             _device, token = await admin.add_device(Provider.GOOGLE, ROOM, "room codec")
+            if graph is not None:
+                for address in m365_users:
+                    await admin.enable(Provider.MICROSOFT, address, CalendarKind.USER)
+                await admin.enable(
+                    Provider.MICROSOFT, M365_ROOM, CalendarKind.ROOM, name="Contoso Board Room"
+                )
+                _device, m365_token = await admin.add_device(
+                    Provider.MICROSOFT, M365_ROOM, "Contoso room codec"
+                )
         daemon = Daemon(configured, now=clock)
         await daemon.start()
         await daemon.wait_initial_sweep()
     except BaseException:
+        if graph is not None:
+            await graph.close()
         await zoom.close()
         await sim.close()
         raise
-    harness = Harness(sim, zoom, workdir, configured, info, clock, daemon, room_token=token)
+    harness = Harness(
+        sim,
+        zoom,
+        workdir,
+        configured,
+        info,
+        clock,
+        daemon,
+        room_token=token,
+        graph=graph,
+        graph_app=graph_app,
+        m365_room_token=m365_token,
+    )
     try:
         await harness.settle()
     except BaseException:
