@@ -6,6 +6,8 @@ as failed; connectors never leak ``HttpError`` or aiohttp exceptions upwards.
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 
 class ConnectorError(Exception):
     """Base class. ``str(err)`` is written for an admin and never contains secrets."""
@@ -45,3 +47,12 @@ class CursorExpiredError(ConnectorError):
 
 class MalformedEventError(ConnectorError):
     """A provider event that cannot be understood; logged and skipped, never fatal."""
+
+
+def short_reason(exc: Exception) -> str:
+    """One line for a log or an admin: a wire model's first validation error, or the text."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        return f"{loc}: {first['msg']}"
+    return str(exc)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hybridcal.connectors.errors import MalformedEventError
+from hybridcal.connectors.errors import MalformedEventError, short_reason
 from hybridcal.core.model import Attendee, Conference, EntryPoint, Event, EventStatus, Marker
 
 
@@ -106,15 +106,7 @@ def parse_event(data: dict[str, Any], calendar_key: str, *, default_tz: str | No
         return _to_event(wire, calendar_key, default_tz)
     except (ValidationError, ValueError, KeyError) as exc:
         event_id = data.get("id") if isinstance(data, dict) else None
-        raise MalformedEventError(f"event {event_id!r}: {_short(exc)}") from exc
-
-
-def _short(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        return f"{loc}: {first['msg']}"
-    return str(exc)
+        raise MalformedEventError(f"event {event_id!r}: {short_reason(exc)}") from exc
 
 
 def _to_event(wire: GEvent, calendar_key: str, default_tz: str | None) -> Event:
