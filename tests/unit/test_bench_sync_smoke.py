@@ -105,7 +105,8 @@ def test_quick_run_against_microsoft_365() -> None:
     assert result["burst_calls_by_method"]["event.update"] == 4  # one PATCH per keyword event
     # one series per person is in the quick pattern (j = 7): its master is read once
     assert result["graph_initial_series_master_reads"] >= 3
-    assert result["graph_marker_reads_per_changed_event"] >= 1  # delta has no $expand
+    # delta has no $expand: keyword edits are read once more for our marker, our echoes not
+    assert 0 < result["graph_marker_reads_per_changed_event"] <= 1
     assert result["graph_notifications_failed"] == 0
     assert result["initial_failed_requests"] == 0
     assert result["burst_failed_requests"] == 0

@@ -366,3 +366,29 @@ async def test_stop_cancels_work_in_flight(
     await settle(hook)
     await asyncio.wait_for(hook.stop(), 1)
     assert seen.calls == [("resync", CAL)]
+
+
+async def test_our_own_write_coming_back_needs_no_sync(store: FakeStore, seen: Recorder) -> None:
+    ours = {(CAL, "AAMkAD-evt1", 'W/"DwAAABYAAAB1"')}
+    webhook = GraphWebhook(
+        store=cast("Store", store),
+        enqueue=seen.enqueued.append,
+        metrics=seen,
+        max_body=MAX_BODY,
+        renew=seen.renew,
+        recreate=seen.recreate,
+        resync=seen.resync,
+        own_write=lambda key, event_id, etag: (key, event_id, etag) in ours,
+    )
+    app = web.Application()
+    app.router.add_post("/webhooks/microsoft", webhook.handle)
+    try:
+        async with TestClient(TestServer(app)) as test_client:
+            assert await post(test_client, [change()]) == 202
+            assert seen.enqueued == []  # the echo of our PATCH: nothing new to read
+            assert seen.outcomes == ["accepted", "own_write"]
+            later = change(resourceData={"id": "AAMkAD-evt1", "@odata.etag": 'W/"Dw2"'})
+            assert await post(test_client, [later]) == 202
+            assert seen.enqueued == [CAL]  # a person's edit after ours
+    finally:
+        await webhook.stop()

@@ -40,6 +40,12 @@ class _Item:
     subscription_id: str
     client_state: str
     lifecycle_event: str | None
+    event_id: str | None = None  # resourceData.id of a change notification
+    etag: str | None = None  # resourceData["@odata.etag"]
+
+
+# (calendar key, event id, etag) -> the change is our own write coming back
+OwnWrite = Callable[[str, str, str | None], bool]
 
 
 class GraphWebhook:
@@ -53,6 +59,7 @@ class GraphWebhook:
         renew: Callback,
         recreate: Callback,
         resync: Callback,
+        own_write: OwnWrite | None = None,
     ) -> None:
         """``renew(subscription_id)`` extends a subscription; ``recreate(calendar_key)`` makes
         a new one for a calendar whose subscription Graph removed; ``resync(calendar_key)``
@@ -64,6 +71,7 @@ class GraphWebhook:
         self._renew = renew
         self._recreate = recreate
         self._resync = resync
+        self._own_write = own_write or (lambda _key, _event, _etag: False)
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: set[tuple[str, str]] = set()  # (action, key) in flight: no duplicates
 
@@ -142,6 +150,10 @@ class GraphWebhook:
                 continue
             accepted += 1
             if item.lifecycle_event is None:
+                key, event_id = channel.calendar_key, item.event_id
+                if event_id and self._own_write(key, event_id, item.etag):
+                    self._metrics.webhook(PROVIDER, "own_write")  # nothing new to read
+                    continue
                 changed[channel.calendar_key] = None
             else:
                 self._lifecycle(item.lifecycle_event, channel, changed)
@@ -217,11 +229,16 @@ def _parse(body: bytes) -> list[_Item] | None:
         event = value.get("lifecycleEvent")
         if not isinstance(subscription, str) or not subscription:
             return None
+        data = value.get("resourceData")
+        data = data if isinstance(data, dict) else {}
+        event_id, etag = data.get("id"), data.get("@odata.etag")
         items.append(
             _Item(
                 subscription_id=subscription,
                 client_state=state if isinstance(state, str) else "",
                 lifecycle_event=event if isinstance(event, str) else None,
+                event_id=event_id if isinstance(event_id, str) else None,
+                etag=etag if isinstance(etag, str) else None,
             )
         )
     return items

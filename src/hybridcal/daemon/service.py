@@ -376,6 +376,7 @@ class Daemon:
                 renew=self._renew_subscription,
                 recreate=self._recreate_subscription,
                 resync=self._resync,
+                own_write=self.connectors[Provider.MICROSOFT].is_own_write,
             )
             if Provider.MICROSOFT in self.connectors
             else None

@@ -69,6 +69,10 @@ class CalendarConnector(Protocol):
 
     async def stop_channel(self, calendar: CalendarRecord, channel: Channel) -> None: ...
 
+    def is_own_write(self, calendar_key: str, event_id: str, etag: str | None) -> bool:
+        """Whether a change carrying ``etag`` is our own last write of the event coming back
+        (False where the provider's notifications carry no etag, as Google's)."""
+
     async def get_presence(self, calendar: CalendarRecord, now: datetime) -> Presence: ...
 
     async def close(self) -> None: ...

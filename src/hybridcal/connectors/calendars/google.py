@@ -275,6 +275,15 @@ class GoogleCalendarConnector:
         """Google channels cannot be extended: a new one replaces them."""
         return None
 
+    def is_own_write(
+        self,
+        calendar_key: str,  # noqa: ARG002 - the protocol's signature
+        event_id: str,  # noqa: ARG002
+        etag: str | None,  # noqa: ARG002
+    ) -> bool:
+        """Google's notifications name no event: echoes are recognised by the planner."""
+        return False
+
     async def stop_channel(self, calendar: CalendarRecord, channel: Channel) -> None:
         req = self._channels.stop(
             body={"id": channel.channel_id, "resourceId": channel.resource_id}

@@ -65,6 +65,7 @@ from hybridcal.core.model import (
     CalendarRecord,
     Channel,
     Event,
+    Marker,
     Presence,
     Provider,
     Window,
@@ -160,6 +161,9 @@ class MicrosoftCalendarConnector:
         self._slots: dict[str, asyncio.Semaphore] = {}
         # occurrence -> (series master, original start): Graph's removals name neither
         self._series: OrderedDict[tuple[str, str], tuple[str, datetime]] = OrderedDict()
+        # (calendar, event) -> (etag, marker) our last PATCH answered: that etag coming back in
+        # a notification or a delta item is our own write, and its marker is known
+        self._written: OrderedDict[tuple[str, str], tuple[str, Marker | None]] = OrderedDict()
         self._http, self._adapter, self._client = _build_client(
             credential, root, self._scope, parts.hostname or "", timeout
         )
@@ -281,6 +285,13 @@ class MicrosoftCalendarConnector:
         items = found.items
         self._learn_series(calendar, items.values())
         refetch, masters, hidden = _reads_needed(items)
+        # our own writes coming back need no read: their marker is the one we wrote
+        own = {
+            event_id
+            for event_id in refetch
+            if self.is_own_write(calendar.key, event_id, items[event_id].get("@odata.etag"))
+        }
+        refetch -= own
         fetched = await self._fetch_many(calendar, [*refetch, *(masters - refetch)], calls)
         raw: dict[str, dict[str, Any]] = {}
         for event_id, item in items.items():
@@ -298,7 +309,12 @@ class MicrosoftCalendarConnector:
             raw.setdefault(master, _removed_stub(master))
         events, skipped = self._parse_all(raw.values(), calendar)
         by_id = {e.event_id: e for e in events}
-        completed = [self._completed(calendar, e, raw[e.event_id], by_id) for e in events]
+        completed = [
+            replace(e, marker=self._written[(calendar.key, e.event_id)][1])
+            if e.event_id in own
+            else self._completed(calendar, e, raw[e.event_id], by_id)
+            for e in events
+        ]
         # series masters first, so that their occurrences see the series' binding
         completed.sort(key=lambda e: e.recurring_event_id is not None)
         return completed, [*found.skipped, *skipped]
@@ -484,7 +500,25 @@ class MicrosoftCalendarConnector:
         answer = await self._call(calendar, build, "events.patch", retry_on=ThrottledError)
         patched = parse_event(answer.data, calendar.key, default_tz=calendar.timezone)
         # Graph does not return extended properties on PATCH: ours is what we just wrote
-        return replace(patched, marker=marker_after(event, patch))
+        marker = marker_after(event, patch)
+        if patched.etag:
+            self._remember_write(calendar, patched.event_id, patched.etag, marker)
+        return replace(patched, marker=marker)
+
+    def is_own_write(self, calendar_key: str, event_id: str, etag: str | None) -> bool:
+        """Whether ``etag`` is the one our last PATCH of the event answered: a change
+        notification or delta item carrying it is our own write, not a person's edit."""
+        known = self._written.get((calendar_key, event_id))
+        return etag is not None and known is not None and known[0] == etag
+
+    def _remember_write(
+        self, calendar: CalendarRecord, event_id: str, etag: str, marker: Marker | None
+    ) -> None:
+        key = (calendar.key, event_id)
+        self._written[key] = (etag, marker)
+        self._written.move_to_end(key)
+        if len(self._written) > SERIES_MEMORY:
+            self._written.popitem(last=False)
 
     # -- push channels -----------------------------------------------------------------------
 
