@@ -28,14 +28,16 @@ def _zoom_event(summary: str = "Quarterly review", **extra: Any) -> dict[str, An
     }
 
 
-async def _converge(h: Harness, done: Callable[[], bool], rounds: int = 20) -> None:
-    """Reconcile until ``done`` (a failed sync waits on a backoff timer that settle() does not
-    wait for; a reconcile runs it now)."""
+async def _converge(h: Harness, done: Callable[[], bool], limit_s: float = 20.0) -> None:
+    """Reconcile until ``done``. A failed sync waits on a backoff timer that settle() does not
+    wait for: a reconcile runs it at once, but a throttled one honours the provider's
+    Retry-After, so this keeps trying for ``limit_s`` seconds."""
     await h.settle()
-    for _ in range(rounds):
-        if done():
-            return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_s
+    while not done() and loop.time() < deadline:
         await h.reconcile()
+        await asyncio.sleep(0.2)
     assert done()
 
 

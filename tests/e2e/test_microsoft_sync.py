@@ -49,14 +49,16 @@ async def _zoom_event(h: Harness, subject: str = "Vendor call", **extra: Any) ->
     return created
 
 
-async def _converge(h: Harness, done: Callable[[], bool], rounds: int = 20) -> None:
-    """Reconcile until ``done`` (a sync that failed waits on a backoff timer that settle() does
-    not wait for; a reconcile runs it now)."""
+async def _converge(h: Harness, done: Callable[[], bool], limit_s: float = 20.0) -> None:
+    """Reconcile until ``done``. A failed sync waits on a backoff timer that settle() does not
+    wait for: a reconcile runs it at once, but a throttled one honours the provider's
+    Retry-After, so this keeps trying for ``limit_s`` seconds."""
     await h.settle()
-    for _ in range(rounds):
-        if done():
-            return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_s
+    while not done() and loop.time() < deadline:
         await h.reconcile()
+        await asyncio.sleep(0.2)
     assert done()
 
 
