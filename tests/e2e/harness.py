@@ -275,6 +275,18 @@ class Harness:
             f"{self.sim.notifications_sent} notifications delivered"
         )
 
+    async def converge(self, done: Callable[[], bool], limit_s: float = 20.0) -> None:
+        """Reconcile until ``done``. A failed sync waits on a backoff timer that settle() does
+        not wait for: a reconcile runs it at once, but a throttled one honours the provider's
+        Retry-After, so this keeps trying for ``limit_s`` seconds."""
+        await self.settle()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit_s
+        while not done() and loop.time() < deadline:
+            await self.reconcile()
+            await asyncio.sleep(0.2)
+        assert done()
+
     async def reconcile(self) -> None:
         """The daemon's periodic reconciliation, run now, then settle."""
         jobs = self.daemon.jobs

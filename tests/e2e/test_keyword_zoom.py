@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,19 +25,6 @@ def _zoom_event(summary: str = "Quarterly review", **extra: Any) -> dict[str, An
         **when(tomorrow_at(10), 45),
         **extra,
     }
-
-
-async def _converge(h: Harness, done: Callable[[], bool], limit_s: float = 20.0) -> None:
-    """Reconcile until ``done``. A failed sync waits on a backoff timer that settle() does not
-    wait for: a reconcile runs it at once, but a throttled one honours the provider's
-    Retry-After, so this keeps trying for ``limit_s`` seconds."""
-    await h.settle()
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit_s
-    while not done() and loop.time() < deadline:
-        await h.reconcile()
-        await asyncio.sleep(0.2)
-    assert done()
 
 
 def _zoom_start(meeting: dict[str, Any]) -> datetime:
@@ -271,7 +257,7 @@ async def test_a_lost_create_answer_is_found_again_not_made_twice(h: Harness) ->
 
     h.zoom.after_request.append(lose_first_answer)
     event_id = h.sim.person_insert(ALICE, _zoom_event())["id"]
-    await _converge(h, lambda: "hybridcal:begin" in h.event(ALICE, event_id)["description"])
+    await h.converge(lambda: "hybridcal:begin" in h.event(ALICE, event_id)["description"])
     assert lost
     [meeting] = h.zoom.meetings(include_deleted=True)
     assert meeting["join_url"] in h.event(ALICE, event_id)["description"]
@@ -291,8 +277,8 @@ async def test_zoom_errors_and_throttling_still_give_one_meeting_per_event(h: Ha
     refused = [r for r in h.zoom.request_log if r.status >= 400]
     assert refused, "the faults never hit: the test proves nothing"
     h.zoom.faults.error_rate = h.zoom.faults.throttle_rate = 0.0
-    await _converge(
-        h, lambda: all("hybridcal:begin" in h.event(ALICE, i)["description"] for i in ids)
+    await h.converge(
+        lambda: all("hybridcal:begin" in h.event(ALICE, i)["description"] for i in ids)
     )
     meetings = h.zoom.meetings(include_deleted=True)
     assert sorted(m["topic"].split(" (")[0] for m in meetings) == [f"Review {n}" for n in range(4)]

@@ -49,19 +49,6 @@ async def _zoom_event(h: Harness, subject: str = "Vendor call", **extra: Any) ->
     return created
 
 
-async def _converge(h: Harness, done: Callable[[], bool], limit_s: float = 20.0) -> None:
-    """Reconcile until ``done``. A failed sync waits on a backoff timer that settle() does not
-    wait for: a reconcile runs it at once, but a throttled one honours the provider's
-    Retry-After, so this keeps trying for ``limit_s`` seconds."""
-    await h.settle()
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit_s
-    while not done() and loop.time() < deadline:
-        await h.reconcile()
-        await asyncio.sleep(0.2)
-    assert done()
-
-
 def _start(meeting: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(meeting["start_time"])
 
@@ -382,7 +369,7 @@ async def test_throttling_and_server_errors_still_give_one_meeting_and_one_write
                 return False
         return True
 
-    await _converge(m, done)
+    await m.converge(done)
     await m.reconcile()
     teams = [s for s in ids if s.startswith("Teams")]
     assert m.graph.teams_meetings_created == len(teams)
