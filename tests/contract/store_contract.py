@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from hybridcal.core.model import (
+    SYNC_FAULT,
     Binding,
     BindingState,
     CalendarKind,
@@ -21,6 +22,7 @@ from hybridcal.core.model import (
     CalendarState,
     Channel,
     Device,
+    Fault,
     JoinInfo,
     JoinLink,
     MeetingEntry,
@@ -520,6 +522,40 @@ class StoreContract:
         assert await store.get_binding(ALICE, "e") is not None
         assert len(await store.list_entries(ALICE, *window(0, 24))) == 1
         assert await store.get_presence(ALICE) is not None
+
+    # -- faults ----------------------------------------------------------------------------------
+
+    async def test_faults_are_kept_per_event_and_cleared(self, store: Store) -> None:
+        await store.add_calendar(calendar())
+        await store.add_calendar(calendar(ALICE))
+        first = Fault(ROOM, "e1", "ValueError", "bad link", T0, T0, 1, T0 + timedelta(minutes=5))
+        await store.put_fault(first)
+        await store.put_fault(Fault(ROOM, SYNC_FAULT, "TransientError", "503", T0, T0))
+        await store.put_fault(Fault(ALICE, "e9", "KeyError", "x", T0 + timedelta(hours=1), T0))
+        again = replace(first, attempts=2, last_seen=T0 + timedelta(minutes=5))
+        await store.put_fault(again)  # replaces, never duplicates
+        room = await store.list_faults(ROOM)
+        assert sorted(f.event_id for f in room) == [SYNC_FAULT, "e1"]
+        assert next(f for f in room if f.event_id == "e1") == again
+        assert [f.calendar_key for f in await store.list_faults()] == [ROOM, ROOM, ALICE]
+        await store.clear_faults(ROOM, ["e1", "never-failed"])
+        assert [f.event_id for f in await store.list_faults(ROOM)] == [SYNC_FAULT]
+        await store.remove_calendar(ROOM)
+        assert [f.calendar_key for f in await store.list_faults()] == [ALICE]
+
+    async def test_a_fault_needs_its_calendar(self, store: Store) -> None:
+        with pytest.raises(NotFoundError):
+            await store.put_fault(Fault(ROOM, "e1", "ValueError", "m", T0, T0))
+
+    async def test_quarantine_of_a_healthy_calendar_moves_nothing(self, store: Store) -> None:
+        await store.add_calendar(calendar())
+        await store.apply_sync(sync([entry("a", 1)]))
+        await store.put_binding(Binding(ROOM, "a", "zoom", "r", "@zoom", BindingState.PATCHED))
+        version = await store.cache_version(ROOM)
+        assert await store.quarantine_unreadable(ROOM) == 0
+        assert await store.count_quarantined() == 0
+        assert await store.cache_version(ROOM) == version
+        assert await store.get_binding(ROOM, "a") is not None
 
     # -- concurrency -----------------------------------------------------------------------------
 

@@ -263,6 +263,32 @@ class MeetingProblem:
     detail: str
 
 
+SYNC_FAULT = ""  # ``Fault.event_id`` of a fault of the calendar's sync itself
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """Why hybridcal could not handle one event (or, with ``event_id == SYNC_FAULT``, a
+    calendar's sync round) and when it tries again.
+
+    An event's fault never stops its calendar: the rest of the round is applied and the cursor
+    moves on; the event is read again from ``retry_at`` on. The admin sees faults in
+    ``users show`` / ``rooms show``; the daemon counts them in ``/readyz`` and ``/metrics``."""
+
+    calendar_key: str
+    event_id: str
+    error: str  # what failed, e.g. "ValueError" or "PlanDidNotSettleError"
+    message: str = field(repr=False)  # admin-readable; may quote provider text: stored sealed
+    first_seen: datetime
+    last_seen: datetime
+    attempts: int = 1
+    retry_at: datetime | None = None
+
+    @property
+    def is_sync_fault(self) -> bool:
+        return self.event_id == SYNC_FAULT
+
+
 @dataclass(frozen=True, slots=True)
 class Channel:
     """A push channel (Google watch) or subscription (Graph) feeding one calendar."""

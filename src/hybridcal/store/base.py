@@ -9,7 +9,7 @@ each ciphertext to its row; only lookup keys and times are stored in clear.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -21,6 +21,7 @@ from hybridcal.core.model import (
     CalendarState,
     Channel,
     Device,
+    Fault,
     MeetingEntry,
     Presence,
     Provider,
@@ -153,6 +154,27 @@ class Store(Protocol):
     async def put_presence(self, presence: Presence) -> None: ...
 
     async def get_presence(self, calendar_key: str) -> Presence | None: ...
+
+    # -- faults: events (and sync rounds) that could not be handled ---------------------------
+    async def put_fault(self, fault: Fault) -> None:
+        """Insert or replace the fault of ``(fault.calendar_key, fault.event_id)``."""
+
+    async def clear_faults(self, calendar_key: str, event_ids: Collection[str]) -> None:
+        """Forget the faults of these events (they were handled after all)."""
+
+    async def list_faults(self, calendar_key: str | None = None) -> list[Fault]:
+        """Faults of one calendar, or of all, oldest first. A fault whose sealed message cannot
+        be read is returned with a placeholder message (it is still a fault)."""
+
+    # -- quarantine: rows that fail authentication -------------------------------------------
+    async def quarantine_unreadable(self, calendar_key: str) -> int:
+        """Move the calendar's bindings and cache rows that no longer decrypt (bit rot, a
+        restored backup, a key removed from the keyring) out of the way, keeping their bytes in
+        a quarantine table, so that the next full sync rebuilds them from the provider and the
+        planner re-adopts meetings from the markers in the events. Returns how many moved."""
+
+    async def count_quarantined(self) -> int:
+        """Rows kept in quarantine (a gauge for the admin)."""
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def integrity_errors(self) -> int:

@@ -18,7 +18,11 @@ What is stored in clear and what is encrypted (``BLOB`` columns, see ``sqlite_ta
 - meetings: calendar key, event key, source id, start and end (fixed-width UTC text, indexed for
   window queries) in clear; everything else of a row encrypted as one record.
 - devices: id, calendar, token hash (sha256 hex, unique), created_at, revoked in clear; name
-  encrypted. presence: one encrypted record per calendar. cache_versions: plain counters.
+  encrypted; ``seal`` an empty record whose associated data are the clear columns, so that a
+  device authenticates even when its cosmetic name no longer decrypts, and an edited clear column
+  (a cleared ``revoked``, a swapped token hash) still fails. presence: one encrypted record per calendar. cache_versions: plain counters.
+- faults: calendar, event id ('' for the calendar's sync), error type, times, attempts in clear;
+  the message encrypted. quarantine: rows that failed authentication, kept as they were.
 """
 
 from __future__ import annotations
@@ -115,7 +119,43 @@ def _create_v1(db: Database) -> None:
             db.execute(statement)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_create_v1,)
+_V2 = """
+CREATE TABLE faults (
+    calendar_key TEXT NOT NULL REFERENCES calendars (key) ON DELETE CASCADE,
+    event_id TEXT NOT NULL,
+    error TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    retry_at TEXT,
+    message BLOB NOT NULL,
+    PRIMARY KEY (calendar_key, event_id)
+);
+CREATE INDEX faults_retry ON faults (retry_at);
+
+CREATE TABLE quarantine (
+    id INTEGER PRIMARY KEY,
+    table_name TEXT NOT NULL,
+    calendar_key TEXT NOT NULL REFERENCES calendars (key) ON DELETE CASCADE,
+    row_id TEXT NOT NULL,
+    quarantined_at TEXT NOT NULL,
+    row_json TEXT NOT NULL
+);
+
+ALTER TABLE devices ADD COLUMN seal BLOB
+"""
+
+
+def _faults_quarantine_device_seal_v2(db: Database) -> None:
+    """Per-event faults, the quarantine of unreadable rows, and a device seal that
+    authenticates a device's clear columns apart from its (cosmetic) name. Existing devices get
+    their seal when the store next opens with the keyring (``RowStore.open``)."""
+    for statement in _V2.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_create_v1, _faults_quarantine_device_seal_v2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -28,10 +28,11 @@ from typing import TYPE_CHECKING, Generic, ParamSpec, Self, TypeVar, cast
 
 from hybridcal.store.base import DeviceView, StoreError
 from hybridcal.store.sqlite_cache import CacheTables
+from hybridcal.store.sqlite_faults import FaultTables
 from hybridcal.store.sqlite_tables import DirectoryTables
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Collection
     from pathlib import Path
     from types import TracebackType
 
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
         CalendarState,
         Channel,
         Device,
+        Fault,
         MeetingEntry,
         Presence,
         Provider,
@@ -57,7 +59,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class _Tables(DirectoryTables, CacheTables):
+class _Tables(DirectoryTables, CacheTables, FaultTables):
     """Every table of the store on one connection."""
 
 
@@ -106,6 +108,7 @@ class SQLiteStore:
         loop = asyncio.get_running_loop()
         try:
             tables = await loop.run_in_executor(executor, _Tables.open, path, cipher, now)
+            await loop.run_in_executor(executor, tables.seal_devices)
         except BaseException:
             executor.shutdown(wait=False)
             raise
@@ -268,6 +271,23 @@ class SQLiteStore:
             return self._reader.device_view(token_hash)
         finally:
             self._report(self._reader.take_failures())
+
+    # -- faults and quarantine -------------------------------------------------------------------
+
+    async def put_fault(self, fault: Fault) -> None:
+        await self._run(self._tables.put_fault, fault)
+
+    async def clear_faults(self, calendar_key: str, event_ids: Collection[str]) -> None:
+        await self._run(self._tables.clear_faults, calendar_key, tuple(event_ids))
+
+    async def list_faults(self, calendar_key: str | None = None) -> list[Fault]:
+        return await self._run(self._tables.list_faults, calendar_key)
+
+    async def quarantine_unreadable(self, calendar_key: str) -> int:
+        return await self._run(self._tables.quarantine_unreadable, calendar_key)
+
+    async def count_quarantined(self) -> int:
+        return await self._run(self._tables.count_quarantined)
 
     # -- presence --------------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 _TABLE = "meetings"
 
 
-def _entry_aad(row: dict[str, Any]) -> bytes:
+def entry_aad(row: dict[str, Any]) -> bytes:
     return row_aad(
         _TABLE,
         "data",
@@ -103,13 +103,13 @@ class CacheTables(RowStore):
             "start_at": codec.instant_to_text(entry.start),
             "end_at": codec.instant_to_text(entry.end),
         }
-        values["data"] = self._seal(codec.entry_to_json(entry), _entry_aad(values))
+        values["data"] = self._seal(codec.entry_to_json(entry), entry_aad(values))
         return values
 
     def _entry_from_row(self, row: dict[str, Any]) -> MeetingEntry | None:
         try:
             return codec.entry_from_json(
-                self._cipher.decrypt_json(row["data"], _entry_aad(row)),
+                self._cipher.decrypt_json(row["data"], entry_aad(row)),
                 calendar_key=row["calendar_key"],
                 event_key=row["event_key"],
                 source_id=row["source_id"],

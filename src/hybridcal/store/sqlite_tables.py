@@ -1,10 +1,13 @@
 """Calendars, push channels, bindings, devices and presence in the SQLite store.
 
 What happens to a value that fails to decrypt (reported by ``RowStore._report`` in every case):
-channels, devices and presence are treated as absent (an unknown channel is stopped, a device is
-refused); a calendar keeps its clear fields and loses the unreadable ones (a lost cursor forces a
-full resync); ``get_binding`` raises, because deciding without the binding could create a second
-meeting for the same event, while ``list_bindings`` skips the row.
+channels and presence are treated as absent (an unknown channel is stopped); a device whose
+seal fails is refused, one whose name alone fails still authenticates under a placeholder name;
+a calendar keeps its clear fields and loses the unreadable ones (a lost cursor forces a full
+resync); ``get_binding`` raises, because deciding without the binding could create a second
+meeting for the same event, while ``list_bindings`` skips the row. The daemon answers every
+report by quarantining the calendar's unreadable rows (``sqlite_faults``) and resyncing it in
+full, so that nothing stays unreadable for good.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from hybridcal.store.base import AlreadyExistsError, DeviceView, NotFoundError
 from hybridcal.store.sqlite_rows import MEMO_LIMIT, RowStore
 
 _UNREADABLE = (DecryptionError, codec.CodecError)
+UNREADABLE_NAME = "(name unreadable)"
 
 
 _DEVICE_VIEW_SQL = (
@@ -200,7 +204,7 @@ class DirectoryTables(RowStore):
     # -- bindings --------------------------------------------------------------------------------
 
     @staticmethod
-    def _binding_aad(row: dict[str, Any]) -> bytes:
+    def binding_aad(row: dict[str, Any]) -> bytes:
         return row_aad(
             "bindings",
             "data",
@@ -222,14 +226,14 @@ class DirectoryTables(RowStore):
             "updated_at": codec.optional_instant_to_text(binding.updated_at),
         }
         secrets = codec.binding_secrets_to_json(binding)
-        values["data"] = self._seal(secrets, self._binding_aad(values))
+        values["data"] = self._seal(secrets, self.binding_aad(values))
         with self._write():
             self._require_calendar(binding.calendar_key)
             self._insert("bindings", values, replace=True)
 
     def _binding_from_row(self, row: dict[str, Any]) -> Binding:
         secrets = codec.binding_secrets_from_json(
-            self._cipher.decrypt_json(row["data"], self._binding_aad(row))
+            self._cipher.decrypt_json(row["data"], self.binding_aad(row))
         )
         return Binding(
             calendar_key=row["calendar_key"],
@@ -281,11 +285,11 @@ class DirectoryTables(RowStore):
     # -- devices ---------------------------------------------------------------------------------
 
     @staticmethod
-    def _device_aad(row: dict[str, Any]) -> bytes:
+    def _device_aad(row: dict[str, Any], column: str = "name") -> bytes:
         # revoked is bound too: clearing the flag in the file does not bring a device back.
         return row_aad(
             "devices",
-            "name",
+            column,
             row["device_id"],
             row["calendar_key"],
             row["token_hash"],
@@ -302,20 +306,53 @@ class DirectoryTables(RowStore):
             "revoked": int(device.revoked),
         }
         values["name"] = self._seal(device.name, self._device_aad(values))
+        values["seal"] = self._seal(None, self._device_aad(values, "seal"))
         return values
 
     def _device_from_row(self, row: dict[str, Any]) -> Device | None:
-        name = self._open_optional(row["name"], self._device_aad(row), "devices", row["device_id"])
-        if not isinstance(name, str):
-            return None
+        """The device, or None when its clear columns fail authentication (edited in the file,
+        or sealed with a key the keyring lacks). The name is cosmetic: when only the name cannot
+        be read, the device still authenticates, under a placeholder name."""
+        device_id = row["device_id"]
+        seal = row.get("seal")
+        if seal is None:  # written before the seal existed (sealed at the next open)
+            name = self._open_optional(row["name"], self._device_aad(row), "devices", device_id)
+            if not isinstance(name, str):
+                return None
+        else:
+            try:
+                self._cipher.decrypt_json(seal, self._device_aad(row, "seal"))
+            except _UNREADABLE as exc:
+                self._report("devices", device_id, exc)
+                return None
+            name = self._open_optional(row["name"], self._device_aad(row), "devices", device_id)
+            if not isinstance(name, str):
+                name = UNREADABLE_NAME
         return Device(
-            device_id=row["device_id"],
+            device_id=device_id,
             name=name,
             calendar_key=row["calendar_key"],
             token_hash=row["token_hash"],
             created_at=codec.instant_from_text(row["created_at"]),
             revoked=bool(row["revoked"]),
         )
+
+    def seal_devices(self) -> int:
+        """Give devices written before the seal existed their seal (those whose name still
+        opens, which proves their clear columns); returns how many were sealed."""
+        sealed = 0
+        with self._write():
+            for row in list(self._query("SELECT * FROM devices WHERE seal IS NULL")):
+                try:
+                    self._cipher.decrypt_json(row["name"], self._device_aad(row))
+                except _UNREADABLE:
+                    continue  # stays unsealed, and refused, as before
+                self._conn.execute(
+                    "UPDATE devices SET seal = ? WHERE device_id = ?",
+                    [self._seal(None, self._device_aad(row, "seal")), row["device_id"]],
+                )
+                sealed += 1
+        return sealed
 
     def add_device(self, device: Device) -> None:
         values = self._device_values(device)
@@ -356,7 +393,8 @@ class DirectoryTables(RowStore):
                 return
             values = self._device_values(dataclasses.replace(device, revoked=True))
             self._conn.execute(
-                "UPDATE devices SET revoked = :revoked, name = :name WHERE device_id = :device_id",
+                "UPDATE devices SET revoked = :revoked, name = :name, seal = :seal"
+                " WHERE device_id = :device_id",
                 values,
             )
 
