@@ -8,25 +8,21 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
-from functools import wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, BinaryIO, Final, TypeVar
 
 import click
 
-from hybridcal.config.loader import ConfigError, load_settings
+from hybridcal.cli_errors import explain
+from hybridcal.config.loader import load_settings
 from hybridcal.config.preflight import preflight
 from hybridcal.config.settings import Settings
-from hybridcal.connectors.errors import ConnectorError
 from hybridcal.core.model import CalendarKind, CalendarRecord, Provider, calendar_key
 from hybridcal.core.planner import NOTE
 from hybridcal.crypto import init_keyring, rotate_keyring
-from hybridcal.crypto.errors import KeyringError
 from hybridcal.logs import configure_logging
-from hybridcal.store.base import StoreError
 
 DEFAULT_CONFIG = "/etc/hybridcal/hybridcal.toml"
-P = ParamSpec("P")
 R = TypeVar("R")
 
 
@@ -46,25 +42,24 @@ def _run(coro: Coroutine[Any, Any, R]) -> R:
     return asyncio.run(coro)
 
 
-def friendly(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn the project's own errors into one clear line and exit code 1, no traceback."""
+class _Commands(click.Group):
+    """The root group. The one place where a failing command becomes one line on stderr and
+    exit code 1 (`explain` words it), never a traceback unless ``--debug`` asks for one."""
 
-    @wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+    def invoke(self, ctx: click.Context) -> Any:
         try:
-            return func(*args, **kwargs)
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
-        except (KeyringError, StoreError, ConnectorError) as exc:
-            raise click.ClickException(str(exc)) from None
-        except OSError as exc:  # e.g. the listen port is taken, a path is not writable
-            where = f": {exc.filename}" if exc.filename else ""
-            raise click.ClickException(f"{exc.strerror or exc}{where}") from None
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click prints these itself (usage errors exit 2)
+        except KeyboardInterrupt:
+            raise click.ClickException("interrupted (Ctrl-C); run the command again") from None
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                raise
+            raise click.ClickException(explain(exc)) from None
 
-    return wrapper
 
-
-@click.group()
+@click.group(cls=_Commands)
 @click.option(
     "--config",
     "config",
@@ -74,9 +69,15 @@ def friendly(func: Callable[P, R]) -> Callable[P, R]:
     show_default=True,
     help="The TOML config file (env HYBRIDCAL_CONFIG).",
 )
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="HYBRIDCAL_DEBUG",
+    help="Show the traceback when a command fails (env HYBRIDCAL_DEBUG=1).",
+)
 @click.version_option(package_name="hybridcal")
 @click.pass_context
-def main(ctx: click.Context, config: Path) -> None:
+def main(ctx: click.Context, config: Path, debug: bool) -> None:  # noqa: ARG001 - read in invoke
     """hybridcal: keyword meetings, join links and endpoint meeting lists for your organisation."""
     ctx.obj = Context(config)
 
@@ -86,12 +87,16 @@ def main(ctx: click.Context, config: Path) -> None:
 
 @main.command()
 @click.pass_obj
-@friendly
 def run(obj: Context) -> None:
     """Run the daemon (what the systemd unit starts)."""
     from hybridcal.daemon.service import Daemon  # noqa: PLC0415 - keep `--help` fast
 
     settings = obj.settings
+    problems = preflight(settings, os.environ)
+    if problems:  # every problem at once, before anything starts
+        lines = [f"refusing to start: {len(problems)} problem(s) with the files {obj.config} names"]
+        lines += [f"  {key}: {message}" for key, message in problems]
+        raise click.ClickException("\n".join(lines))
     configure_logging(settings.logging.level, settings.logging.format)
     daemon = Daemon(settings, environ=os.environ)
     _run(_serve(daemon.run_until))
@@ -112,7 +117,6 @@ async def _serve(body: Callable[[asyncio.Event], Awaitable[None]]) -> None:
 @click.option("--serve", is_flag=True, help="Keep the simulators and daemon running for curl.")
 @click.option("--port", default=0, show_default=True, help="Daemon port with --serve (0: any).")
 @click.option("--log-level", default="warning", show_default=True, help="The daemon's log level.")
-@friendly
 def demo(serve: bool, port: int, log_level: str) -> None:
     """The whole product against the built-in simulators, no cloud account needed."""
     from hybridcal.demo import run_demo  # noqa: PLC0415
@@ -134,7 +138,6 @@ def config() -> None:
 
 @config.command("check")
 @click.pass_obj
-@friendly
 def config_check(obj: Context) -> None:
     """Validate the config file and what it points at; print the effective settings."""
     settings = obj.settings
@@ -171,7 +174,6 @@ def _add_command(kind: CalendarKind) -> click.Command:
     @click.option("--name", default=None, help="Display name (rooms).")
     @click.option("--lead-minutes", type=click.IntRange(0, 60), default=None, help="OBTP lead.")
     @click.pass_obj
-    @friendly
     def add(
         obj: Context,
         addresses: tuple[str, ...],
@@ -204,7 +206,6 @@ def _remove_command() -> click.Command:
     @click.argument("addresses", nargs=-1, required=True)
     @_PROVIDER
     @click.pass_obj
-    @friendly
     def remove(obj: Context, addresses: tuple[str, ...], provider: str) -> None:
         """Disable calendars: their channels are stopped, cache rows and devices deleted."""
         from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
@@ -223,7 +224,6 @@ def _remove_command() -> click.Command:
 def _list_command(kind: CalendarKind) -> click.Command:
     @click.command("list")
     @click.pass_obj
-    @friendly
     def list_(obj: Context) -> None:
         """One line per calendar: address, provider, kind, state and the reason of an error."""
         from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
@@ -248,7 +248,6 @@ main.add_command(rooms)
 @click.argument("address")
 @_PROVIDER
 @click.pass_obj
-@friendly
 def users_show(obj: Context, address: str, provider: str) -> None:
     """State, reason, channels and sync time of one user, as JSON."""
     from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
@@ -319,7 +318,6 @@ def zoom() -> None:
     help="Also check that this organiser can host Zoom meetings (repeatable).",
 )
 @click.pass_obj
-@friendly
 def zoom_check(obj: Context, users: tuple[str, ...]) -> None:
     """Token, scopes, hosts and passcode rules of the Zoom app; creates nothing."""
     import aiohttp  # noqa: PLC0415
@@ -368,7 +366,6 @@ def devices() -> None:
 @click.option("--name", required=True)
 @click.option("--provider", type=click.Choice([p.value for p in Provider]), default="google")
 @click.pass_obj
-@friendly
 def devices_add(obj: Context, address: str, name: str, provider: str) -> None:
     """Create a device; its token is printed once and only its hash is stored."""
     from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
@@ -385,7 +382,6 @@ def devices_add(obj: Context, address: str, name: str, provider: str) -> None:
 @devices.command("revoke")
 @click.argument("device_id")
 @click.pass_obj
-@friendly
 def devices_revoke(obj: Context, device_id: str) -> None:
     from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
 
@@ -399,7 +395,6 @@ def devices_revoke(obj: Context, device_id: str) -> None:
 
 @devices.command("list")
 @click.pass_obj
-@friendly
 def devices_list(obj: Context) -> None:
     from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
 
@@ -424,7 +419,6 @@ def keys() -> None:
 @keys.command("init")
 @click.option("--path", type=click.Path(path_type=Path, dir_okay=False), default=None)
 @click.pass_obj
-@friendly
 def keys_init(obj: Context, path: Path | None) -> None:
     """Create a new keyring (mode 0600); refuses to overwrite one."""
     target = path or obj.settings.crypto.keyring
@@ -435,7 +429,6 @@ def keys_init(obj: Context, path: Path | None) -> None:
 @keys.command("rotate")
 @click.option("--path", type=click.Path(path_type=Path, dir_okay=False), default=None)
 @click.pass_obj
-@friendly
 def keys_rotate(obj: Context, path: Path | None) -> None:
     """Add a new active key; old keys stay to read older rows. Restart the daemon afterwards."""
     target = path or obj.settings.crypto.keyring
@@ -446,29 +439,78 @@ def keys_rotate(obj: Context, path: Path | None) -> None:
 # -- links -----------------------------------------------------------------------------------
 
 
+LINKS_MAX_BYTES: Final = 64 << 20  # read at most this much of each input (64 MiB)
+
+
+class _UnusableInputError(Exception):
+    """An input of `hybridcal links` that cannot be read: one line names it."""
+
+
+def _read_capped(name: str) -> tuple[bytes, bool]:
+    """At most `LINKS_MAX_BYTES` of the file ``name`` ('-' is stdin), and whether it was cut."""
+    try:
+        if name == "-":
+            return _read_stream(sys.stdin.buffer)
+        path = Path(name)
+        if path.is_dir():
+            raise _UnusableInputError("is a directory, not a file")
+        with path.open("rb") as stream:
+            return _read_stream(stream)
+    except OSError as exc:
+        raise _UnusableInputError(exc.strerror or str(exc)) from None
+
+
+def _read_stream(stream: BinaryIO) -> tuple[bytes, bool]:
+    data = stream.read(LINKS_MAX_BYTES + 1)
+    return data[:LINKS_MAX_BYTES], len(data) > LINKS_MAX_BYTES
+
+
+def _json_line(line: dict[str, Any]) -> str:
+    text = json.dumps(line, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from undecodable input: escape them
+        text = json.dumps(line)
+    return text
+
+
 @main.command()
 @click.argument("files", nargs=-1, required=True)
-@friendly
 def links(files: tuple[str, ...]) -> None:
     """Print the join links found in e-mails, .ics files, event JSON or text ('-' = stdin).
 
-    One JSON line per input, the link a person should click first."""
+    One JSON line per input, the link a person should click first. Each input is read up to
+    64 MiB; a longer one is marked "truncated". An input that cannot be read or analysed is
+    named on stderr, the others are still reported, and the exit code is 1."""
     from hybridcal.core.sources import analyse_bytes  # noqa: PLC0415
 
+    failed = False
     for name in files:
         try:
-            data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
-        except OSError as exc:
-            click.echo(json.dumps({"file": name, "error": exc.strerror or str(exc)}))
+            data, cut = _read_capped(name)
+        except _UnusableInputError as exc:
+            click.echo(f"Error: {name}: {exc}", err=True)
+            failed = True
             continue
-        report = analyse_bytes(data, name=name)
-        line = {
-            "file": name,
-            "kind": report.kind,
-            "cancelled": report.cancelled,
-            "links": [
-                {k: v for k, v in link.to_json().items() if k != "dial" or v}
-                for link in report.links
-            ],
-        }
-        click.echo(json.dumps(line, ensure_ascii=False))
+        if cut:
+            click.echo(f"{name}: truncated: only the first {LINKS_MAX_BYTES} bytes read", err=True)
+        try:
+            report = analyse_bytes(data, name=name)
+            line = {
+                "file": name,
+                "kind": report.kind,
+                "cancelled": report.cancelled,
+                "links": [
+                    {k: v for k, v in link.to_json().items() if k != "dial" or v}
+                    for link in report.links
+                ],
+            }
+        except Exception as exc:
+            click.echo(f"Error: {name}: could not be analysed ({type(exc).__name__})", err=True)
+            failed = True
+            continue
+        if cut or getattr(report, "truncated", False):
+            line["truncated"] = True
+        click.echo(_json_line(line))
+    if failed:
+        sys.exit(1)

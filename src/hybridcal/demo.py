@@ -30,6 +30,7 @@ from hybridcal.config.settings import GOOGLE_SCOPES, Settings
 from hybridcal.core.html_text import html_to_text, looks_like_html
 from hybridcal.core.model import CalendarKind, Provider
 from hybridcal.crypto import init_keyring
+from hybridcal.crypto.secret_files import write_private
 from hybridcal.daemon.admin import admin_session
 from hybridcal.daemon.service import Daemon
 from hybridcal.sandbox.google.app import GoogleSimulator
@@ -78,8 +79,7 @@ def install_service_account(
     """What an admin does once: store hybridcal's key (mode 0600) and grant its client ID the
     scopes in the (simulated) Admin console's domain-wide delegation page."""
     key = dict(info, token_uri=sim.token_uri)
-    path.write_text(json.dumps(key), encoding="utf-8")
-    path.chmod(0o600)
+    write_private(path, json.dumps(key).encode())
     sim.register_service_account(key)
     sim.grant_delegation(key["client_id"], GOOGLE_SCOPES)
     return key
@@ -90,8 +90,7 @@ def install_zoom_app(zoom: ZoomSimulator, workdir: Path) -> ZoomApp:
     the scopes the README names, its client secret stored in a file of its own (mode 0600)."""
     app = zoom.create_app(ZOOM_SCOPES)
     path = workdir / "zoom-client-secret"
-    path.write_text(app.client_secret, encoding="utf-8")
-    path.chmod(0o600)
+    write_private(path, app.client_secret.encode())
     return app
 
 
@@ -100,8 +99,7 @@ def install_graph_app(graph: GraphSimulator, workdir: Path) -> GraphApp:
     permissions and admin consent, its client secret in a file of its own (mode 0600)."""
     app = graph.register_app()
     path = workdir / "microsoft-client-secret"
-    path.write_text(app.client_secret, encoding="utf-8")
-    path.chmod(0o600)
+    write_private(path, app.client_secret.encode())
     return app
 
 

@@ -617,7 +617,9 @@ def test_preflight_reports_missing_key_files_of_the_example(tmp_path: Path) -> N
 def test_preflight_checks_service_account_shape(tmp_path: Path) -> None:
     keyring = tmp_path / "keyring.json"
     keyring.write_text("{}")
+    keyring.chmod(0o600)  # secret files must be private (tests/unit/test_secret_files.py)
     sa = tmp_path / "sa.json"
+    sa.touch(mode=0o600)
 
     def check() -> dict[str, str]:
         s = settings_from_mapping(

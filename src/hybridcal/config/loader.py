@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 ENV_PREFIX: Final = "HYBRIDCAL_"
 ENV_NESTING: Final = "__"
 # HYBRIDCAL_* variables that are not settings overrides (read by the command line).
-RESERVED_ENV: Final = frozenset({"HYBRIDCAL_CONFIG"})
+RESERVED_ENV: Final = frozenset({"HYBRIDCAL_CONFIG", "HYBRIDCAL_DEBUG"})
 
 
 class ConfigError(Exception):

@@ -22,12 +22,12 @@ import errno
 import json
 import os
 import secrets
-import stat
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from hybridcal.crypto.errors import KeyringError, UnknownKeyError
+from hybridcal.crypto.secret_files import mode_problem
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -215,14 +215,9 @@ def load_keyring(path: Path) -> Keyring:
 
 
 def _check_private(path: Path, info: os.stat_result) -> None:
-    if not stat.S_ISREG(info.st_mode):
-        raise KeyringError(f"keyring {path} is not a regular file")
-    if info.st_mode & 0o077:
-        mode = stat.S_IMODE(info.st_mode)
-        raise KeyringError(
-            f"keyring {path} is accessible by group or others (mode {mode:04o});"
-            f" run `chmod 600 {path}`"
-        )
+    problem = mode_problem(path, info)  # the rule every secret file follows
+    if problem is not None:
+        raise KeyringError(f"keyring: {problem}")
 
 
 def _write_private(

@@ -28,6 +28,7 @@ from hybridcal.core.model import Binding, CalendarRecord, CalendarState, Channel
 from hybridcal.core.planner import Policy
 from hybridcal.core.render import choose_locale
 from hybridcal.crypto import Keyring, RecordCipher, open_keyring
+from hybridcal.crypto.secret_files import SecretFileError, check_private, read_private
 from hybridcal.daemon.activation import activate
 from hybridcal.daemon.app import build_app
 from hybridcal.daemon.channels import ChannelManager
@@ -82,50 +83,73 @@ def secret_path(
     raise ConnectorError(f"{key}_file is not set")
 
 
+def read_secret(
+    key: str, file: Path | None, credential: str | None, environ: Mapping[str, str], what: str
+) -> tuple[Path, bytes]:
+    """The bytes of a secret and where they came from. A file must be private to its owner
+    (`read_private`); a systemd credential is private to the service by construction."""
+    path = secret_path(key, file, credential, environ)
+    try:
+        if credential:
+            return path, path.read_bytes()
+        return path, read_private(path)
+    except OSError as exc:
+        raise ConnectorError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    except SecretFileError as exc:
+        raise ConnectorError(f"{what}: {exc}") from None
+
+
 def load_service_account(settings: Settings, environ: Mapping[str, str]) -> dict[str, Any]:
     google = settings.google
-    path = secret_path(
+    path, data = read_secret(
         "google.service_account",
         google.service_account_file,
         google.service_account_credential,
         environ,
+        "the service-account key",
     )
     try:
-        info: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        info = json.loads(data)
+    except ValueError as exc:  # UnicodeDecodeError included
         raise ConnectorError(f"cannot read the service-account key {path}: {exc}") from None
+    if not isinstance(info, dict):
+        raise ConnectorError(f"the service-account key {path} is not a JSON object")
     return info
+
+
+def _secret_text(path: Path, data: bytes, what: str) -> str:
+    try:
+        secret = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise ConnectorError(f"{what} {path} is not UTF-8 text") from None
+    if not secret:
+        raise ConnectorError(f"{what} file {path} is empty")
+    return secret
 
 
 def load_zoom_secret(settings: Settings, environ: Mapping[str, str]) -> str:
     zoom = settings.zoom
-    path = secret_path(
-        "zoom.client_secret", zoom.client_secret_file, zoom.client_secret_credential, environ
+    what = "the Zoom client secret"
+    path, data = read_secret(
+        "zoom.client_secret", zoom.client_secret_file, zoom.client_secret_credential, environ, what
     )
-    try:
-        secret = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConnectorError(f"cannot read the Zoom client secret {path}: {exc}") from None
-    if not secret:
-        raise ConnectorError(f"the Zoom client secret file {path} is empty")
-    return secret
+    return _secret_text(path, data, what)
 
 
 def load_microsoft_secret(settings: Settings, environ: Mapping[str, str]) -> str | None:
-    """The app's client secret, or None when it proves itself with a certificate."""
+    """The app's client secret, or None when it proves itself with a certificate (whose file,
+    holding the private key, is held to the same rule as every secret file)."""
     m = settings.microsoft
     if m.certificate_file is not None:
+        problem = check_private(Path(m.certificate_file))
+        if problem is not None:
+            raise ConnectorError(f"the Microsoft certificate: {problem}")
         return None
-    path = secret_path(
-        "microsoft.client_secret", m.client_secret_file, m.client_secret_credential, environ
+    what = "the Microsoft client secret"
+    path, data = read_secret(
+        "microsoft.client_secret", m.client_secret_file, m.client_secret_credential, environ, what
     )
-    try:
-        secret = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConnectorError(f"cannot read the Microsoft client secret {path}: {exc}") from None
-    if not secret:
-        raise ConnectorError(f"the Microsoft client secret file {path} is empty")
-    return secret
+    return _secret_text(path, data, what)
 
 
 def build_microsoft(
