@@ -1,9 +1,15 @@
 """Structured logging: one pipeline for structlog and the standard library, secrets removed.
 
 JSON lines when stderr is not a terminal (journald, containers), a readable console layout on a
-terminal. Libraries that log through `logging` (aiohttp, apscheduler, googleapiclient) go through
-the same processors, so `redact_secrets` sees every record. Exceptions are turned into text
+terminal. Libraries that log through `logging` (aiohttp, apscheduler, googleapiclient, httpx under
+msgraph-sdk, azure-identity, urllib3) go through the same processors, so `redact_secrets` sees
+every record; their records are also redacted when they are created, so a handler that is not
+ours (a library's own, a test's) never sees a token either. Exceptions are turned into text
 *before* redaction, so a token inside an exception message or traceback is removed too.
+
+Provider cursors are secrets as well: a Graph ``$deltatoken``/``$skiptoken`` or a Google
+``syncToken``/``pageToken`` replays a mailbox's changes to whoever holds it with a valid app
+token, so they are removed from URLs, ``key=value`` text and JSON like any token.
 """
 
 from __future__ import annotations
@@ -11,7 +17,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Mapping
+import traceback
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from enum import Enum
 from pathlib import PurePath
@@ -49,12 +56,13 @@ _SECRET_KEYS: Final = frozenset(
         "clientstate",
         "cookie",
         "setcookie",
+        "tk",  # Zoom join-link tokens
+        "zak",
     }
 )
-# Any key ending like this is a secret too (``webhook_secret``, ``zoom_access_token``) ...
+# Any key ending like this is a secret too (``webhook_secret``, ``zoom_access_token``,
+# ``sync_token``, ``deltatoken``).
 _SECRET_SUFFIXES: Final = ("token", "secret", "password", "passcode", "privatekey", "apikey")
-# ... except provider cursors, which are safe and useful when debugging sync.
-_NOT_SECRET_KEYS: Final = frozenset({"synctoken", "nextsynctoken", "pagetoken", "nextpagetoken"})
 
 # Names that introduce a secret inside free text: query strings, form bodies, JSON, headers.
 _SECRET_WORDS: Final = (
@@ -76,15 +84,33 @@ _SECRET_WORDS: Final = (
     "token",
     "key",
     "authorization",
+    # provider cursors (Graph's with a "$" in URLs: $deltatoken, $skiptoken)
+    "deltatoken",
+    "skiptoken",
+    "nextSyncToken",
+    "nextPageToken",
+    "syncToken",
+    "pageToken",
+    # Zoom join-link and host tokens
+    "tk",
+    "zak",
 )
 _QUOTED: Final = r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\''
 _SCHEME: Final = r"(?:(?:Bearer|Basic|Digest|Negotiate)\s+)?"
 _SECRET_NAMES: Final = "|".join(_SECRET_WORDS)
+# A value outside quotes runs to the next separator of a query string, header list or JSON.
+_BARE_VALUE: Final = r"[^\s\"',;&}}#]+"
 _NAMED_SECRET: Final = re.compile(
-    # name=value / name: value / "name": "value", with word boundaries so that
-    # ``calendar_key=...`` or ``KeyError`` are left alone.
-    rf"(?<![\w-])([\"']?)({_SECRET_NAMES})\1(\s*[:=]\s*)({_QUOTED}|{_SCHEME}[^\s\"',;&}}#]+)",
+    # name=value / name: value / "name": "value" / %24name%3Dvalue (URL-encoded), with word
+    # boundaries so that ``calendar_key=...`` or ``KeyError`` are left alone.
+    rf"(?<![\w-])([\"']?)((?:\$|%24)?(?:{_SECRET_NAMES}))\1(\s*[:=]\s*|%3D)"
+    rf"({_QUOTED}|{_SCHEME}{_BARE_VALUE})",
     re.IGNORECASE,
+)
+# An OAuth authorization ``code`` only as a query or form parameter, and not a number: "code"
+# elsewhere is an error or status code, which an admin needs to see.
+_CODE_PARAMETER: Final = re.compile(
+    rf"(?<![\w$%-])(code)(=|%3D)(?!\d+(?![^\s\"',;&}}#]))({_BARE_VALUE})", re.IGNORECASE
 )
 _STRING_PATTERNS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     # PEM private keys, also when cut short (no END line).
@@ -114,13 +140,12 @@ def redact_text(text: str) -> str:
     """``text`` with every secret-looking part replaced."""
     for pattern, replacement in _STRING_PATTERNS:
         text = pattern.sub(replacement, text)
+    text = _CODE_PARAMETER.sub(rf"\1\2{REDACTED}", text)
     return _NAMED_SECRET.sub(_replace_named, text)
 
 
 def is_secret_key(name: str) -> bool:
-    folded = name.lower().replace("_", "").replace("-", "")
-    if folded in _NOT_SECRET_KEYS:
-        return False
+    folded = name.lower().replace("_", "").replace("-", "").lstrip("$")
     return folded in _SECRET_KEYS or folded.endswith(_SECRET_SUFFIXES)
 
 
@@ -227,6 +252,64 @@ class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
     """Marks the handler we installed, so that reconfiguring replaces it."""
 
 
+# Libraries that log every request (with its URL: cursors, codes) or every token step at INFO
+# or DEBUG. They are held at WARNING unless the daemon itself logs at debug level; what they
+# log is redacted either way.
+CHATTY_LOGGERS: Final = (
+    "apscheduler.executors",
+    "apscheduler.scheduler",
+    "googleapiclient",  # discovery logs "URL being requested" at INFO
+    "googleapiclient.discovery_cache",
+    "google.auth",
+    "google_auth_httplib2",
+    "httpx",  # msgraph-sdk: "HTTP Request: GET …/delta?$deltatoken=…" at INFO
+    "httpcore",
+    "hpack",  # HTTP/2 header (de)coding, authorization headers included, at DEBUG
+    "h2",
+    "azure",  # azure-identity and azure-core's HTTP logging policy
+    "msal",
+    "urllib3",
+    "requests",
+    "kiota",
+    "kiota_abstractions",
+    "kiota_http",
+    "kiota_authentication_azure",
+    "msgraph_core",
+)
+
+
+class _RedactingRecordFactory:
+    """Wraps the log-record factory so that every stdlib record is redacted as it is made,
+    whichever handler ends up writing it. structlog's own records (a dict message) are left to
+    the formatter chain, which redacts them after turning exceptions into text."""
+
+    def __init__(self, base: Callable[..., logging.LogRecord]) -> None:
+        self.base = base
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.base(*args, **kwargs)
+        if not isinstance(record.msg, dict):
+            _redact_record(record)
+        return record
+
+
+def _redact_record(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # a bad format string: show its parts rather than fail the log call
+        message = f"{record.msg!r} % {record.args!r}"
+    record.msg, record.args = redact_text(message), ()
+    if record.exc_info and record.exc_info[1] is not None:
+        text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+        record.exc_text = redact_text(text)  # what logging.Formatter prints as the traceback
+
+
+def _install_record_redaction() -> None:
+    factory = logging.getLogRecordFactory()
+    if not isinstance(factory, _RedactingRecordFactory):
+        logging.setLogRecordFactory(_RedactingRecordFactory(factory))
+
+
 def configure_logging(level: str, fmt: str, *, stream: TextIO | None = None) -> None:
     """Route structlog and stdlib logging to ``stream`` (stderr by default) at ``level``.
 
@@ -253,15 +336,12 @@ def configure_logging(level: str, fmt: str, *, stream: TextIO | None = None) -> 
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(number)
-    # Per-job INFO lines from apscheduler and discovery-cache chatter from googleapiclient
-    # drown the daemon's own messages; they stay visible at debug level.
+    # Per-request and per-job lines of libraries drown the daemon's own messages; they stay
+    # visible (redacted) at debug level.
     quiet = max(number, logging.WARNING) if number > logging.DEBUG else number
-    for name in (
-        "apscheduler.executors",
-        "apscheduler.scheduler",
-        "googleapiclient.discovery_cache",
-    ):
+    for name in CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(quiet)
+    _install_record_redaction()
     logging.captureWarnings(capture=True)
 
     structlog.configure(

@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hybridcal.logs import (
+    CHATTY_LOGGERS,
     REDACTED,
     configure_logging,
     is_secret_key,
@@ -43,9 +44,14 @@ PEM = (
 def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    factory = logging.getLogRecordFactory()
+    levels = {name: logging.getLogger(name).level for name in CHATTY_LOGGERS}
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    logging.setLogRecordFactory(factory)
+    for name, old in levels.items():
+        logging.getLogger(name).setLevel(old)
     structlog.reset_defaults()
 
 
@@ -78,6 +84,13 @@ def run(event_dict: dict[str, Any]) -> dict[str, Any]:
         "clientState",
         "device_token",
         "webhook_secret",
+        # provider cursors replay a mailbox's changes: secrets too
+        "sync_token",
+        "nextPageToken",
+        "$deltatoken",
+        "skiptoken",
+        "tk",
+        "zak",
     ],
 )
 def test_secret_keys_are_redacted(key: str) -> None:
@@ -86,7 +99,7 @@ def test_secret_keys_are_redacted(key: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "key", ["calendar_key", "event_key", "sync_token", "nextPageToken", "event", "keyword"]
+    "key", ["calendar_key", "event_key", "code", "status_code", "event", "keyword", "cursor_age"]
 )
 def test_ordinary_keys_are_kept(key: str) -> None:
     assert not is_secret_key(key)
@@ -158,6 +171,64 @@ def test_secrets_inside_text(text: str, expected: str) -> None:
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
+    assert redact_text(text) == text
+
+
+QUERY_SECRETS = (
+    "$deltatoken",
+    "$skiptoken",
+    "deltatoken",
+    "skiptoken",
+    "syncToken",
+    "pageToken",
+    "nextSyncToken",
+    "nextPageToken",
+    "access_token",
+    "refresh_token",
+    "code",
+    "client_secret",
+    "assertion",
+    "pwd",
+    "tk",
+    "zak",
+)
+CURSOR = "R0usmcCM996atia_s-0ZCd4I3VVl0ZYVHtfpYcEcNpoVv5nxpH8Tgp"
+
+
+def spellings(name: str) -> list[str]:
+    """The name as written, upper-cased, and URL-encoded (``$`` as ``%24``)."""
+    return sorted({name, name.upper(), name.replace("$", "%24")})
+
+
+@pytest.mark.parametrize("name", QUERY_SECRETS)
+def test_query_parameter_secrets_in_urls_forms_and_json(name: str) -> None:
+    for spelled in spellings(name):
+        texts = [
+            (
+                "HTTP Request: GET https://graph.microsoft.com/v1.0/users/a/calendarView/delta"
+                f'?{spelled}={CURSOR}&x=1 "HTTP/1.1 200 OK"'
+            ),
+            f"https://example.com/cb?a=1&{spelled}={CURSOR}",
+            f"https://example.com/cb?{spelled}%3D{CURSOR}%26next",  # an encoded query
+            f"{spelled}={CURSOR}&grant_type=client_credentials",  # a form body
+        ]
+        if name != "code":  # "code" as JSON or key: value is an error code, kept
+            texts += [f'{{"{spelled}": "{CURSOR}", "n": 1}}', f"{spelled}: {CURSOR}"]
+        for text in texts:
+            redacted = redact_text(text)
+            assert CURSOR not in redacted, (text, redacted)
+            assert REDACTED in redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"error": {"code": "InvalidAuthenticationToken", "message": "expired"}}',
+        "status code=404 from graph",
+        "HTTP Request: GET https://graph.microsoft.com/v1.0/users/a/events?$top=50",
+    ],
+)
+def test_error_codes_and_plain_parameters_are_kept(text: str) -> None:
     assert redact_text(text) == text
 
 
@@ -329,3 +400,144 @@ def test_bad_level_or_format_is_refused() -> None:
         configure_logging("chatty", "json", stream=io.StringIO())
     with pytest.raises(ValueError, match="format"):
         configure_logging("info", "xml", stream=io.StringIO())
+
+
+# -- third-party loggers, as the daemon configures logging ----------------------------------------
+
+# What each library writes, in its own words (our own fixtures), with a token in it.
+THIRD_PARTY = [
+    (
+        "httpx",
+        logging.INFO,
+        'HTTP Request: %s %s "%s %d %s"',
+        (
+            "GET",
+            f"https://graph.microsoft.com/v1.0/users/a/calendarView/delta?$deltatoken={CURSOR}",
+            "HTTP/1.1",
+            200,
+            "OK",
+        ),
+    ),
+    (
+        "httpcore.http11",
+        logging.DEBUG,
+        "send_request_headers.started request=%s",
+        (f"<Request [b'GET'] b'/v1.0/me/events?%24skiptoken={CURSOR}'>",),
+    ),
+    ("hpack.hpack", logging.DEBUG, "Decoded %s", ((b"authorization", f"Bearer {CURSOR}"),)),
+    (
+        "googleapiclient.discovery",
+        logging.INFO,
+        "URL being requested: %s %s",
+        ("GET", f"https://www.googleapis.com/calendar/v3/calendars/a/events?syncToken={CURSOR}"),
+    ),
+    (
+        "urllib3.connectionpool",
+        logging.DEBUG,
+        '%s://%s:%s "%s %s %s" %s %s',
+        (
+            "https",
+            "oauth2.googleapis.com",
+            443,
+            "POST",
+            f"/token?pageToken={CURSOR}",
+            "HTTP/1.1",
+            200,
+            512,
+        ),
+    ),
+    (
+        "azure.identity._internal.get_token_mixin",
+        logging.DEBUG,
+        "response: %s",
+        (json.dumps({"access_token": CURSOR, "refresh_token": CURSOR}),),
+    ),
+    ("msal.token_cache", logging.DEBUG, "event=%s", ({"client_secret": CURSOR, "assertion": JWT},)),
+    (
+        "kiota_http.httpx_request_adapter",
+        logging.DEBUG,
+        "next link %s",
+        (f"https://graph.microsoft.com/v1.0/users/a/events/delta?$skiptoken={CURSOR}",),
+    ),
+    (
+        "google.auth.transport.requests",
+        logging.DEBUG,
+        "Making request: POST %s",
+        (f"https://oauth2.googleapis.com/token?code={CURSOR}&assertion={CURSOR}",),
+    ),
+]
+
+
+@pytest.mark.usefixtures("restore_logging")
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_no_token_survives_from_any_library_at_debug(fmt: str) -> None:
+    out = io.StringIO()
+    configure_logging("debug", fmt, stream=out)
+    for name, level, message, args in THIRD_PARTY:
+        logging.getLogger(name).log(level, message, *args)
+    structlog.get_logger("hybridcal.sync").debug(
+        "listed", next_sync_token=CURSOR, url=f"https://x/delta?$deltatoken={CURSOR}"
+    )
+    text = out.getvalue()
+    assert len(text.splitlines()) == len(THIRD_PARTY) + 1  # everything shown at debug ...
+    assert CURSOR not in text  # ... and not one token
+    assert JWT not in text
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_chatty_libraries_are_quiet_by_default_and_redacted_when_turned_up() -> None:
+    out = io.StringIO()
+    configure_logging("info", "json", stream=out)
+    for name, level, message, args in THIRD_PARTY:
+        logging.getLogger(name).log(max(level, logging.INFO), message, *args)
+    assert out.getvalue() == ""  # WARNING by default, so the INFO request lines are gone
+    for name in ("httpx", "httpcore", "azure", "urllib3", "googleapiclient", "kiota"):
+        assert logging.getLogger(name).getEffectiveLevel() == logging.WARNING
+    logging.getLogger("httpx").setLevel(logging.DEBUG)  # an admin turns one up
+    name, level, message, args = THIRD_PARTY[0]
+    logging.getLogger(name).log(level, message, *args)
+    [record] = lines(out)
+    assert record["logger"] == "httpx"
+    assert "delta?$deltatoken=[redacted] " in record["event"]
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_a_real_httpx_request_line_is_redacted() -> None:
+    httpx = pytest.importorskip("httpx")
+    out = io.StringIO()
+    configure_logging("debug", "json", stream=out)
+
+    def answer(request: Any) -> Any:
+        return httpx.Response(200, json={"@odata.deltaLink": str(request.url)})
+
+    with httpx.Client(transport=httpx.MockTransport(answer)) as client:
+        url = f"https://graph.microsoft.com/v1.0/users/a/calendarView/delta?$deltatoken={CURSOR}"
+        assert client.get(url).status_code == 200
+    text = out.getvalue()
+    assert "HTTP Request: GET https://graph.microsoft.com" in text
+    assert CURSOR not in text
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_a_handler_that_is_not_ours_sees_redacted_records_too() -> None:
+    configure_logging("debug", "json", stream=io.StringIO())
+    theirs = io.StringIO()
+    handler = logging.StreamHandler(theirs)
+    handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
+    logger = logging.getLogger("azure.core.pipeline.policies.http_logging_policy")
+    logger.addHandler(handler)
+
+    def fail() -> None:
+        raise RuntimeError(f"token request failed: refresh_token={CURSOR}")
+
+    try:
+        try:
+            fail()
+        except RuntimeError:
+            logger.exception("Request URL: %r", f"https://login.example/token?code={CURSOR}")
+    finally:
+        logger.removeHandler(handler)
+    text = theirs.getvalue()
+    assert "Request URL" in text
+    assert "RuntimeError" in text  # the traceback is there, redacted
+    assert CURSOR not in text
