@@ -220,3 +220,14 @@ def test_paragraph_wrapped_markers_are_removed_cleanly() -> None:
     stored = f"<p>Agenda</p><p>{inner}</p><p>After</p>"
     assert block_digest_of(stored) == a.digest
     assert replace_block(stored, None) == "<p>Agenda</p><p>After</p>"
+
+
+def test_thousands_of_pasted_blocks_collapse_to_one_in_one_pass() -> None:
+    """Hostile or runaway text: 5,000 copies of our block (and stray markers) are cleaned up
+    in linear time, keeping the person's text between them."""
+    copies = "".join(f"line {n}\n{START_MARK}\nold\n{END_MARK}\n" for n in range(5000))
+    block = render_note(NoteKind.UNAVAILABLE, "en", keyword="@webex", system="webex")
+    result = replace_block(copies + END_MARK, block)
+    assert result.count(START_MARK) == 1
+    assert "line 4999" in result
+    assert "line 0" in result

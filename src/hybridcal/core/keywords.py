@@ -2,10 +2,15 @@
 
 A keyword counts only as a whole token: it must not be part of a word, an e-mail address
 (``bob@zoom.us``) or a URL. When several keywords are present, the leftmost wins.
+
+The location is text anyone who sends an invitation writes: only its first ``SCAN_LIMIT``
+characters are searched (a person types the keyword where they can see it), and the search is
+linear in that.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -13,6 +18,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+SCAN_LIMIT = 4096  # characters of a location searched for a keyword
 
 _MODIFIER = re.compile(r":([A-Za-z0-9_-]+)")
 _URL = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://|www\.)\S+", re.IGNORECASE)
@@ -34,11 +41,13 @@ def find_keyword(location: str, keywords: Mapping[str, str]) -> KeywordMatch | N
     """The leftmost keyword of ``keywords`` (keyword -> system) in ``location``, if any."""
     if not location or not keywords:
         return None
+    location = location[:SCAN_LIMIT]
     by_folded = {k.lower(): (k, v) for k, v in keywords.items() if k}
     # longest first, so that "@zoomgov" is preferred over "@zoom" at the same position
     alternatives = sorted(by_folded, key=len, reverse=True)
     pattern = re.compile("|".join(re.escape(k) for k in alternatives), re.IGNORECASE)
-    urls = [m.span() for m in _URL.finditer(location)]
+    urls = [m.span() for m in _URL.finditer(location)]  # in order, never overlapping
+    starts = [a for a, _ in urls]
     pos = 0
     while (found := pattern.search(location, pos)) is not None:
         pos = found.start() + 1
@@ -46,7 +55,7 @@ def find_keyword(location: str, keywords: Mapping[str, str]) -> KeywordMatch | N
         text = location[start:end].lower()
         if text not in by_folded:  # IGNORECASE folding that .lower() does not agree with
             continue
-        if not _boundary_before(location, start) or any(a <= start < b for a, b in urls):
+        if not _boundary_before(location, start) or _inside(urls, starts, start):
             continue
         modifier = None
         after = end
@@ -57,6 +66,12 @@ def find_keyword(location: str, keywords: Mapping[str, str]) -> KeywordMatch | N
         keyword, system = by_folded[text]
         return KeywordMatch(keyword, system, modifier, start, end)
     return None
+
+
+def _inside(spans: list[tuple[int, int]], starts: list[int], index: int) -> bool:
+    """Whether ``index`` lies inside one of the sorted, disjoint ``spans``."""
+    at = bisect.bisect_right(starts, index) - 1
+    return at >= 0 and index < spans[at][1]
 
 
 def _boundary_before(text: str, index: int) -> bool:

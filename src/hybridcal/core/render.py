@@ -36,6 +36,8 @@ _HTML_SEPARATOR_AT_END = re.compile(r"<br\s*/?><br\s*/?>$", re.IGNORECASE)
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 # wrappers a calendar client may put around the marker lines; they belong to the block
 _WRAPPERS = r"(?:span|p|div|font|b|i|u|strong|em)"
+_OPENERS_WINDOW = 512  # characters before a start marker searched for our wrapper tags
+_MAX_CLEANUPS = 8  # rounds of removing extra copies of our block (each round removes all found)
 _OPENERS_AT_END = re.compile(rf"(?:<{_WRAPPERS}\b[^<>]*>)+$", re.IGNORECASE)
 _CLOSERS_AT_START = re.compile(rf"(?:</{_WRAPPERS}\s*>)+", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -121,9 +123,10 @@ def replace_block(description: str, block: RenderedBlock | None) -> str:
     if not spans:
         return description if block is None else _insert(description, block)
     result = description
-    while len(spans) > 1:  # removing a copy may pair up stray markers around it: repeat
-        for start, _, _, end in reversed(spans[1:]):
-            result = _remove(result, start, end)
+    for _round in range(_MAX_CLEANUPS):  # removing a copy may pair up stray markers around it
+        if len(spans) <= 1:
+            break
+        result = _remove_all(result, spans[1:])
         spans = _find_blocks(result)
     start, _, _, end = spans[0]
     if block is None:
@@ -212,25 +215,35 @@ def _digest(text: str) -> str:
 
 def _find_blocks(description: str) -> list[tuple[int, int, int, int]]:
     """(start, inner start, inner end, end) of each complete block: the last start marker
-    before each end marker, so that a stray marker in the person's text is left alone."""
+    before each end marker, so that a stray marker in the person's text is left alone.
+
+    One pass over the markers (a description may hold thousands of pasted ones), and the
+    wrappers we put around a block are looked for only just before its start marker."""
     starts = list(_START.finditer(description))
-    blocks = []
+    blocks: list[tuple[int, int, int, int]] = []
     floor = 0
+    index = 0
+    last: re.Match[str] | None = None
     for end in _END.finditer(description):
-        candidates = [s for s in starts if s.start() >= floor and s.end() <= end.start()]
-        if candidates:
-            start = candidates[-1]
-            openers = _OPENERS_AT_END.search(description, floor, start.start())
-            closers = _CLOSERS_AT_START.match(description, end.end())
-            blocks.append(
-                (
-                    openers.start() if openers else start.start(),
-                    start.end(),
-                    end.start(),
-                    closers.end() if closers else end.end(),
-                )
+        while index < len(starts) and starts[index].end() <= end.start():
+            if starts[index].start() >= floor:
+                last = starts[index]
+            index += 1
+        if last is None:
+            continue
+        start, last = last, None
+        lo = max(floor, start.start() - _OPENERS_WINDOW)
+        openers = _OPENERS_AT_END.search(description, lo, start.start())
+        closers = _CLOSERS_AT_START.match(description, end.end())
+        blocks.append(
+            (
+                openers.start() if openers else start.start(),
+                start.end(),
+                end.start(),
+                closers.end() if closers else end.end(),
             )
-            floor = blocks[-1][3]
+        )
+        floor = blocks[-1][3]
     return blocks
 
 
@@ -246,11 +259,23 @@ def _insert(description: str, block: RenderedBlock) -> str:
     return description + separator + block.text
 
 
+def _remove_all(description: str, spans: list[tuple[int, int, int, int]]) -> str:
+    """Cut every span (in order, disjoint) with the separator before each, in one pass."""
+    kept: list[str] = []
+    at = 0
+    for start, _inner_start, _inner_end, end in spans:
+        kept.append(_strip_separator(description[at:start]))
+        at = end
+    kept.append(description[at:])
+    return "".join(kept)
+
+
+def _strip_separator(before: str) -> str:
+    if before.endswith(_TEXT_SEPARATOR):
+        return before[: -len(_TEXT_SEPARATOR)]
+    return _HTML_SEPARATOR_AT_END.sub("", before)
+
+
 def _remove(description: str, start: int, end: int) -> str:
     """Cut the block and the one separator we put before it."""
-    before = description[:start]
-    if before.endswith(_TEXT_SEPARATOR):
-        before = before[: -len(_TEXT_SEPARATOR)]
-    else:
-        before = _HTML_SEPARATOR_AT_END.sub("", before)
-    return before + description[end:]
+    return _strip_separator(description[:start]) + description[end:]
