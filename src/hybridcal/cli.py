@@ -80,6 +80,9 @@ class _Commands(click.Group):
 def main(ctx: click.Context, config: Path, debug: bool) -> None:  # noqa: ARG001 - read in invoke
     """hybridcal: keyword meetings, join links and endpoint meeting lists for your organisation."""
     ctx.obj = Context(config)
+    # Admin commands print their results on stdout; only warnings and errors are logged, on
+    # stderr, redacted (`run` and `demo` set the daemon's own level and format).
+    configure_logging("warning", "console", stream=sys.stderr)
 
 
 # -- run -------------------------------------------------------------------------------------
