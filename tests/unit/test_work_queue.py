@@ -282,3 +282,28 @@ async def test_stop_cancels_workers_and_pending_retries(handler: Handler) -> Non
     await queue.stop()
     await asyncio.sleep(0.1)  # the retry timer would have fired by now
     assert len(handler.calls) == 1
+
+
+async def test_failures_and_recoveries_are_reported(handler: Handler) -> None:
+    retries: list[tuple[str, str, float]] = []
+    successes: list[str] = []
+    queue = CalendarQueue(
+        handler,
+        max_backoff=0.05,
+        on_retry=lambda key, exc, delay: retries.append((key, str(exc), delay)),
+        on_success=successes.append,
+    )
+    queue.start()
+    try:
+        handler.failures = [TransientError("503 from events.list")]
+        queue.enqueue(A)
+        for _ in range(200):
+            if successes:
+                break
+            await asyncio.sleep(0.01)
+        [(key, message, delay)] = retries
+        assert (key, message) == (A, "503 from events.list")
+        assert 0 < delay <= 0.05
+        assert successes == [A]  # the retry went through: the daemon clears the sync fault
+    finally:
+        await queue.stop()

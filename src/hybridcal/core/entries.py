@@ -5,11 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from hybridcal.core.links import detect_links
-from hybridcal.core.model import Event, EventStatus, MeetingEntry, Window
+from hybridcal.core.model import Event, EventStatus, JoinLink, MeetingEntry, Window
 
 
-def entry_for(event: Event, *, source_id: str | None = None) -> MeetingEntry | None:
-    """The row for one single event or one occurrence; None when it has no place in a list."""
+def entry_for(
+    event: Event,
+    *,
+    source_id: str | None = None,
+    budget: float | None = None,
+    detect: bool = True,
+) -> MeetingEntry | None:
+    """The row for one single event or one occurrence; None when it has no place in a list.
+
+    ``budget`` bounds the seconds spent on join-link detection (hostile invitation text):
+    what was found when it runs out is what the row shows. Without ``detect`` the row has no
+    Join button (the fallback when detection failed: the meeting is still listed)."""
     if event.is_cancelled or event.start is None or event.end is None:
         return None
     if _declined_by_calendar(event):
@@ -28,20 +38,40 @@ def entry_for(event: Event, *, source_id: str | None = None) -> MeetingEntry | N
         location=event.location,
         private=event.private,
         tentative=event.status is EventStatus.TENTATIVE or _tentative_for_calendar(event),
-        links=detect_links(event),
+        links=_links(event, budget) if detect else (),
     )
 
 
 def entries_in_window(
-    events: Iterable[Event], window: Window, *, source_id: str | None = None
+    events: Iterable[Event],
+    window: Window,
+    *,
+    source_id: str | None = None,
+    budget: float | None = None,
+    detect: bool = True,
 ) -> list[MeetingEntry]:
+    """Rows of ``events`` in ``window``; ``budget`` is per event (see ``entry_for``)."""
     rows: list[MeetingEntry] = []
     for event in events:
-        row = entry_for(event, source_id=source_id)
+        if not _may_show(event, window):
+            continue
+        row = entry_for(event, source_id=source_id, budget=budget, detect=detect)
         if row is not None and window.contains(row.start, row.end):
             rows.append(row)
     rows.sort(key=lambda r: (r.start, r.event_key))
     return rows
+
+
+def _links(event: Event, budget: float | None) -> tuple[JoinLink, ...]:
+    del budget  # TODO(#8): hand detect_links its deadline once it takes one
+    return detect_links(event)
+
+
+def _may_show(event: Event, window: Window) -> bool:
+    """Cheap test before link detection: an event outside the window has no row."""
+    if event.start is None or event.end is None:
+        return False
+    return window.contains(event.start, event.end)
 
 
 def _self_response(event: Event) -> str | None:

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -19,9 +20,11 @@ from hybridcal.core.model import (
     CalendarKind,
     CalendarRecord,
     Device,
+    Fault,
     Provider,
     calendar_key,
 )
+from hybridcal.core.planner import NOTE as NOTE_SYSTEM
 from hybridcal.crypto import RecordCipher, open_keyring
 from hybridcal.daemon.activation import activate
 from hybridcal.daemon.devices import hash_token, new_device_token
@@ -76,6 +79,64 @@ class Admin:
                     await connector.stop_channel(record, channel)
         await self.store.remove_calendar(key)
 
+    async def report(self, provider: Provider, address: str) -> dict[str, Any]:
+        """What ``users show`` / ``rooms show`` print: state, channels, meetings made, and
+        everything the admin can act on (refusals, unavailable keywords, faults)."""
+        key = calendar_key(provider, address)
+        record = await self.store.get_calendar(key)
+        if record is None:
+            raise NotFoundError(f"{address} is not enabled")
+        channels = await self.store.list_channels(key)
+        bindings = await self.store.list_bindings(key)
+        faults = await self.store.list_faults(key)
+        sync_fault = next((f for f in faults if f.is_sync_fault), None)
+        return {
+            "address": record.address,
+            "provider": record.provider.value,
+            "kind": record.kind.value,
+            "state": record.state.value,
+            "reason": record.reason,
+            "locale": record.locale,
+            "timezone": record.timezone,
+            "synced_at": _iso(record.synced_at),
+            # a sync round that keeps failing: the meeting list is served as last synced
+            "sync": {"status": "ok"}
+            if sync_fault is None
+            else {"status": "failing", **_fault_json(sync_fault)},
+            "channels": [
+                {"id": c.channel_id, "expires_at": c.expires_at.isoformat()} for c in channels
+            ],
+            "meetings_made": len(bindings),
+            # meetings a meeting system refused for now: the admin can act on these
+            "meeting_problems": [
+                {
+                    "event": b.event_id,
+                    "system": b.system,
+                    "problem": b.problem.kind.value,
+                    "detail": b.problem.detail,
+                    "retry_at": _iso(b.retry_at),
+                }
+                for b in bindings
+                if b.problem is not None
+            ],
+            # keywords this calendar cannot use (e.g. @meet on Microsoft 365): the invitation
+            # carries a short note instead of a meeting
+            "unavailable_keywords": [
+                {
+                    "event": b.event_id,
+                    "keyword": b.keyword,
+                    "reason": f"{b.keyword} names a meeting system that is not configured or "
+                    f"not available for {record.provider.value} calendars",
+                }
+                for b in bindings
+                if b.system == NOTE_SYSTEM
+            ],
+            # events that could not be handled; the rest of the calendar syncs on
+            "event_problems": [
+                {"event": f.event_id, **_fault_json(f)} for f in faults if not f.is_sync_fault
+            ],
+        }
+
     async def add_device(self, provider: Provider, address: str, name: str) -> tuple[Device, str]:
         key = calendar_key(provider, address)
         if await self.store.get_calendar(key) is None:
@@ -90,6 +151,21 @@ class Admin:
         )
         await self.store.add_device(device)
         return device, token
+
+
+def _iso(instant: datetime | None) -> str | None:
+    return instant.isoformat() if instant else None
+
+
+def _fault_json(fault: Fault) -> dict[str, Any]:
+    return {
+        "error": fault.error,
+        "message": fault.message,
+        "since": fault.first_seen.isoformat(),
+        "last_seen": fault.last_seen.isoformat(),
+        "attempts": fault.attempts,
+        "next_retry": _iso(fault.retry_at),
+    }
 
 
 @asynccontextmanager

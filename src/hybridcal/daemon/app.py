@@ -31,9 +31,13 @@ def build_app(
     async def readyz(_request: web.Request) -> web.Response:
         queue = daemon.queue
         ok = daemon.ready and queue is not None and queue.healthy()
+        faults = daemon.faults
         body = {
             "status": "ready" if ok else "not ready",
             "queue_depth": queue.depth if queue else 0,
+            # ready all the same: one calendar's trouble must not take the others' lists away
+            "calendars_in_trouble": faults.troubled_calendars() if faults else 0,
+            "event_faults": faults.event_faults() if faults else 0,
         }
         return web.json_response(body, status=200 if ok else 503)
 

@@ -96,13 +96,20 @@ class Jobs:
                 log.info("presence.failed", calendar=calendar.key, error=str(exc))
 
     async def gauges(self) -> None:
-        """Calendars by state, cache rows and store integrity errors for /metrics."""
+        """Calendars by state, cache rows, store integrity errors and faults for /metrics."""
         store = self._d.store
         assert store is not None
         counts = Counter(c.state for c in await store.list_calendars())
         self._d.metrics.set_calendars(counts)
         self._d.metrics.set_cache_rows(await store.count_entries())
         self._d.metrics.observe_integrity_errors(await store.integrity_errors())
+        faults = self._d.faults
+        if faults is not None:
+            self._d.metrics.set_faults(
+                calendars_in_trouble=faults.troubled_calendars(),
+                event_faults=faults.event_faults(),
+                quarantined=await store.count_quarantined(),
+            )
 
     async def _enqueue_active(self, *, full: bool) -> None:
         store, queue = self._d.store, self._d.queue

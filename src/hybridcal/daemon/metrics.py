@@ -142,6 +142,25 @@ class Metrics:
         self.queue_depth = Gauge(
             "queue_depth", "Calendars waiting in the sync queue.", namespace=ns, registry=r
         )
+        self.calendars_in_trouble = Gauge(
+            "calendars_in_trouble",
+            "Calendars whose sync round keeps failing (see `hybridcal users show`).",
+            namespace=ns,
+            registry=r,
+        )
+        self.event_faults = Gauge(
+            "event_faults",
+            "Events that could not be handled and wait for their retry (one bad event never"
+            " stops its calendar).",
+            namespace=ns,
+            registry=r,
+        )
+        self.quarantined_rows = Gauge(
+            "quarantined_rows",
+            "Stored rows that failed to decrypt, moved aside and rebuilt from the provider.",
+            namespace=ns,
+            registry=r,
+        )
         self._integrity_seen = 0
         self._integrity_lock = threading.Lock()
         self._initialise_series()
@@ -196,6 +215,11 @@ class Metrics:
 
     def set_cache_rows(self, count: int) -> None:
         self.cache_rows.set(count)
+
+    def set_faults(self, *, calendars_in_trouble: int, event_faults: int, quarantined: int) -> None:
+        self.calendars_in_trouble.set(calendars_in_trouble)
+        self.event_faults.set(event_faults)
+        self.quarantined_rows.set(quarantined)
 
     def observe_integrity_errors(self, total_since_start: int) -> None:
         """Feed the store's running total (``Store.integrity_errors``); only growth is counted."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +24,14 @@ from hybridcal.connectors.errors import ConnectorError
 from hybridcal.connectors.meetings.base import MeetingSystem
 from hybridcal.connectors.meetings.zoom import ZoomMeetings, ZoomOptions
 from hybridcal.connectors.meetings.zoom_auth import ZoomTokens
-from hybridcal.core.model import Binding, CalendarRecord, CalendarState, Channel, Provider
+from hybridcal.core.model import (
+    SYNC_FAULT,
+    Binding,
+    CalendarRecord,
+    CalendarState,
+    Channel,
+    Provider,
+)
 from hybridcal.core.planner import Policy
 from hybridcal.core.render import choose_locale
 from hybridcal.crypto import Keyring, RecordCipher, open_keyring
@@ -33,6 +40,7 @@ from hybridcal.daemon.activation import activate
 from hybridcal.daemon.app import build_app
 from hybridcal.daemon.channels import ChannelManager
 from hybridcal.daemon.executor import EventExecutor
+from hybridcal.daemon.faults import FaultBook
 from hybridcal.daemon.graph_webhook import GraphWebhook
 from hybridcal.daemon.jobs import Jobs
 from hybridcal.daemon.metrics import Metrics
@@ -319,6 +327,8 @@ class Daemon:
         self._initial_sweep: asyncio.Task[None] | None = None
         self._graph_webhook: GraphWebhook | None = None
         self._sweep_lock = asyncio.Lock()
+        self.faults: FaultBook | None = None
+        self._bookkeeping: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -330,7 +340,14 @@ class Daemon:
             environ=self._environ,
         )
         Path(s.store.path).parent.mkdir(parents=True, exist_ok=True)
-        self.store = await SQLiteStore.open(Path(s.store.path), RecordCipher(keyring), now=self.now)
+        self.store = await SQLiteStore.open(
+            Path(s.store.path),
+            RecordCipher(keyring),
+            now=self.now,
+            on_integrity_error=self._unreadable_row,
+        )
+        self.faults = FaultBook(self.store, self.now)
+        await self.faults.load()
         self._http = aiohttp.ClientSession()
         self.connectors.update(
             build_connectors(
@@ -357,6 +374,8 @@ class Daemon:
             concurrency=s.daemon.sync_concurrency,
             debounce=s.daemon.sync_debounce_seconds,
             on_depth=self.metrics.set_queue_depth,
+            on_retry=self._sync_failed,
+            on_success=self._sync_succeeded,
         )
         executor = EventExecutor(
             self.store,
@@ -375,6 +394,7 @@ class Daemon:
             ),
             metrics=self.metrics,
             now=self.now,
+            faults=self.faults,
         )
         public = str(s.daemon.public_url).rstrip("/")
         self.channels = ChannelManager(
@@ -439,6 +459,7 @@ class Daemon:
             except TimeoutError:
                 log.warning("daemon.shutdown_timeout", queued=self.queue.depth)
             await self.queue.stop()
+        await asyncio.gather(*self._bookkeeping, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
         if self._graph_webhook is not None:
@@ -491,6 +512,43 @@ class Daemon:
     async def _sync(self, key: str, full: bool) -> None:
         assert self.syncer is not None
         await self.syncer.sync(key, full)
+
+    # -- faults and unreadable rows ----------------------------------------------------------
+
+    def _sync_failed(self, key: str, exc: Exception, retry_in: float) -> None:
+        """A calendar's sync round failed; the queue retries it in ``retry_in`` seconds."""
+        faults = self.faults
+        assert faults is not None
+        delay = timedelta(seconds=retry_in)
+        self._book(faults.failed(key, SYNC_FAULT, exc, retry_in=delay), f"sync fault {key}")
+
+    def _sync_succeeded(self, key: str) -> None:
+        faults = self.faults
+        if faults is not None and faults.attempts(key, SYNC_FAULT):
+            self._book(faults.handled(key, [SYNC_FAULT]), f"sync recovered {key}")
+
+    def _unreadable_row(self, table: str, row_id: str) -> None:
+        """A stored row failed to decrypt: quarantine the calendar's unreadable rows and
+        rebuild them from the provider in its next (full) sync."""
+        if table not in {"bindings", "meetings", "presence"} or self.queue is None:
+            return
+        key = row_id.split("/", 1)[0]
+        if self.syncer is not None:
+            self.syncer.needs_repair(key)
+        self.queue.enqueue(key, full=True)
+
+    def _book(self, work: Coroutine[Any, Any, object], what: str) -> None:
+        """Run a small store write from a synchronous callback, keeping a reference."""
+
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("daemon.bookkeeping_failed", what=what)
+
+        task = asyncio.create_task(run())
+        self._bookkeeping.add(task)
+        task.add_done_callback(self._bookkeeping.discard)
 
     async def wait_initial_sweep(self) -> None:
         """Until the start-up sweep has activated, watched and queued every calendar."""

@@ -1,8 +1,14 @@
 """One sync round of one calendar: list changes, act on them, refresh the meeting cache.
 
-The cursor is saved in the same store transaction as the cache rows, and only when every event
-of the round was handled; after a transient failure the next round replays the same changes,
-which is harmless because every step is idempotent.
+The cursor is saved in the same store transaction as the cache rows. An event that fails is
+caught at the event: its fault is recorded (``daemon.faults``), the rest of the round is applied
+and the cursor moves on, and the event is read again at its retry time. Only a transient failure
+(a provider hiccup) holds the cursor back, so that the next round replays the same changes —
+harmless, every step is idempotent — and only for a few rounds: an event that keeps failing
+transiently is then treated like any other failing event.
+
+Meeting-list rows are built off the event loop, in a worker thread, with a time budget per event:
+join-link detection reads text that anyone who can invite a user or a room wrote.
 
 Events whose meeting a meeting system refused for now (daily limit, no account) are not in
 any listing when their retry time comes: the syncer keeps the earliest retry time per
@@ -11,6 +17,8 @@ calendar and, once it has passed, reads those events again in the calendar's nex
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -41,12 +49,14 @@ from hybridcal.core.model import (
 from hybridcal.core.planner import Policy
 from hybridcal.core.recurrence import may_occur_in
 from hybridcal.daemon.executor import EventExecutor
+from hybridcal.daemon.faults import TRANSIENT_ATTEMPTS, FaultBook
 from hybridcal.store.base import Store, SyncResult
 
 log = structlog.get_logger(__name__)
 
 
 VERIFY_EMPTY = 3  # held events checked one by one before an empty full listing is obeyed
+DETECTION_BUDGET = 1.0  # seconds of join-link detection per event; the rest of its text is skipped
 
 
 class SyncMetrics(Protocol):
@@ -75,6 +85,7 @@ class CalendarSyncer:
         window: WindowPolicy,
         metrics: SyncMetrics,
         now: Callable[[], datetime],
+        faults: FaultBook | None = None,
     ) -> None:
         self._store = store
         self._connectors = connectors
@@ -84,6 +95,8 @@ class CalendarSyncer:
         self._metrics = metrics
         self._now = now
         self._deferred: dict[str, datetime] = {}  # calendar -> earliest retry of a refusal
+        self.faults = faults or FaultBook(store, now)
+        self._repair: set[str] = set()  # calendars with rows that failed to decrypt
 
     def note_deferred(self, binding: Binding) -> None:
         """A meeting system refused ``binding``'s meeting until ``binding.retry_at``."""
@@ -94,9 +107,15 @@ class CalendarSyncer:
             self._deferred[binding.calendar_key] = binding.retry_at
 
     def due_calendars(self) -> list[str]:
-        """Calendars with a refused meeting whose retry time has passed."""
+        """Calendars with a refused meeting or a failed event whose retry time has passed."""
         now = self._now()
-        return [key for key, at in self._deferred.items() if at <= now]
+        due = [key for key, at in self._deferred.items() if at <= now]
+        return list(dict.fromkeys([*due, *self.faults.due_calendars()]))
+
+    def needs_repair(self, key: str) -> None:
+        """A row of ``key`` failed to decrypt: its next round quarantines the calendar's
+        unreadable rows and lists it in full, so that they are rebuilt from the provider."""
+        self._repair.add(key)
 
     async def load_deferred(self, key: str) -> None:
         """Fill the retry index from the store (at start: refusals outlive restarts)."""
@@ -108,6 +127,11 @@ class CalendarSyncer:
         calendar = await self._store.get_calendar(key)
         if calendar is None or calendar.state is not CalendarState.ACTIVE:
             return
+        if key in self._repair:
+            self._repair.discard(key)
+            moved = await self._store.quarantine_unreadable(key)
+            log.warning("store.quarantined", calendar=key, rows=moved)
+            full = True
         if full:
             calendar = replace(calendar, cursor=None)
         connector = self._connectors[calendar.provider]
@@ -140,13 +164,15 @@ class CalendarSyncer:
     async def _with_due_retries(
         self, connector: CalendarConnector, calendar: CalendarRecord, batch: ChangeBatch
     ) -> ChangeBatch:
-        """The batch plus the events whose refused meeting is due to be tried again."""
+        """The batch plus the events whose refused meeting or whose fault is due to be tried
+        again."""
+        listed = {event.event_id for event in batch.events}
+        extra = await self._due_faulted(connector, calendar, listed)
         at = self._deferred.get(calendar.key)
         if at is None or at > self._now():
-            return batch
+            return replace(batch, events=[*batch.events, *extra]) if extra else batch
         del self._deferred[calendar.key]
-        listed = {event.event_id for event in batch.events}
-        extra: list[Event] = []
+        listed |= {event.event_id for event in extra}
         for binding in await self._store.list_bindings(calendar.key):
             if binding.problem is None or binding.event_id in listed:
                 continue
@@ -162,6 +188,25 @@ class CalendarSyncer:
                 extra.append(event)
         return replace(batch, events=[*batch.events, *extra]) if extra else batch
 
+    async def _due_faulted(
+        self, connector: CalendarConnector, calendar: CalendarRecord, listed: set[str]
+    ) -> list[Event]:
+        """Events whose fault is due, read again (those the listing did not bring anyway)."""
+        extra: list[Event] = []
+        for event_id in self.faults.due_events(calendar.key):
+            if event_id in listed:
+                continue
+            try:
+                event = await connector.get_event(calendar, event_id)
+            except Exception:
+                self.faults.postpone(calendar.key, event_id)
+                continue
+            if event is None:  # gone: nothing left to fail
+                await self.faults.handled(calendar.key, [event_id])
+            else:
+                extra.append(event)
+        return extra
+
     async def _apply(
         self, calendar: CalendarRecord, connector: CalendarConnector, batch: ChangeBatch
     ) -> None:
@@ -171,24 +216,16 @@ class CalendarSyncer:
         bound = await self._store.binding_ids(calendar.key)
         # series masters first, so their occurrences see the series' binding
         for event in sorted(batch.events, key=lambda e: e.recurring_event_id is not None):
+            current = await self._process(
+                calendar, connector, event, policy, bound=bound, plan=plan
+            )
             try:
-                current = await self._executor.process(
-                    calendar, connector, event, policy, bound=bound
-                )
-            except TransientError as exc:
-                plan.retry_later.append(exc)
-                current = event
-            except ConnectorError as exc:
-                log.warning(
-                    "sync.event_failed",
-                    calendar=calendar.key,
-                    event_id=event.event_id,
-                    error=str(exc),
-                )
-                current = event
-            plan.add(current, window, full=batch.full)
+                plan.add(current, window, full=batch.full)
+            except Exception as exc:  # a malformed event must not stop the round
+                await self._event_failed(calendar, event.event_id, exc, plan)
         await self._expand_series(calendar, connector, window, plan)
         await self._cancel_vanished_series(calendar, connector, policy, plan, bound)
+        await self._build_rows(calendar, window, plan)
         await self._store.apply_sync(
             SyncResult(
                 calendar_key=calendar.key,
@@ -199,8 +236,59 @@ class CalendarSyncer:
                 synced_at=self._now(),
             )
         )
+        await self.faults.handled(calendar.key, plan.handled - plan.failed)
         if plan.retry_later:
             raise plan.retry_later[0]
+
+    async def _process(
+        self,
+        calendar: CalendarRecord,
+        connector: CalendarConnector,
+        event: Event,
+        policy: Policy,
+        *,
+        bound: set[str],
+        plan: _CachePlan,
+    ) -> Event:
+        """The event as it now stands; whatever goes wrong is recorded as the event's fault."""
+        try:
+            current = await self._executor.process(calendar, connector, event, policy, bound=bound)
+        except TransientError as exc:
+            if self.faults.attempts(calendar.key, event.event_id) + 1 < TRANSIENT_ATTEMPTS:
+                plan.retry_later.append(exc)  # replay the round: most hiccups pass
+            await self._event_failed(calendar, event.event_id, exc, plan)
+            return event
+        except Exception as exc:  # anything else: this event only, never the calendar
+            await self._event_failed(calendar, event.event_id, exc, plan)
+            return event
+        plan.handled.add(event.event_id)
+        return current
+
+    async def _event_failed(
+        self, calendar: CalendarRecord, event_id: str, exc: Exception, plan: _CachePlan
+    ) -> None:
+        plan.failed.add(event_id)
+        fault = await self.faults.failed(calendar.key, event_id, exc)
+        log.warning(
+            "sync.event_failed",
+            calendar=calendar.key,
+            event_id=event_id,
+            error=fault.error,
+            reason=fault.message,
+            attempts=fault.attempts,
+            retry_at=fault.retry_at.isoformat() if fault.retry_at else None,
+            exc_info=not isinstance(exc, ConnectorError) and fault.attempts == 1,
+        )
+
+    async def _build_rows(self, calendar: CalendarRecord, window: Window, plan: _CachePlan) -> None:
+        """Meeting-list rows of the round, built in a worker thread: join-link detection reads
+        invitation text, which must not hold up webhooks, the endpoint API or the watchdog."""
+        if not plan.sources:
+            return
+        built, errors = await asyncio.to_thread(_rows_of, plan.sources, window, DETECTION_BUDGET)
+        plan.rows.update(built)
+        for source_id, exc in errors.items():
+            await self._event_failed(calendar, source_id, exc, plan)
 
     async def _expand_series(
         self,
@@ -220,7 +308,10 @@ class CalendarSyncer:
             except TransientError as exc:
                 plan.retry_later.append(exc)
                 continue
-            plan.rows[master_id] = entries_in_window(occurrences, window, source_id=master_id)
+            except Exception as exc:  # the series keeps its rows; the fault says why
+                await self._event_failed(calendar, master_id, exc, plan)
+                continue
+            plan.sources[master_id] = (occurrences, master_id)
 
     async def _cancel_vanished_series(
         self,
@@ -246,6 +337,8 @@ class CalendarSyncer:
                 await self._executor.process(calendar, connector, gone, policy, bound=bound)
             except TransientError as exc:
                 plan.retry_later.append(exc)
+            except Exception as exc:
+                await self._event_failed(calendar, master_id, exc, plan)
 
     async def _trust_full_listing(
         self,
@@ -282,11 +375,15 @@ class _CachePlan:
     """How one round changes the meeting cache, filled event by event."""
 
     rows: dict[str, list[MeetingEntry]] = field(default_factory=dict)
+    # source id -> (events, source id for their rows): rows built later, off the event loop
+    sources: dict[str, tuple[list[Event], str | None]] = field(default_factory=dict)
     removed: list[str] = field(default_factory=list)
     series: set[str] = field(default_factory=set)  # masters whose occurrences to refresh
     cancelled: set[str] = field(default_factory=set)
     vanished: set[str] = field(default_factory=set)  # masters whose instances answered 404
     retry_later: list[Exception] = field(default_factory=list)
+    handled: set[str] = field(default_factory=set)  # events that went through
+    failed: set[str] = field(default_factory=set)  # events (or series) recorded as faults
 
     def add(self, event: Event, window: Window, *, full: bool) -> None:
         if event.recurring_event_id:
@@ -299,4 +396,24 @@ class _CachePlan:
             self.removed.append(event.event_id)
             self.cancelled.add(event.event_id)
         else:
-            self.rows[event.event_id] = entries_in_window([event], window)
+            self.sources[event.event_id] = ([event], None)
+
+
+def _rows_of(
+    sources: Mapping[str, tuple[list[Event], str | None]], window: Window, budget: float
+) -> tuple[dict[str, list[MeetingEntry]], dict[str, Exception]]:
+    """Rows per source, and the error of each source whose rows could not be built as they
+    should (runs in a worker thread). When join-link detection fails, the meeting is still
+    listed, without a Join button; when even that fails, the source keeps its old rows."""
+    rows: dict[str, list[MeetingEntry]] = {}
+    errors: dict[str, Exception] = {}
+    for source_id, (events, row_source) in sources.items():
+        try:
+            rows[source_id] = entries_in_window(events, window, source_id=row_source, budget=budget)
+        except Exception as exc:  # one event's rows; the others are built
+            errors[source_id] = exc
+            with contextlib.suppress(Exception):
+                rows[source_id] = entries_in_window(
+                    events, window, source_id=row_source, detect=False
+                )
+    return rows, errors

@@ -22,6 +22,7 @@ from hybridcal.connectors.errors import ThrottledError
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[str, bool], Awaitable[None]]  # (calendar key, full resync wanted)
+OnRetry = Callable[[str, Exception, float], None]  # (calendar key, error, seconds to the retry)
 
 
 @dataclass
@@ -40,6 +41,8 @@ class CalendarQueue:
         debounce: float = 0.0,
         max_backoff: float = 600.0,
         on_depth: Callable[[int], None] | None = None,
+        on_retry: OnRetry | None = None,
+        on_success: Callable[[str], None] | None = None,
     ) -> None:
         self._handler = handler
         self._concurrency = concurrency
@@ -47,6 +50,8 @@ class CalendarQueue:
         self._debouncing: dict[str, asyncio.TimerHandle] = {}
         self._max_backoff = max_backoff
         self._on_depth = on_depth or (lambda _n: None)
+        self._on_retry = on_retry or (lambda _key, _exc, _delay: None)
+        self._on_success = on_success or (lambda _key: None)
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._pending: set[str] = set()
         self._running: set[str] = set()
@@ -139,6 +144,7 @@ class CalendarQueue:
             else:
                 self.completed += 1
                 self._backoff.pop(key, None)
+                self._on_success(key)
             finally:
                 self._progress_at = time.monotonic()
                 self._running.discard(key)
@@ -166,6 +172,7 @@ class CalendarQueue:
         )
         loop = asyncio.get_running_loop()
         entry.handle = loop.call_later(delay, self._retry, key, full)
+        self._on_retry(key, exc, delay)
 
     def _retry(self, key: str, full: bool) -> None:
         entry = self._backoff.get(key)
