@@ -17,8 +17,7 @@ from hybridcal.cli_errors import explain
 from hybridcal.config.loader import load_settings
 from hybridcal.config.preflight import preflight
 from hybridcal.config.settings import Settings
-from hybridcal.core.model import CalendarKind, CalendarRecord, Provider, calendar_key
-from hybridcal.core.planner import NOTE
+from hybridcal.core.model import CalendarKind, CalendarRecord, Provider
 from hybridcal.crypto import init_keyring, rotate_keyring
 from hybridcal.logs import configure_logging
 
@@ -167,6 +166,7 @@ def _calendar_group(kind: CalendarKind) -> click.Group:
     group.add_command(_add_command(kind))
     group.add_command(_remove_command())
     group.add_command(_list_command(kind))
+    group.add_command(_show_command())
     return group
 
 
@@ -241,68 +241,30 @@ def _list_command(kind: CalendarKind) -> click.Command:
     return list_
 
 
+def _show_command() -> click.Command:
+    @click.command("show")
+    @click.argument("address")
+    @_PROVIDER
+    @click.pass_obj
+    def show(obj: Context, address: str, provider: str) -> None:
+        """Everything about one calendar an admin can act on, as JSON: state and reason,
+        whether its sync is failing (and since when), channels, meetings made, meetings a
+        meeting system refused, unavailable keywords, and events that could not be handled."""
+        from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
+
+        async def body() -> dict[str, Any]:
+            async with admin_session(obj.settings, os.environ, connect=False) as admin:
+                return await admin.report(Provider(provider), address)
+
+        click.echo(json.dumps(_run(body()), indent=2))
+
+    return show
+
+
 users = _calendar_group(CalendarKind.USER)
 rooms = _calendar_group(CalendarKind.ROOM)
 main.add_command(users)
 main.add_command(rooms)
-
-
-@users.command("show")
-@click.argument("address")
-@_PROVIDER
-@click.pass_obj
-def users_show(obj: Context, address: str, provider: str) -> None:
-    """State, reason, channels and sync time of one user, as JSON."""
-    from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
-
-    async def body() -> dict[str, Any]:
-        async with admin_session(obj.settings, os.environ, connect=False) as admin:
-            key = calendar_key(Provider(provider), address)
-            record = await admin.store.get_calendar(key)
-            if record is None:
-                raise click.ClickException(f"{address} is not enabled")
-            channels = await admin.store.list_channels(key)
-            bindings = await admin.store.list_bindings(key)
-        return {
-            "address": record.address,
-            "provider": record.provider.value,
-            "kind": record.kind.value,
-            "state": record.state.value,
-            "reason": record.reason,
-            "locale": record.locale,
-            "timezone": record.timezone,
-            "synced_at": record.synced_at.isoformat() if record.synced_at else None,
-            "channels": [
-                {"id": c.channel_id, "expires_at": c.expires_at.isoformat()} for c in channels
-            ],
-            "meetings_made": len(bindings),
-            # meetings a meeting system refused for now: the admin can act on these
-            "meeting_problems": [
-                {
-                    "event": b.event_id,
-                    "system": b.system,
-                    "problem": b.problem.kind.value,
-                    "detail": b.problem.detail,
-                    "retry_at": b.retry_at.isoformat() if b.retry_at else None,
-                }
-                for b in bindings
-                if b.problem is not None
-            ],
-            # keywords this calendar cannot use (e.g. @meet on Microsoft 365): the invitation
-            # carries a short note instead of a meeting
-            "unavailable_keywords": [
-                {
-                    "event": b.event_id,
-                    "keyword": b.keyword,
-                    "reason": f"{b.keyword} names a meeting system that is not configured or "
-                    f"not available for {record.provider.value} calendars",
-                }
-                for b in bindings
-                if b.system == NOTE
-            ],
-        }
-
-    click.echo(json.dumps(_run(body()), indent=2))
 
 
 # -- zoom --------------------------------------------------------------------------------------

@@ -17,7 +17,9 @@ events and our marker as Graph returns it to any app (``graph_marker``).
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -377,6 +379,29 @@ class Harness:
         """A sample of the daemon's Prometheus registry (0 when the series does not exist)."""
         value = self.daemon.metrics.registry.get_sample_value(name, labels)
         return 0.0 if value is None else value
+
+    async def admin_json(self, *args: str) -> Any:
+        """Run ``hybridcal ARGS`` as the admin would, against this daemon's store, and parse
+        its JSON output (e.g. ``users show alice@...``)."""
+        config = self.workdir / "admin.toml"
+        config.write_text(
+            f'[daemon]\npublic_url = "{self.settings.daemon.public_url}"\n'
+            f'[store]\npath = "{self.settings.store.path}"\n'
+            f'[crypto]\nkeyring = "{self.settings.crypto.keyring}"\n',
+            encoding="utf-8",
+        )
+        cli = Path(sys.executable).with_name("hybridcal")
+        process = await asyncio.create_subprocess_exec(
+            str(cli),
+            "--config",
+            str(config),
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        assert process.returncode == 0, err.decode()
+        return json.loads(out)
 
     async def post_webhook(self, headers: Mapping[str, str], body: bytes = b"") -> int:
         async with (

@@ -84,7 +84,7 @@ async def test_a_failing_event_does_not_stop_its_calendar(
         assert (fault.event_id, fault.error, fault.attempts) == (poison, "ValueError", 1)
         assert fault.retry_at is not None
         assert fault.retry_at > h.clock()
-    report = await _report(h, ROOM)
+    report = await h.admin_json("rooms", "show", ROOM)  # what the admin types
     assert report["sync"] == {"status": "ok"}
     [problem] = report["event_problems"]
     assert problem["event"] == poison

@@ -3,9 +3,7 @@ room's meeting list; and one daemon serving the Google and the Microsoft tenant 
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -169,32 +167,7 @@ async def test_meet_keyword_on_a_microsoft_calendar_gets_a_short_note(m: Harness
 
 
 async def _users_show(h: Harness, address: str) -> dict[str, Any]:
-    config = h.workdir / "admin.toml"
-    config.write_text(
-        "[daemon]\n"
-        f'public_url = "{h.settings.daemon.public_url}"\n'
-        "[store]\n"
-        f'path = "{h.settings.store.path}"\n'
-        "[crypto]\n"
-        f'keyring = "{h.settings.crypto.keyring}"\n',
-        encoding="utf-8",
-    )
-    cli = Path(sys.executable).with_name("hybridcal")
-    process = await asyncio.create_subprocess_exec(
-        str(cli),
-        "--config",
-        str(config),
-        "users",
-        "show",
-        address,
-        "--provider",
-        "microsoft",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    shown: dict[str, Any] = json.loads(out)
+    shown: dict[str, Any] = await h.admin_json("users", "show", address, "--provider", "microsoft")
     return shown
 
 
