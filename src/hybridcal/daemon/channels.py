@@ -79,6 +79,8 @@ class ChannelManager:
                 tell(calendar.provider)
             except ConnectorError as exc:
                 log.warning("channel.renew_failed", calendar=calendar.key, error=str(exc))
+            except Exception:  # one calendar's odd answer must not leave the others to expire
+                log.exception("channel.renew_failed", calendar=calendar.key)
         self.renewals += renewed
         return renewed
 

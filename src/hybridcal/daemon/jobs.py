@@ -94,6 +94,8 @@ class Jobs:
                 await store.put_presence(await connector.get_presence(calendar, self._d.now()))
             except ConnectorError as exc:
                 log.info("presence.failed", calendar=calendar.key, error=str(exc))
+            except Exception:  # one mailbox's odd settings must not stop everyone's presence
+                log.exception("presence.failed", calendar=calendar.key)
 
     async def gauges(self) -> None:
         """Calendars by state, cache rows, store integrity errors and faults for /metrics."""
