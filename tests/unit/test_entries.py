@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hybridcal.core.entries import entries_in_window, entry_for
+from hybridcal.core.entries import MAX_ATTENDEES, MAX_FIELD_CHARS, entries_in_window, entry_for
 from hybridcal.core.model import (
     Attendee,
     Conference,
@@ -153,3 +153,24 @@ def test_window_rows_carry_the_series_source() -> None:
     rows = entries_in_window(occurrences, WINDOW, source_id="s")
     assert {r.source_id for r in rows} == {"s"}
     assert [r.event_key for r in rows] == ["s_0", "s_1", "s_2"]
+
+
+def test_huge_fields_are_clipped_for_meeting_lists() -> None:
+    """A megabyte of location text or thousands of attendees must not travel to every device."""
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    event = Event(
+        calendar_key="google:room@example.com",
+        event_id="big",
+        etag=None,
+        status=EventStatus.CONFIRMED,
+        start=start,
+        end=start + timedelta(hours=1),
+        summary="T" * 100_000,
+        location="L" * 1_000_000,
+        attendees=tuple(Attendee(f"p{n}@example.com") for n in range(5_000)),
+    )
+    row = entry_for(event)
+    assert row is not None
+    assert len(row.title) == len(row.location) == MAX_FIELD_CHARS
+    assert row.title.endswith("…")
+    assert len(row.attendees) == MAX_ATTENDEES

@@ -7,6 +7,9 @@ from collections.abc import Iterable
 from hybridcal.core.links import detect_links
 from hybridcal.core.model import Event, EventStatus, JoinLink, MeetingEntry, Window
 
+MAX_FIELD_CHARS = 1024  # title, organiser name and location as stored for meeting lists
+MAX_ATTENDEES = 500  # attendees kept per row (a list shows a count and a few names)
+
 
 def entry_for(
     event: Event,
@@ -31,11 +34,11 @@ def entry_for(
         start=event.start,
         end=event.end,
         all_day=event.all_day,
-        title=event.summary,
+        title=_clip(event.summary),
         organizer=event.organizer,
-        organizer_name=event.organizer_name,
-        attendees=tuple(a.email for a in event.attendees),
-        location=event.location,
+        organizer_name=_clip(event.organizer_name) if event.organizer_name else None,
+        attendees=tuple(a.email for a in event.attendees[:MAX_ATTENDEES]),
+        location=_clip(event.location),
         private=event.private,
         tentative=event.status is EventStatus.TENTATIVE or _tentative_for_calendar(event),
         links=_links(event, budget) if detect else (),
@@ -60,6 +63,12 @@ def entries_in_window(
             rows.append(row)
     rows.sort(key=lambda r: (r.start, r.event_key))
     return rows
+
+
+def _clip(text: str) -> str:
+    """A field as a meeting list shows it: a device has one line for it, and a megabyte of
+    location text must not travel to every endpoint on every poll."""
+    return text if len(text) <= MAX_FIELD_CHARS else text[: MAX_FIELD_CHARS - 1] + "…"
 
 
 def _links(event: Event, budget: float | None) -> tuple[JoinLink, ...]:
