@@ -104,7 +104,8 @@ def parse_event(data: dict[str, Any], calendar_key: str, *, default_tz: str | No
     try:
         wire = GEvent.model_validate(data)
         return _to_event(wire, calendar_key, default_tz)
-    except (ValidationError, ValueError, KeyError) as exc:
+    except (ValidationError, ValueError, KeyError, TypeError, OverflowError) as exc:
+        # OverflowError: a date at the edge of the calendar (year 1, 9999) moved by its offset
         event_id = data.get("id") if isinstance(data, dict) else None
         raise MalformedEventError(f"event {event_id!r}: {short_reason(exc)}") from exc
 
@@ -205,5 +206,6 @@ def _parse_dt(value: str, tz: str | None = None) -> datetime:
 def _zone(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a tzdata directory ("America") or an overlong name is no zone either
         return ZoneInfo("UTC")

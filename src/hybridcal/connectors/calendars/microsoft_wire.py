@@ -208,8 +208,10 @@ def iana_zone(name: str | None) -> str | None:
         return mapped
     try:
         ZoneInfo(cleaned)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None  # "Customized Time Zone", "tzone://Microsoft/Custom", typos
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # "Customized Time Zone", "tzone://Microsoft/Custom", typos; OSError for a tzdata
+        # directory ("America") or an overlong name
+        return None
     return cleaned
 
 
@@ -424,7 +426,7 @@ def _offset(value: str) -> datetime:
 def _zone(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return ZoneInfo("UTC")
 
 
@@ -513,13 +515,16 @@ def marker_of(properties: list[MProperty]) -> Marker | None:
     return None
 
 
+_MARKER_MAX_CHARS = 4096  # ours is a few hundred characters; anything longer is not ours
+
+
 def decode_marker(value: str | None) -> Marker | None:
     """Our property's value; the tombstone, garbage or foreign keys read as no marker."""
-    if not value:
+    if not value or len(value) > _MARKER_MAX_CHARS:
         return None
     try:
         props = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than json allows
         return None
     if not isinstance(props, dict):
         return None
