@@ -260,7 +260,7 @@ CHATTY_LOGGERS: Final = (
     "apscheduler.scheduler",
     "googleapiclient",  # discovery logs "URL being requested" at INFO
     "googleapiclient.discovery_cache",
-    "google.auth",
+    "google",  # google-auth, google-api-core (see configure_logging about propagation)
     "google_auth_httplib2",
     "httpx",  # msgraph-sdk: "HTTP Request: GET …/delta?$deltatoken=…" at INFO
     "httpcore",
@@ -341,6 +341,9 @@ def configure_logging(level: str, fmt: str, *, stream: TextIO | None = None) -> 
     quiet = max(number, logging.WARNING) if number > logging.DEBUG else number
     for name in CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(quiet)
+    # google-auth stops the "google" logger propagating unless the application configured it
+    # (it may have done so already, before this call): its records must reach our handler.
+    logging.getLogger("google").propagate = True
     _install_record_redaction()
     logging.captureWarnings(capture=True)
 

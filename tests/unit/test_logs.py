@@ -471,6 +471,8 @@ THIRD_PARTY = [
 @pytest.mark.usefixtures("restore_logging")
 @pytest.mark.parametrize("fmt", ["json", "console"])
 def test_no_token_survives_from_any_library_at_debug(fmt: str) -> None:
+    # what google-auth does on first use when the application has not configured "google"
+    logging.getLogger("google").propagate = False
     out = io.StringIO()
     configure_logging("debug", fmt, stream=out)
     for name, level, message, args in THIRD_PARTY:
@@ -491,7 +493,7 @@ def test_chatty_libraries_are_quiet_by_default_and_redacted_when_turned_up() -> 
     for name, level, message, args in THIRD_PARTY:
         logging.getLogger(name).log(max(level, logging.INFO), message, *args)
     assert out.getvalue() == ""  # WARNING by default, so the INFO request lines are gone
-    for name in ("httpx", "httpcore", "azure", "urllib3", "googleapiclient", "kiota"):
+    for name in ("httpx", "httpcore", "azure", "urllib3", "googleapiclient", "kiota", "google"):
         assert logging.getLogger(name).getEffectiveLevel() == logging.WARNING
     logging.getLogger("httpx").setLevel(logging.DEBUG)  # an admin turns one up
     name, level, message, args = THIRD_PARTY[0]
