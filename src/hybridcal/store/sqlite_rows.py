@@ -69,6 +69,14 @@ class RowStore:
             with store._write():
                 migrate(store._db)
                 store._check_canary(path)
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if "locked" in str(exc):
+                raise StoreError(
+                    f"{path} is locked by another process (another hybridcal run?); try again"
+                    " when it has finished"
+                ) from None
+            raise StoreError(f"cannot open {path}: {exc}") from None
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise StoreError(f"cannot use {path} as a hybridcal database: {exc}") from None
