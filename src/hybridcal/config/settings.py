@@ -174,6 +174,13 @@ def _proxy_url(value: str) -> str:
     return value
 
 
+def _ip_address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise _fail("ip", "must be an IP address (got {got})", got=repr(value)) from None
+
+
 def _no_case_duplicates(value: object) -> object:
     if isinstance(value, Mapping):
         seen: set[str] = set()
@@ -201,6 +208,7 @@ Email = Annotated[str, AfterValidator(_email)]
 NonEmpty = Annotated[str, Field(min_length=1)]
 TopicTemplate = Annotated[str, AfterValidator(_topic_template)]
 ProxyUrl = Annotated[str, AfterValidator(_proxy_url)]
+IpAddress = Annotated[str, AfterValidator(_ip_address)]
 MeetingSystem = Annotated[Literal["meet", "zoom", "teams", "webex"], _choice(*MEETING_SYSTEMS)]
 Keyword = Annotated[str, AfterValidator(_keyword)]
 KeywordMap = Annotated[
@@ -224,6 +232,13 @@ class DaemonSettings(_Section):
     # wait this long after a notification before syncing, so a burst is read in one listing
     sync_debounce_seconds: Annotated[float, Field(ge=0, le=30)] = 0.5
     shutdown_timeout_seconds: Annotated[float, Field(gt=0)] = 20
+    # HTTP limits against slow or abusive clients (see hybridcal.toml.example)
+    header_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10
+    body_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30
+    keepalive_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 75
+    max_connections: Annotated[int, Field(ge=8, le=1_000_000)] = 1000
+    max_requests_per_client: Annotated[int, Field(ge=1, le=100_000)] = 32
+    trusted_proxies: tuple[IpAddress, ...] = ()
 
 
 class StoreSettings(_Section):

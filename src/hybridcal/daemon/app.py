@@ -8,6 +8,7 @@ from aiohttp import web
 
 from hybridcal.daemon.endpoint_api import EndpointApi, add_endpoint_routes
 from hybridcal.daemon.graph_webhook import GraphWebhook
+from hybridcal.daemon.http_guard import HttpGuard, HttpLimits
 from hybridcal.daemon.webhooks import GoogleWebhook
 
 if TYPE_CHECKING:
@@ -20,6 +21,10 @@ def build_app(
     s = daemon.settings
     app = web.Application(client_max_size=s.daemon.max_webhook_body_bytes)
     assert daemon.store is not None
+    # timeouts, connection and per-client caps, security headers; served by http_guard.serve
+    guard = HttpGuard(HttpLimits.from_settings(s.daemon))
+    guard.install(app)
+    guard.register(daemon.metrics.registry)
     app.router.add_post("/webhooks/google", google.handle)
     if graph is not None:
         app.router.add_post("/webhooks/microsoft", graph.handle)

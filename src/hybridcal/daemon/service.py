@@ -42,6 +42,7 @@ from hybridcal.daemon.channels import ChannelManager
 from hybridcal.daemon.executor import EventExecutor
 from hybridcal.daemon.faults import FaultBook
 from hybridcal.daemon.graph_webhook import GraphWebhook
+from hybridcal.daemon.http_guard import serve
 from hybridcal.daemon.jobs import Jobs
 from hybridcal.daemon.metrics import Metrics
 from hybridcal.daemon.sdnotify import SystemdNotifier
@@ -426,10 +427,8 @@ class Daemon:
             else None
         )
         app = build_app(self, webhook, self._graph_webhook)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, s.daemon.listen_host, s.daemon.listen_port)
-        await site.start()
+        # timeouts and connection caps against slow and abusive clients: see http_guard
+        self._runner = await serve(app, s.daemon.listen_host, s.daemon.listen_port)
         self.base_url = _site_url(self._runner, s.daemon.listen_host)
         self.queue.start()
         self.jobs = Jobs(self)
