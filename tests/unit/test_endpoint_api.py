@@ -350,6 +350,18 @@ async def test_window_is_clamped_to_cache_and_max_length(harness: Harness) -> No
         ({"lead": "-1"}, "bad_parameter"),
         ({"lead": "121"}, "bad_parameter"),
         ({"lead": "5.5"}, "bad_parameter"),
+        ({"lead": "\u00b2"}, "bad_parameter"),  # passes str.isdigit()
+        ({"lead": "\u0661\u0662"}, "bad_parameter"),  # Arabic-Indic digits: int() takes them
+        ({"lead": "99999999999999999999"}, "bad_parameter"),
+        ({"lead": "NaN"}, "bad_parameter"),
+        ({"lead": " 5"}, "bad_parameter"),
+        ({"from": "9999-12-31T23:59:59-23:59"}, "bad_parameter"),  # overflows in UTC
+        ({"from": "0001-01-01T00:00:00+14:00"}, "bad_parameter"),  # underflows in UTC
+        ({"to": "9999-12-31T23:59:59Z"}, "bad_parameter"),
+        ({"from": "1969-12-31T23:59:59Z"}, "bad_parameter"),
+        ({"from": "\u0662\u0660\u0662\u0665-03-10T10:00:00Z"}, "bad_parameter"),
+        ({"from": "NaN"}, "bad_parameter"),
+        ({"from": "2025-03-10T10:00:00Z" + "0" * 5000}, "bad_parameter"),
     ],
 )
 async def test_bad_parameters_are_400(harness: Harness, params: dict[str, str], code: str) -> None:
@@ -359,6 +371,31 @@ async def test_bad_parameters_are_400(harness: Harness, params: dict[str, str], 
     assert data is not None
     assert data["error"] == code
     assert headers["Content-Type"].startswith("application/json")
+
+
+async def test_repeated_parameters_are_400(harness: Harness) -> None:
+    _, token = await harness.register(ROOM)
+    auth = {"Authorization": f"Bearer {token}"}
+    for name, value in (("lead", "5"), ("from", "2025-03-10T10:00:00Z")):
+        resp = await harness.client.get(MEETINGS_PATH, params=[(name, value)] * 2, headers=auth)
+        assert resp.status == 400, name
+        assert (await resp.json())["error"] == "bad_parameter"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer hcd_\u00e9\u00e9\u00e9",
+        "Bearer " + "A" * 8000,
+        "\u00e9",
+        "Bearer hcd_" + "\u00fc" * 43,
+        "Bearer  ",
+    ],
+)
+async def test_odd_authorization_headers_are_401(harness: Harness, header: str) -> None:
+    resp = await harness.client.get(MEETINGS_PATH, headers={"Authorization": header})
+    assert resp.status == 401
+    assert harness.store.list_calls == 0
 
 
 async def test_bad_parameters_without_token_are_401_not_400(harness: Harness) -> None:
@@ -505,7 +542,8 @@ async def test_conditional_get_is_304_without_reading_rows(harness: Harness) -> 
     status, _, headers = await harness.get(token)
     assert status == 200
     etag = headers["ETag"]
-    assert headers["Cache-Control"] == "private, no-cache"
+    assert headers["Cache-Control"] == "no-store"
+    assert headers["X-Content-Type-Options"] == "nosniff"
     reads = harness.store.list_calls
     resp = await harness.client.get(
         MEETINGS_PATH, headers={"Authorization": f"Bearer {token}", "If-None-Match": etag}

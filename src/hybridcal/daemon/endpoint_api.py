@@ -36,7 +36,9 @@ from hybridcal.core.model import CalendarRecord, Device, MeetingEntry, Presence,
 from hybridcal.daemon.devices import hash_token, is_well_formed
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
+
+    from multidict import MultiMapping
 
     from hybridcal.daemon.metrics import Metrics
     from hybridcal.store.base import Store
@@ -54,10 +56,22 @@ DEFAULT_LENGTH = timedelta(hours=26)
 REPRESENTATION = "1"
 
 _JSON = "application/json; charset=utf-8"
-_CACHE_CONTROL = "private, no-cache"
+# Answers carry meeting passcodes: no cache (browser, proxy, device HTTP stack) may keep them.
+# A device that keeps its own copy still sends If-None-Match and gets a 304 (docs/endpoint-api.md).
+_CACHE_CONTROL = "no-store"
+_NOSNIFF = "nosniff"
 _REALM = 'Bearer realm="hybridcal"'
 # A '+' in an unencoded query string arrives as a space: "...T10:00:00 01:00".
-_SPACE_FOR_PLUS = re.compile(r" (\d{2}(?::?\d{2})?)$")
+_SPACE_FOR_PLUS = re.compile(r" ([0-9]{2}(?::?[0-9]{2})?)$")
+# Parameters are checked for shape (ASCII only, short) before anything converts them: int() and
+# fromisoformat() accept non-ASCII digits ("²", "٣") that nobody means.
+_LEAD = re.compile(r"[0-9]{1,4}")
+_INSTANT = re.compile(r"[0-9][0-9:.,+\-TZtz ]{3,39}")
+# Instants outside these bounds cannot lie in the cached window; refusing them up front keeps
+# every later step (UTC conversion, window arithmetic) clear of the datetime range.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+_PARAMETERS = ("from", "to", "lead")
 
 
 class BadRequestError(Exception):
@@ -242,8 +256,11 @@ class EndpointApi:
 
     # -- parameters ------------------------------------------------------------------------------
     def _parse_query(
-        self, params: Mapping[str, str], calendar: CalendarRecord, now: datetime
+        self, params: MultiMapping[str], calendar: CalendarRecord, now: datetime
     ) -> _Query:
+        for name in _PARAMETERS:
+            if len(params.getall(name, ())) > 1:
+                raise BadRequestError("bad_parameter", f"'{name}' is given more than once")
         hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         start = _parse_instant(params, "from") or hour - DEFAULT_BEFORE
         end = _parse_instant(params, "to") or start + DEFAULT_LENGTH
@@ -359,26 +376,38 @@ def _bearer_token(header: str | None) -> str | None:
     return token
 
 
-def _parse_instant(params: Mapping[str, str], name: str) -> datetime | None:
+def _parse_instant(params: MultiMapping[str], name: str) -> datetime | None:
     raw = params.get(name)
     if raw is None or raw == "":
         return None
     value = _SPACE_FOR_PLUS.sub(r"+\1", raw.strip())
+    malformed = BadRequestError(
+        "bad_parameter", f"'{name}' must be an ISO 8601 date-time with an offset"
+    )
+    if _INSTANT.fullmatch(value) is None:
+        raise malformed
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequestError(
-            "bad_parameter", f"'{name}' must be an ISO 8601 date-time with an offset"
-        ) from None
+    except (ValueError, OverflowError):
+        raise malformed from None
     if parsed.tzinfo is None:
         raise BadRequestError("bad_parameter", f"'{name}' needs a UTC offset, e.g. 'Z' or '+01:00'")
-    return parsed.astimezone(UTC)
+    out_of_range = BadRequestError(
+        "bad_parameter", f"'{name}' must lie between the years 1970 and 9000"
+    )
+    try:
+        instant = parsed.astimezone(UTC)  # 9999-12-31T23:59:59-23:59 overflows here
+    except OverflowError:
+        raise out_of_range from None
+    if not _EARLIEST <= instant < _LATEST:
+        raise out_of_range
+    return instant
 
 
 def _parse_lead(raw: str | None) -> int | None:
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or int(raw) > MAX_LEAD_MINUTES:
+    if _LEAD.fullmatch(raw) is None or int(raw) > MAX_LEAD_MINUTES:
         raise BadRequestError(
             "bad_parameter", f"'lead' must be a whole number of minutes, 0..{MAX_LEAD_MINUTES}"
         )
@@ -482,6 +511,7 @@ def _headers(etag: str, content_type: str | None = None) -> dict[str, str]:
         hdrs.ETAG: etag,
         hdrs.CACHE_CONTROL: _CACHE_CONTROL,
         hdrs.VARY: hdrs.AUTHORIZATION,
+        "X-Content-Type-Options": _NOSNIFF,
     }
     if content_type is not None:
         headers[hdrs.CONTENT_TYPE] = content_type
@@ -496,7 +526,12 @@ def _error(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> web.Response:
     payload = json.dumps({"error": code, "message": message}).encode()
-    all_headers = {hdrs.CONTENT_TYPE: _JSON, hdrs.CACHE_CONTROL: "no-store", **(headers or {})}
+    all_headers = {
+        hdrs.CONTENT_TYPE: _JSON,
+        hdrs.CACHE_CONTROL: "no-store",
+        "X-Content-Type-Options": _NOSNIFF,
+        **(headers or {}),
+    }
     return web.Response(status=status, body=payload, headers=all_headers)
 
 
