@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from urllib.parse import quote
@@ -12,9 +13,10 @@ from urllib.parse import quote
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from structlog.testing import capture_logs
 
 from hybridcal.core.model import Channel
-from hybridcal.daemon.graph_webhook import MAX_VALIDATION_TOKEN, GraphWebhook
+from hybridcal.daemon.graph_webhook import MAX_MISSES, MAX_VALIDATION_TOKEN, GraphWebhook
 from hybridcal.store.base import Store
 
 CAL = "microsoft:alice@example.com"
@@ -392,3 +394,83 @@ async def test_our_own_write_coming_back_needs_no_sync(store: FakeStore, seen: R
             assert seen.enqueued == [CAL]  # a person's edit after ours
     finally:
         await webhook.stop()
+
+
+# -- hostile input ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 50_000 + b"]" * 50_000,  # deeper than the interpreter's recursion limit
+        b'{"value": ' + b"[" * 3000 + b"]" * 3000 + b"}",
+        b'{"value": [{"subscriptionId": "\xff\xfe"}]}',  # not UTF-8
+        '{"value": []}'.encode("utf-16"),  # json.loads(bytes) would guess UTF-16
+        b'{"value": [1e999999]}',
+        b'{"value": [' + b"1" * 5000 + b"]}",  # past int()'s digit limit
+    ],
+)
+async def test_hostile_bodies_are_a_bad_request(
+    store: FakeStore, seen: Recorder, body: bytes
+) -> None:
+    hook = GraphWebhook(
+        store=cast("Store", store),
+        enqueue=seen.enqueued.append,
+        metrics=seen,
+        max_body=len(body) + 1,
+        renew=seen.renew,
+        recreate=seen.recreate,
+        resync=seen.resync,
+    )
+    app = web.Application(client_max_size=len(body) + 1)
+    app.router.add_post("/webhooks/microsoft", hook.handle)
+    async with (
+        TestClient(TestServer(app)) as test_client,
+        test_client.post("/webhooks/microsoft", data=body) as resp,
+    ):
+        assert resp.status == 400
+    assert store.lookups == []
+
+
+def tiny(sub: str, state: str = "x") -> dict[str, Any]:
+    return {"subscriptionId": sub, "clientState": state}
+
+
+async def test_forged_batch_costs_few_lookups_and_one_log_line(
+    client: Client, seen: Recorder, store: FakeStore
+) -> None:
+    items = [tiny(f"f{n}") for n in range(80)]  # fits in the fixture's 4 KiB
+    with capture_logs() as logs:
+        assert await post(client, items) == 403
+    assert len(store.lookups) == MAX_MISSES
+    assert seen.outcomes == ["unknown_channel"] * 80
+    (line,) = [e for e in logs if e["event"] == "graph_webhook.rejected"]
+    assert line["items"] == 80
+    assert line["unknown_channel"] == 80
+
+
+async def test_wrong_client_states_also_end_the_lookups(
+    client: Client, seen: Recorder, store: FakeStore
+) -> None:
+    store.channels.update(
+        {f"sub-{n}": replace(CHANNELS[0], channel_id=f"sub-{n}") for n in range(20)}
+    )
+    items = [tiny(f"sub-{n}", state="guess") for n in range(20)]
+    assert await post(client, items) == 403
+    assert len(store.lookups) == MAX_MISSES
+
+
+async def test_genuine_items_after_a_few_stale_ones_still_count(
+    client: Client, seen: Recorder, store: FakeStore
+) -> None:
+    items = [change(f"stale-{n}") for n in range(MAX_MISSES - 1)] + [change()]
+    assert await post(client, items) == 202
+    assert seen.enqueued == [CAL]
+
+
+async def test_rejection_lines_are_rate_limited(client: Client) -> None:
+    with capture_logs() as logs:
+        for _ in range(30):
+            assert await post(client, [change("unknown")]) == 403
+    lines = [e for e in logs if e["event"] == "graph_webhook.rejected"]
+    assert 1 <= len(lines) <= 10

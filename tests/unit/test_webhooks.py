@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
+from structlog.testing import capture_logs
 
 from hybridcal.core.model import Channel
 from hybridcal.daemon.webhooks import STOPS_PER_MINUTE, GoogleWebhook
@@ -253,3 +254,33 @@ async def test_provisional_channel_accepts_its_first_message(seen: Recorder) -> 
     response = await webhook.handle(make_mocked_request("POST", "/webhooks/google", headers=first))
     assert response.status == 200
     assert seen.outcomes == ["accepted"]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"X-Goog-Channel-Token": "s3cret-t\u00f6ken"},  # non-ASCII
+        {"X-Goog-Resource-ID": "r" * 600},
+        {"X-Goog-Resource-URI": URI + "&x=" + "a" * 3000},
+        {"X-Goog-Resource-State": "exists\u2028"},
+    ],
+)
+async def test_odd_header_values_are_a_bad_request(
+    client: Client, seen: Recorder, store: FakeStore, changes: dict[str, str]
+) -> None:
+    assert await post(client, headers(**changes)) == 400
+    assert store.lookups == 0
+    assert seen.outcomes == ["bad_request"]
+
+
+async def test_forged_flood_logs_a_few_lines_with_counts(seen: Recorder) -> None:
+    webhook = make_webhook(FakeStore(CHANNEL), seen)
+    request = make_mocked_request(
+        "POST", "/webhooks/google", headers=headers(**{"X-Goog-Channel-Token": "guess"})
+    )
+    with capture_logs() as logs:
+        for _ in range(100):
+            assert (await webhook.handle(request)).status == 403
+    lines = [e for e in logs if e["event"] == "webhook.forged"]
+    assert len(lines) == 10
+    assert seen.outcomes == ["forbidden"] * 100

@@ -4,9 +4,13 @@ Both URLs first answer Graph's validation handshake (``?validationToken=``: 200,
 decoded token). A notification POST carries ``{"value": [...]}``, possibly for several
 subscriptions; each item counts only when its ``subscriptionId`` is a channel we stored and its
 ``clientState`` equals that channel's secret (constant-time compare). Valid items enqueue their
-calendar (the queue coalesces); the rest are counted and dropped. When no item is valid the
-answer is 403, without saying why. Graph wants an answer within 3 seconds, so the handler never
-calls Graph itself: lifecycle work (renew, re-create, resync) runs in tracked background tasks.
+calendar (the queue coalesces); the rest are counted and dropped, with one log line per
+request (rate-limited), not one per item. When no item is valid the answer is 403, without
+saying why. A forged batch costs little: the body is bounded, deep nesting is a 400, and at most
+``MAX_LOOKUPS`` distinct subscriptions are looked up per POST, fewer once ``MAX_MISSES`` of them
+proved unknown or forged (a genuine batch names subscriptions we created). Graph wants an
+answer within 3 seconds, so the handler never calls Graph itself: lifecycle work (renew,
+re-create, resync) runs in tracked background tasks.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import structlog
 from aiohttp import web
 
 from hybridcal.core.model import Channel
+from hybridcal.daemon.http_guard import LogThrottle
 from hybridcal.daemon.webhooks import WebhookMetrics
 from hybridcal.store.base import Store
 
@@ -30,7 +35,14 @@ log = structlog.get_logger(__name__)
 PROVIDER = "microsoft"
 MAX_VALIDATION_TOKEN = 1024  # Graph's tokens are a few hundred characters
 MAX_ITEMS = 1000  # items of one POST that are looked at; a larger batch is not from Graph
+# Distinct subscription ids looked up in the store per POST, and how many unknown or forged ones
+# end the lookups. Graph groups a POST by notification URL, so a genuine batch may span several
+# of our subscriptions, but each of them is ours: a run of misses means a forgery.
+MAX_LOOKUPS = 100
+MAX_MISSES = 8
 _MAX_ID = 256
+# one rejection line per request, and no more than this many per minute
+_REJECTIONS_LOGGED_PER_MINUTE = 10
 
 Callback = Callable[[str], Awaitable[None]]
 
@@ -74,6 +86,7 @@ class GraphWebhook:
         self._own_write = own_write or (lambda _key, _event, _etag: False)
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: set[tuple[str, str]] = set()  # (action, key) in flight: no duplicates
+        self._rejections = LogThrottle(_REJECTIONS_LOGGED_PER_MINUTE)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """The subscription's ``notificationUrl``."""
@@ -103,10 +116,18 @@ class GraphWebhook:
         items = await self._read(request)
         if isinstance(items, web.Response):
             return items
-        accepted = await self._process(items)
+        accepted, rejected = await self._process(items)
+        if rejected and self._rejections.allow():
+            log.info(
+                "graph_webhook.rejected",
+                items=len(items),
+                accepted=accepted,
+                lifecycle_url=lifecycle,
+                **rejected,
+                earlier_lines_suppressed=self._rejections.take_suppressed(),
+            )
         if not accepted and items:
             # a forged or stale batch learns nothing about which of its ids exist
-            log.info("graph_webhook.rejected_batch", items=len(items), lifecycle_url=lifecycle)
             return web.Response(status=403)
         return web.Response(status=202)
 
@@ -128,25 +149,19 @@ class GraphWebhook:
             return web.Response(status=400)
         return items
 
-    async def _process(self, items: list[_Item]) -> int:
-        """Act on the valid items (each kind of work once per calendar); returns how many."""
-        channels: dict[str, Channel | None] = {}
+    async def _process(self, items: list[_Item]) -> tuple[int, dict[str, int]]:
+        """Act on the valid items (each kind of work once per calendar).
+
+        Returns how many were accepted and the rejected ones counted by outcome."""
+        verdicts = _Verdicts(self._store)
         changed: dict[str, None] = {}
+        rejected: dict[str, int] = {}
         accepted = 0
         for item in items:
-            sub = item.subscription_id
-            if sub not in channels:
-                channels[sub] = await self._store.get_channel(sub) if len(sub) <= _MAX_ID else None
-            channel = channels[sub]
-            if channel is None:
-                outcome = "unknown_channel"
-            elif not hmac.compare_digest(item.client_state.encode(), channel.secret.encode()):
-                outcome = "forbidden"
-            else:
-                outcome = "accepted"
+            outcome, channel = await verdicts.of(item)
             self._metrics.webhook(PROVIDER, outcome)
             if channel is None or outcome != "accepted":
-                log.info("graph_webhook.rejected", outcome=outcome, subscription=sub[:_MAX_ID])
+                rejected[outcome] = rejected.get(outcome, 0) + 1
                 continue
             accepted += 1
             if item.lifecycle_event is None:
@@ -159,7 +174,7 @@ class GraphWebhook:
                 self._lifecycle(item.lifecycle_event, channel, changed)
         for calendar_key in changed:
             self._enqueue(calendar_key)
-        return accepted
+        return accepted, rejected
 
     def _lifecycle(self, event: str, channel: Channel, changed: dict[str, None]) -> None:
         key = channel.calendar_key
@@ -197,6 +212,38 @@ class GraphWebhook:
         task.add_done_callback(self._tasks.discard)
 
 
+class _Verdicts:
+    """Item checks for one POST: each subscription looked up once, and only so many."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._channels: dict[str, Channel | None] = {}
+        self._forged: set[str] = set()
+        self._misses = 0
+
+    async def of(self, item: _Item) -> tuple[str, Channel | None]:
+        sub = item.subscription_id
+        if sub not in self._channels:
+            if (
+                len(sub) > _MAX_ID
+                or len(self._channels) >= MAX_LOOKUPS
+                or self._misses >= MAX_MISSES
+            ):
+                self._channels[sub] = None  # not worth a lookup: counted as unknown
+            else:
+                self._channels[sub] = await self._store.get_channel(sub)
+                self._misses += self._channels[sub] is None
+        channel = self._channels[sub]
+        if channel is None:
+            return "unknown_channel", None
+        if not hmac.compare_digest(item.client_state.encode(), channel.secret.encode()):
+            if sub not in self._forged:  # a wrong clientState counts once per subscription
+                self._forged.add(sub)
+                self._misses += 1
+            return "forbidden", channel
+        return "accepted", channel
+
+
 def _validation(tokens: list[str]) -> tuple[str, web.Response]:
     """Echo Graph's token: only a single, reasonably sized one, as inert plain text."""
     if len(tokens) != 1 or not tokens[0] or len(tokens[0]) > MAX_VALIDATION_TOKEN:
@@ -212,8 +259,9 @@ def _validation(tokens: list[str]) -> tuple[str, web.Response]:
 def _parse(body: bytes) -> list[_Item] | None:
     """The envelope's items; None when it is not a Graph notification envelope."""
     try:
-        data: Any = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        # strict UTF-8 (json.loads would also guess UTF-16/32); deep nesting is RecursionError
+        data: Any = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("value"), list):
         return None
