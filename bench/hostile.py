@@ -40,6 +40,7 @@ import math
 import multiprocessing
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import sys
@@ -89,7 +90,8 @@ POLL_MS = 20.0
 HEALTHZ_TIMEOUT_S = 5.0
 READY_TIMEOUT = 60.0
 QUIET_SECONDS = 0.5  # no provider request for this long (and an empty queue) counts as idle
-IDLE_PHASE_S = 3.0
+IDLE_PHASE_S = 5.0
+METRICS_POLL_S = 0.1
 TARGET_HEALTHZ_P99_MS = 100.0
 TARGET_GAP_FACTOR = 1.5  # the worst gap may be half an interval late
 _WRITES = frozenset({"calendar.events.patch", "calendar.events.update", "calendar.events.insert"})
@@ -98,16 +100,20 @@ _WRITES = frozenset({"calendar.events.patch", "calendar.events.update", "calenda
 @dataclass(frozen=True, slots=True)
 class Params:
     invitations: int
+    rounds: int
     people: int
     scale: float
     phase_timeout_s: float
     quick: bool
     daemon_rev: str | None
+    daemon_log: str | None = None
+    profile: str | None = None
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Params:
     parser = argparse.ArgumentParser(prog="python -m bench.hostile", description=__doc__)
-    parser.add_argument("--invitations", type=int, default=18, help="per phase (default 18)")
+    parser.add_argument("--invitations", type=int, default=36, help="per round (default 36)")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per phase (default 2)")
     parser.add_argument("--people", type=int, default=3, help="invited people (one room added)")
     parser.add_argument("--scale", type=float, default=1.0, help="size factor of hostile text")
     parser.add_argument("--phase-timeout", type=float, default=300.0, help="seconds per phase")
@@ -115,19 +121,28 @@ def parse_args(argv: Sequence[str] | None = None) -> Params:
         "--daemon-rev",
         help="run the daemon from this git revision's src/hybridcal (default: the working tree)",
     )
+    parser.add_argument("--daemon-log", help="copy the daemon's output (JSON lines) to this file")
+    parser.add_argument(
+        "--profile",
+        help="run the daemon under cProfile (its event-loop thread), stats to this file",
+    )
     parser.add_argument("--quick", action="store_true", help="a few-second smoke run")
     args = parser.parse_args(argv)
     if args.quick:
-        args.invitations, args.scale, args.phase_timeout = len(invitations.KINDS), 0.02, 60.0
-    if args.invitations < 1 or args.people < 1 or not 0 < args.scale <= 1:
-        parser.error("need --invitations >= 1, --people >= 1 and 0 < --scale <= 1")
+        args.invitations, args.rounds = len(invitations.KINDS), 1
+        args.scale, args.phase_timeout = 0.02, 60.0
+    if min(args.invitations, args.rounds, args.people) < 1 or not 0 < args.scale <= 1:
+        parser.error("need --invitations, --rounds, --people >= 1 and 0 < --scale <= 1")
     return Params(
         invitations=args.invitations,
+        rounds=args.rounds,
         people=args.people,
         scale=args.scale,
         phase_timeout_s=args.phase_timeout,
         quick=args.quick,
         daemon_rev=args.daemon_rev,
+        daemon_log=str(Path(args.daemon_log).resolve()) if args.daemon_log else None,
+        profile=str(Path(args.profile).resolve()) if args.profile else None,
     )
 
 
@@ -272,11 +287,13 @@ class NotifiedDaemon(DaemonProcess):
         return self
 
 
-def command_for(config: Path, src: Path | None) -> list[str]:
+def command_for(config: Path, src: Path | None, profile: str | None = None) -> list[str]:
     """``hybridcal --config FILE run``; with ``src``, the package is imported from there
     (``DaemonProcess`` sets the child's ``PYTHONPATH`` itself)."""
     if src is None:
-        return daemon_command(config)
+        return daemon_command(config, profile=Path(profile) if profile else None)
+    if profile is not None:
+        raise ValueError("--profile runs the working tree's daemon only")
     code = (
         f"import runpy, sys; sys.path.insert(0, {str(src)!r}); "
         "runpy.run_module('hybridcal', run_name='__main__', alter_sys=True)"
@@ -310,13 +327,13 @@ def product_state(rev: str | None) -> dict[str, Any]:
             timeout=30,
             check=False,
         )
-        return done.stdout.strip()
+        return done.stdout
 
     if rev is not None:
-        return {"commit": git("rev-parse", rev), "source": f"git archive {rev}"}
+        return {"commit": git("rev-parse", rev).strip(), "source": f"git archive {rev}"}
     changed = [line[3:] for line in git("status", "--porcelain", "--", "src").splitlines()]
     return {
-        "commit": git("rev-parse", "HEAD"),
+        "commit": git("rev-parse", "HEAD").strip(),
         "source": "working tree",
         "uncommitted_src": changed,
     }
@@ -447,6 +464,22 @@ class HostileBench:
             await asyncio.sleep(0.05)
         return False
 
+    async def _listed(
+        self, daemon: DaemonProcess, http: aiohttp.ClientSession, total: float, deadline: float
+    ) -> bool:
+        """Until ``hybridcal_events_processed_total`` reaches ``total``; polled every
+        ``METRICS_POLL_S`` (a scrape costs the daemon's loop a few ms)."""
+        while time.monotonic() < deadline:
+            daemon.ensure_running()
+            try:
+                metrics = await scrape_metrics(http, self.base_url)
+                if metric_total(metrics, "hybridcal_events_processed_total") >= total:
+                    return True
+            except (aiohttp.ClientError, TimeoutError):
+                pass  # a slow daemon: ask again
+            await asyncio.sleep(METRICS_POLL_S)
+        return False
+
     async def settle(self, daemon: DaemonProcess, http: aiohttp.ClientSession) -> None:
         """After start: every calendar synced once (a cursor each) and the daemon idle."""
         deadline = time.monotonic() + READY_TIMEOUT
@@ -463,8 +496,11 @@ class HostileBench:
         name: str,
         daemon: DaemonProcess,
         http: aiohttp.ClientSession,
-        made: Sequence[Invitation],
+        rounds: Sequence[Sequence[Invitation]],
     ) -> Phase:
+        """Round by round: every invitation of the round at once, then until the daemon has
+        listed every copy (``synced``) and is idle again. No rounds: ``IDLE_PHASE_S`` of
+        nothing."""
         before = await scrape_metrics(http, self.base_url)
         processed_before = metric_total(before, "hybridcal_events_processed_total")
         log_before = len(self.sim.request_log)
@@ -474,27 +510,26 @@ class HostileBench:
         )
         start = time.monotonic()
         deadline = start + self.params.phase_timeout_s
-        for n, invitation in enumerate(made):
-            self.invite(n, invitation, first_day)
-            await asyncio.sleep(0)  # let notifications go out as they would
-        copies = 2 * len(made)
-        complete = False
-        processed = 0.0
-        while time.monotonic() < deadline:
-            daemon.ensure_running()
-            try:
-                metrics = await scrape_metrics(http, self.base_url)
-                processed = metric_total(metrics, "hybridcal_events_processed_total")
-            except (aiohttp.ClientError, TimeoutError):
-                pass
-            if processed - processed_before >= copies:
-                complete = await self.wait_idle(daemon, http, deadline)
+        copies = 0
+        synced: list[float] = []  # per round: seconds from its first insert until listed
+        n = 0
+        for made in rounds:
+            began = time.monotonic()
+            for invitation in made:
+                self.invite(n, invitation, first_day)
+                n += 1
+                await asyncio.sleep(0)  # let notifications go out as they would
+            copies += 2 * len(made)
+            if not await self._listed(daemon, http, processed_before + copies, deadline):
                 break
-            await asyncio.sleep(0.05)
-        if not made:
-            complete = True
+            synced.append(time.monotonic() - began)
+            if not await self.wait_idle(daemon, http, deadline):
+                break
+        complete = len(synced) == len(rounds) and time.monotonic() < deadline
+        if not rounds:
             await asyncio.sleep(IDLE_PHASE_S)
         end = time.monotonic()
+        made_all = [m for made in rounds for m in made]
         after = await scrape_metrics(http, self.base_url)
         calls = self.sim.request_log[log_before:]
         writes = [c for c in calls if c.method_id in _WRITES and c.status < 400]
@@ -505,10 +540,13 @@ class HostileBench:
             start,
             end,
             {
-                "invitations": len(made),
-                "invitation_bytes": sum(m.size for m in made),
+                "rounds": len(rounds),
+                "invitations": len(made_all),
+                "invitation_bytes": sum(m.size for m in made_all),
                 "complete": complete,
-                "sync_wall_s": round(end - start, 3),
+                "sync_wall_s": round(sum(synced), 3),
+                "sync_wall_s_worst_round": round(max(synced), 3) if synced else None,
+                "phase_wall_s": round(end - start, 3),
                 "daemon_cpu_s": round(daemon.cpu_seconds() - cpu_before, 3),
                 "peak_rss_mb": round(daemon.peak_rss_mb(), 1),
                 "events_processed": int(
@@ -584,8 +622,12 @@ async def run_async(params: Params) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="hybridcal-bench-hostile-") as tmp:
         workdir = Path(tmp)
         src = daemon_tree(params.daemon_rev, workdir / "tree") if params.daemon_rev else None
-        benign = [invitations.benign(n) for n in range(params.invitations)]
-        nasty = [invitations.hostile(n, params.scale) for n in range(params.invitations)]
+        per, count = params.invitations, params.rounds
+        benign = [[invitations.benign(r * per + i) for i in range(per)] for r in range(count)]
+        nasty = [
+            [invitations.hostile(r * per + i, params.scale) for i in range(per)]
+            for r in range(count)
+        ]
         sim = GoogleSimulator(domain=DOMAIN, conference_delay_s=0.05)
         await sim.start()
         try:
@@ -593,7 +635,7 @@ async def run_async(params: Params) -> dict[str, Any]:
             await bench.prepare()
             notify = workdir / "notify.sock"
             env = {"NOTIFY_SOCKET": str(notify), "WATCHDOG_USEC": str(WATCHDOG_USEC)}
-            command = command_for(bench.config, src)
+            command = command_for(bench.config, src, params.profile)
             timeout = aiohttp.ClientTimeout(total=30)
             with Monitor(notify, f"{bench.base_url}/healthz") as monitor:
                 async with aiohttp.ClientSession(timeout=timeout) as http:
@@ -610,6 +652,8 @@ async def run_async(params: Params) -> dict[str, Any]:
                             p.figures["daemon_cpu_s"] for p in phases
                         )
             log = log_events(bench.daemon_log)
+            if params.daemon_log:
+                shutil.copyfile(bench.daemon_log, params.daemon_log)
         finally:
             await sim.close()
     result: dict[str, Any] = {"benchmark": "hostile"}
