@@ -385,6 +385,25 @@ async def test_throttling_and_server_errors_still_give_one_meeting_and_one_write
     assert all(r["join"] is not None for r in rows.values())
 
 
+async def test_a_409_conflict_is_re_read_and_re_planned_like_a_412(m: Harness) -> None:
+    """Another save of the item won (409 ErrorIrresolvableConflict): our patch did not land, so
+    the daemon reads the event again and patches the fresh copy; one meeting, one block."""
+    assert m.graph is not None
+    body = outlook_event("Contended", "Board room @zoom", PERSON_HTML, tomorrow_at(10), 45)
+    event_id = m.graph.person_create(ADELE, body)["id"]
+    m.graph.conflicts.arm(ADELE, event_id, count=2)  # before the daemon hears of it
+    await m.settle()
+    statuses = [p.status for p in m.graph_patches(event_id)]
+    assert statuses == [409, 409, 200]
+    assert len(m.zoom_meetings()) == 1
+    assert m.m365_body(ADELE, event_id).count(START_MARK) == 1
+    assert PERSON_HTML in m.m365_body(ADELE, event_id)
+    assert await m.m365_binding(ADELE, event_id) is not None
+    assert m.metric("hybridcal_event_patches_total", outcome="conflict") == 2
+    await m.reconcile()
+    assert [p.status for p in m.graph_patches(event_id)] == [409, 409, 200]  # settled for good
+
+
 # -- out of office ---------------------------------------------------------------------------------
 
 

@@ -167,6 +167,47 @@ async def test_patch_with_if_match_200_then_412(env: Env) -> None:
     assert record.body["@odata.type"] == "#microsoft.graph.event"
 
 
+async def test_a_concurrent_save_answers_409_and_moves_the_change_key(env: Env) -> None:
+    created = env.sim.person_create(ALICE, meeting())
+    item = env.client.users.by_user_id(ALICE).events.by_event_id(created["id"])
+    env.sim.conflicts.arm(ALICE, created["id"])
+    with pytest.raises(ODataError) as caught:
+        await item.patch(
+            Event(subject="Ours"), request_configuration=if_match(created["@odata.etag"])
+        )
+    assert caught.value.response_status_code == 409
+    assert caught.value.error is not None
+    assert caught.value.error.code == "ErrorIrresolvableConflict"
+    now = env.sim.get_event(ALICE, created["id"])
+    assert now is not None
+    assert now["subject"] == "Planning"  # ours was not applied
+    assert now["@odata.etag"] != created["@odata.etag"]  # the other save was
+    with pytest.raises(ODataError) as stale:  # retrying with the same etag cannot work
+        await item.patch(
+            Event(subject="Ours"), request_configuration=if_match(created["@odata.etag"])
+        )
+    assert stale.value.response_status_code == 412
+    done = await item.patch(
+        Event(subject="Ours"), request_configuration=if_match(now["@odata.etag"])
+    )
+    assert done is not None
+    assert done.subject == "Ours"
+    assert env.sim.conflicts.struck == 1
+
+
+async def test_a_stale_etag_is_412_even_when_a_save_would_collide(env: Env) -> None:
+    created = env.sim.person_create(ALICE, meeting())
+    env.sim.person_update(ALICE, created["id"], {"subject": "Moved on"})
+    env.sim.conflicts.rate = 1.0
+    item = env.client.users.by_user_id(ALICE).events.by_event_id(created["id"])
+    with pytest.raises(ODataError) as caught:
+        await item.patch(
+            Event(subject="Ours"), request_configuration=if_match(created["@odata.etag"])
+        )
+    assert caught.value.response_status_code == 412  # If-Match is checked first
+    assert env.sim.conflicts.struck == 0
+
+
 async def test_every_write_changes_the_etag_of_each_copy(env: Env) -> None:
     created = env.sim.person_create(ALICE, meeting())
     bob_before = copy_in(env, BOB)

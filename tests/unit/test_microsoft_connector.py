@@ -524,6 +524,23 @@ async def test_patch_with_if_match_then_conflict(
     ]
 
 
+async def test_a_409_irresolvable_conflict_is_a_conflict_like_412(
+    sim: GraphSimulator, connector: MicrosoftCalendarConnector
+) -> None:
+    created = sim.person_create(ALICE, meeting())
+    event = await connector.get_event(ALICE_CAL, created["id"])
+    assert event is not None
+    sim.conflicts.arm(ALICE, created["id"])
+    with pytest.raises(ConflictError, match="409 ErrorIrresolvableConflict"):
+        await connector.patch_event(ALICE_CAL, event, EventPatch(clear_marker=True))
+    assert len(graph_calls(sim, "event.update")) == 1  # not retried blindly: re-read, re-plan
+    fresh = await connector.get_event(ALICE_CAL, created["id"])
+    assert fresh is not None
+    assert fresh.etag != event.etag
+    patched = await connector.patch_event(ALICE_CAL, fresh, EventPatch(clear_marker=True))
+    assert patched.etag != fresh.etag
+
+
 async def test_patch_of_a_deleted_event(
     sim: GraphSimulator, connector: MicrosoftCalendarConnector
 ) -> None:

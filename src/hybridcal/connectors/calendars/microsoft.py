@@ -496,7 +496,8 @@ class MicrosoftCalendarConnector:
             return info
 
         # retried only when throttled (refused before anything happened); after a timeout the
-        # round is retried, and a patch that did land then answers 412 and is re-planned
+        # round is retried, and a patch that did land then answers 412 and is re-planned; a
+        # 409 (a concurrent save won) is a ConflictError like 412: the executor re-reads
         answer = await self._call(calendar, build, "events.patch", retry_on=ThrottledError)
         patched = parse_event(answer.data, calendar.key, default_tz=calendar.timezone)
         # Graph does not return extended properties on PATCH: ours is what we just wrote
@@ -899,7 +900,10 @@ def _local(value: Any) -> datetime | None:
 _BY_STATUS: dict[int, type[ConnectorError]] = {
     401: AuthError,
     410: CursorExpiredError,  # the delta state expired
-    412: ConflictError,  # ErrorIrresolvableConflict: If-Match failed
+    # ErrorIrresolvableConflict: If-Match failed (412), or another save of the item landed
+    # while ours was applied (409). Either way ours did not happen: re-read and re-plan.
+    409: ConflictError,
+    412: ConflictError,
 }
 _MAILBOX_CALLS = frozenset({"users.get", "events.probe", "mailbox.get"})
 

@@ -34,6 +34,7 @@ from hybridcal.sandbox.faults import Faults
 from hybridcal.sandbox.microsoft import routes, teams
 from hybridcal.sandbox.microsoft.auth import GraphApp, TokenError, TokenService
 from hybridcal.sandbox.microsoft.calendar_api import CalendarApi, render_target
+from hybridcal.sandbox.microsoft.conflicts import ConcurrentSaves
 from hybridcal.sandbox.microsoft.control_api import control_routes
 from hybridcal.sandbox.microsoft.delta import DeltaService
 from hybridcal.sandbox.microsoft.directory import AutomaticReplies, Directory
@@ -95,6 +96,8 @@ class GraphSimulator:
             self._directory, self._now, self._rng, self._new_meeting, self._notifier.changed
         )
         self._delta = DeltaService(self._store, self._directory)
+        # 409 ErrorIrresolvableConflict on PATCH: set ``conflicts.rate`` or ``conflicts.arm``
+        self.conflicts = ConcurrentSaves(random.Random(seed + 15))  # noqa: S311 - simulation
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self.authority = ""
@@ -119,7 +122,9 @@ class GraphSimulator:
     def _build_app(self) -> web.Application:
         handlers: dict[str, Handler] = {}
         handlers.update(
-            CalendarApi(self._store, self._directory, self._delta, self.graph_root).handlers()
+            CalendarApi(
+                self._store, self._directory, self._delta, self.graph_root, self.conflicts
+            ).handlers()
         )
         handlers.update(DirectoryApi(self._directory, self.graph_root).handlers())
         handlers.update(SubscriptionApi(self._subs, self.graph_root).handlers())

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from hybridcal.sandbox.microsoft import odata
+from hybridcal.sandbox.microsoft.conflicts import ConcurrentSaves, concurrent_save_conflict
 from hybridcal.sandbox.microsoft.delta import DEFAULT_PAGE, MAX_PAGE, DeltaService, Page
 from hybridcal.sandbox.microsoft.directory import Directory
 from hybridcal.sandbox.microsoft.errors import bad_request, unknown_property
@@ -36,9 +37,15 @@ def render_target(target: Target, directory: Directory, view: View) -> dict[str,
 
 class CalendarApi:
     def __init__(
-        self, store: EventStore, directory: Directory, delta: DeltaService, root: str
+        self,
+        store: EventStore,
+        directory: Directory,
+        delta: DeltaService,
+        root: str,
+        saves: ConcurrentSaves | None = None,
     ) -> None:
         self._store = store
+        self._saves = saves
         self._directory = directory
         self._delta = delta
         self._root = root
@@ -90,9 +97,16 @@ class CalendarApi:
         odata.refuse_unsupported(call.query, {"$select", "$expand"})
         view = odata.view(call)
         data = parse_event(call.body or {}, creating=False)
-        target = self._store.update(
-            call.user().email, call.params["id"], data, if_match=call.headers.get("If-Match")
-        )
+        mailbox, event_id = call.user().email, call.params["id"]
+        if_match = call.headers.get("If-Match")
+        if (
+            self._saves is not None
+            and self._store.collides(mailbox, event_id, if_match)
+            and self._saves.strike(mailbox, event_id)
+        ):
+            self._store.concurrent_save(mailbox, event_id)
+            raise concurrent_save_conflict()
+        target = self._store.update(mailbox, event_id, data, if_match=if_match)
         body = render_target(target, self._directory, view)
         return Reply(200, {"@odata.context": self._context(call, "events/$entity"), **body})
 

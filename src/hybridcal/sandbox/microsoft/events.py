@@ -39,6 +39,7 @@ from typing import Any
 from hybridcal.sandbox.microsoft import bodies, recurrence, teams
 from hybridcal.sandbox.microsoft.directory import Directory
 from hybridcal.sandbox.microsoft.errors import (
+    GraphError,
     bad_request,
     conflict,
     item_not_found,
@@ -248,6 +249,21 @@ class EventStore:
         changes += self._bump(self._propagated(item) if touched else [mine])
         self._on_change(_dedupe(changes))
         return Target(item, mine)
+
+    def collides(self, mailbox: str, event_id: str, if_match: str | None) -> bool:
+        """Whether a PATCH would reach the save (the event exists, If-Match holds): only
+        then can another save collide with it (see ``conflicts``)."""
+        try:
+            target = self.resolve(mailbox, event_id)
+            _check_match(target.copy, if_match)
+        except GraphError:
+            return False
+        return True
+
+    def concurrent_save(self, mailbox: str, event_id: str) -> None:
+        """Another client saved the copy at the same moment: its change key moves on."""
+        target = self.resolve(mailbox, event_id)
+        self._on_change(self._bump([target.copy]))
 
     def delete(self, mailbox: str, event_id: str, *, if_match: str | None = None) -> None:
         target = self.resolve(mailbox, event_id)
