@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hybridcal.core import links as links_module
 from hybridcal.core.link_rules import DEFAULT_RULES, compile_rule
 from hybridcal.core.links import (
+    DEADLINE_EVERY,
+    MAX_CANDIDATES,
+    MAX_LABEL_CHARS,
+    MAX_LINKS,
+    MAX_SCAN_CHARS,
+    Limits,
+    TextScan,
     classify_url,
     dedupe_links,
     detect_links,
     find_links_in_text,
+    scan_text,
     unwrap_url,
 )
 from hybridcal.core.model import Conference, EntryPoint, Event, EventStatus, JoinLink
@@ -293,3 +303,238 @@ def test_find_links_in_noisy_text(parts: list[str]) -> None:
     links = find_links_in_text("\n".join(parts))
     assert len(links) == (1 if "https://zoom.us/j/123456789" in parts else 0)
     assert all(re.fullmatch(r"\d+", link.meeting_id or "0") for link in links)
+
+
+# -- every URL form a person can type ---------------------------------------------------------
+
+_ZOOM = ("zoom", "https://zoom.us/j/123456789", "123456789", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # full-width and other look-alike punctuation (CJK input methods, word processors)
+        ("https://zoom.us\uff0fj/123456789", _ZOOM),
+        (
+            (
+                "\uff48\uff54\uff54\uff50\uff53\uff1a\uff0f\uff0f\uff5a\uff4f\uff4f\uff4d\uff0e"
+                "\uff55\uff53\uff0f\uff4a\uff0f\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19"
+            ),
+            _ZOOM,
+        ),
+        ("https://zoom.us\u2215j\u2215123456789", _ZOOM),  # division slash
+        ("https://zoom.us\u2044j\u2044123456789", _ZOOM),  # fraction slash
+        ("https://zoom\u3002us/j/123456789", _ZOOM),  # ideographic full stop in the host
+        ("https://zoom\uff61us/j/123456789", _ZOOM),  # half-width ideographic full stop
+        ("https\uff1a//zoom.us/j/123456789", _ZOOM),
+        # invisible characters inside a URL
+        ("https://zoom.us/j/123\u200b456789", _ZOOM),
+        ("https://zo\u200dom.us/j/123456789", _ZOOM),
+        ("ht\u200btps://zoom.us/j/123456789", _ZOOM),
+        ("\u202ehttps://zoom.us/j/123456789\u202c", _ZOOM),
+        ("https://zoom.us/j/123456789\u200e", _ZOOM),
+        ("https://zoom.us/j/\ufeff123456789", _ZOOM),
+        ("https://zoom.us/j/123\u2060456789", _ZOOM),
+        ("https://zoom.us/j/123\u00ad456789", _ZOOM),  # soft hyphen
+        # brackets and text glued to a URL
+        ("(https://zoom.us/j/123456789)", _ZOOM),
+        ("<https://zoom.us/j/123456789>", _ZOOM),
+        ("[Join](https://zoom.us/j/123456789)", _ZOOM),
+        ("[https://zoom.us/j/123456789](https://zoom.us/j/123456789)", _ZOOM),
+        ("\uff08https://zoom.us/j/123456789\uff09", _ZOOM),
+        ("\u300chttps://zoom.us/j/123456789\u300d", _ZOOM),
+        ("\u201chttps://zoom.us/j/123456789\u201d", _ZOOM),
+        ("https://zoom.us/j/123456789\u3067\u3059", _ZOOM),  # Japanese right after it
+        ("\u4f1a\u8b70\uff1ahttps://zoom.us/j/123456789\u3002\u3088\u308d\u3057\u304f", _ZOOM),
+        ("https://zoom.us/j/123456789Passcode:abc", (*_ZOOM[:3], "abc")),
+        ("https://zoom.us/j/123456789Meeting ID: 123 456 789", _ZOOM),
+        ("https://zoom.us/j/123456789,", _ZOOM),
+        # broken percent-encoding: kept as written, never decoded into garbage
+        ("https://zoom.us/j/123456789?pwd=%zz", ("zoom", f"{_ZOOM[1]}?pwd=%zz", _ZOOM[2], "%zz")),
+        ("https://zoom.us/j/123456789?pwd=ab%", ("zoom", f"{_ZOOM[1]}?pwd=ab%", _ZOOM[2], "ab%")),
+        (
+            "https://zoom.us/j/123456789?pwd=%ff%fe",
+            ("zoom", f"{_ZOOM[1]}?pwd=%ff%fe", _ZOOM[2], None),
+        ),
+        (
+            (
+                "https://eur01.safelinks.protection.outlook.com/?url=https%3A%2F%2Fzoom.us%2Fj"
+                "%2F123456789%FF&data=x"
+            ),
+            _ZOOM,
+        ),
+        # internationalised hosts: compared in their xn-- form, lowercased
+        (
+            "https://m\u00fcnchen.zoom.us/j/123456789",
+            ("zoom", "https://xn--mnchen-3ya.zoom.us/j/123456789", "123456789", None),
+        ),
+        (
+            "https://XN--MNCHEN-3YA.zoom.us/j/123456789",
+            ("zoom", "https://XN--MNCHEN-3YA.zoom.us/j/123456789", "123456789", None),
+        ),
+        (
+            "meet.google.com\uff0fabc-defg-hij",
+            ("meet", "https://meet.google.com/abc-defg-hij", "abc-defg-hij", None),
+        ),
+        # an IPv6 bracket that never closes: urlsplit refuses it; the bare host is still there
+        ("https://[zoom.us/j/123456789", _ZOOM),
+    ],
+)
+def test_url_forms_a_person_types(text: str, expected: tuple[str, str, str, str | None]) -> None:
+    (link,) = find_links_in_text(text)
+    assert (link.provider, link.url, link.meeting_id, link.passcode) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://z\u043e\u043em.us/j/123456789",  # Cyrillic o: not Zoom's host
+        "https://b\u00fccher..zoom.us/j/123456789",  # empty label: IDNA refuses it
+        "https://zoom.us]/j/123456789",
+        "https://eur01.safelinks.protection.outlook.com/?url=%&data=x",
+        "https://zoom.us/j/123456789%ZZ",
+        "https://" + "a" * 70 + "\u00fc.zoom.us/j/123456789",  # label too long for IDNA
+    ],
+)
+def test_url_forms_that_are_ignored(text: str) -> None:
+    assert find_links_in_text(text) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://zoom.us\uff0fj/123456789",
+        "https://[zoom.us/j/123456789",
+        "https://[::1/j/1",
+        "http://\u2100/x",  # NFKC turns the host into a delimiter
+        "https://x:99999999999/",
+        "https://%zz",
+        "",
+        "\x00",
+        "https://" + "\ufdfa" * 5000,
+    ],
+)
+def test_urls_the_standard_library_refuses_never_raise(url: str) -> None:
+    classify_url(url)
+    assert isinstance(unwrap_url(url), str)
+    find_links_in_text(url)
+
+
+# -- caps and the deadline --------------------------------------------------------------------
+
+
+def _distinct_zoom_links(count: int) -> str:
+    return "".join(f"Join https://zoom.us/j/{100000000 + n}\n" for n in range(count))
+
+
+def test_at_most_max_links_are_kept_and_the_scan_says_so() -> None:
+    scan = scan_text(_distinct_zoom_links(MAX_LINKS + 20))
+    assert len(scan.links) == MAX_LINKS
+    assert scan.truncated
+    assert scan.links[0].meeting_id == "100000000"
+    assert not scan_text(_distinct_zoom_links(3)).truncated
+
+
+def test_text_past_the_scan_cap_is_not_read() -> None:
+    text = "x" * MAX_SCAN_CHARS + " https://zoom.us/j/123456789"
+    assert scan_text(text) == TextScan((), truncated=True)
+    assert find_links_in_text(text, limits=Limits(scan_chars=len(text))) != []
+
+
+def test_expanding_normalisation_stays_within_the_cap() -> None:
+    # one U+FDFA is 18 characters after NFKC: the scan still reads at most the cap
+    scan = scan_text("\ufdfa" * MAX_SCAN_CHARS + " https://zoom.us/j/123456789")
+    assert scan == TextScan((), truncated=True)
+
+
+def test_candidate_cap_stops_the_scan() -> None:
+    text = "https://example.com/a " * (MAX_CANDIDATES + 1) + "https://zoom.us/j/123456789"
+    assert scan_text(text) == TextScan((), truncated=True)
+
+
+def test_labels_far_along_a_line_are_not_read() -> None:
+    near = "https://zoom.us/j/123456789 Passcode: near"
+    far = "https://zoom.us/j/123456789 " + "x" * MAX_LABEL_CHARS + " Passcode: far"
+    assert find_links_in_text(near)[0].passcode == "near"
+    assert find_links_in_text(far)[0].passcode is None
+
+
+def test_event_links_are_capped_too() -> None:
+    event = _event(
+        location=_distinct_zoom_links(MAX_LINKS),
+        description=_distinct_zoom_links(MAX_LINKS * 2),
+    )
+    assert len(detect_links(event)) == MAX_LINKS
+
+
+def test_a_passed_deadline_stops_before_scanning() -> None:
+    deadline = time.monotonic() - 1
+    assert find_links_in_text(_distinct_zoom_links(3), deadline=deadline) == []
+    assert scan_text(_distinct_zoom_links(3), deadline=deadline).truncated
+    conference = Conference(
+        "hangoutsMeet", entry_points=(EntryPoint("video", "https://meet.google.com/abc-defg-hij"),)
+    )
+    event = _event(location=_distinct_zoom_links(2), conference=conference)
+    # conference data costs nothing to read: it is kept even past the deadline
+    assert [link.provider for link in detect_links(event, deadline=deadline)] == ["meet"]
+    assert len(detect_links(event, deadline=time.monotonic() + 60)) == 3
+
+
+class _Clock:
+    """A monotonic clock that moves one second each time it is read."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_the_deadline_returns_what_was_found_so_far(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = _Clock()
+    monkeypatch.setattr(links_module, "time", clock)
+    # read once on entry, then every DEADLINE_EVERY lines: the third read is past the deadline
+    scan = scan_text(_distinct_zoom_links(DEADLINE_EVERY * 4), deadline=2.5)
+    assert scan.truncated
+    assert [link.meeting_id for link in scan.links] == [
+        str(100000000 + n) for n in range(DEADLINE_EVERY)
+    ]
+
+
+# -- the linear merge gives what the pairwise one gave ----------------------------------------
+
+
+def _pairwise_dedupe(links: list[JoinLink]) -> tuple[JoinLink, ...]:
+    """The former quadratic merge, kept as the reference: each link is compared with every
+    group before it."""
+    merged: list[JoinLink] = []
+    keys: list[set[tuple[str, ...]]] = []
+    for link in links:
+        own = links_module._keys(link)
+        for index, seen in enumerate(keys):
+            if seen & own:
+                merged[index] = links_module._merge(merged[index], link)
+                keys[index] = seen | links_module._keys(merged[index]) | own
+                break
+        else:
+            merged.append(link)
+            keys.append(own)
+    return tuple(merged)
+
+
+_LINK_PARTS = st.builds(
+    JoinLink,
+    provider=st.sampled_from(["zoom", "teams", "sip"]),
+    url=st.sampled_from(
+        ["https://zoom.us/j/1", "https://zoom.us/j/1/", "https://zoom.us/j/2?pwd=a", "sip:a@b"]
+    ),
+    meeting_id=st.sampled_from([None, "1", "2"]),
+    passcode=st.sampled_from([None, "a", "4711"]),
+    dial=st.sampled_from([None, "1@zoomcrc.com", "1.4711@zoomcrc.com", "a@b"]),
+)
+
+
+@given(st.lists(_LINK_PARTS, max_size=12))
+def test_dedupe_matches_the_pairwise_merge(links: list[JoinLink]) -> None:
+    assert dedupe_links(links) == _pairwise_dedupe(links)

@@ -4,43 +4,103 @@ Order of trust: the conference data the calendar system attached (Meet, Teams), 
 location, then the description. Within a text, links come in the order they appear; the meeting
 ID and passcode are read from the lines around each link ("Meeting ID: 939 688 0476"), never
 across another meeting's link. Links to the same meeting are merged, the first one kept.
+
+Invitation text is written by anyone who can invite a person or a room, so detection never
+raises and its work is linear in the input, with caps well above any real invitation:
+
+- each text field (location, description) is read up to ``MAX_SCAN_CHARS`` characters, markup
+  included, and its HTML is converted in one linear pass;
+- at most ``MAX_LINKS`` different links are kept per field (and per event): scanning stops
+  there; at most ``MAX_CANDIDATES`` URL-like strings and addresses are examined per field;
+- label patterns (meeting ID, passcode, "SIP:" lines, video gateways) read the first
+  ``MAX_LABEL_CHARS`` characters of a line; a URL longer than ``MAX_URL_CHARS`` is ignored;
+- an optional ``deadline`` (a ``time.monotonic()`` value) stops the scan every few lines once
+  it has passed, and what was found so far is returned.
+
+Links to the same meeting are grouped through dicts keyed by the link keys (URL, meeting ID,
+dial string), and the window of lines around a link looks only at the lines it can reach, so no
+step compares every link with every other. The regular expressions take nothing back once taken
+(possessive quantifiers, bounded runs, starts only where a word starts).
 """
 
 from __future__ import annotations
 
 import re
 import string
+import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote
 
 from hybridcal.core.html_text import html_to_text, looks_like_html
 from hybridcal.core.link_rules import DEFAULT_RULES, LinkRule
 from hybridcal.core.model import Conference, Event, JoinLink
+from hybridcal.core.urltext import (
+    ascii_host,
+    normalise_text,
+    normalise_url,
+    split_url,
+    unglued,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+    from urllib.parse import SplitResult
 
-_URL_CHARS = r"[^\s<>\"'\[\]{}|\\^`]+"
+MAX_SCAN_CHARS = 256 * 1024  # characters read per text field (real invitations: under 40 KB)
+MAX_LINKS = 50  # different links kept per field and per event
+MAX_CANDIDATES = 1000  # URL-like strings and addresses examined per field
+MAX_LABEL_CHARS = 4096  # characters of a line the label patterns read
+MAX_URL_CHARS = 8192  # longer "URLs" are ignored (join links are under 2 KB, wrapped)
+DEADLINE_EVERY = 8  # lines between two looks at the clock
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The caps of one scan; the defaults are the module constants."""
+
+    scan_chars: int = MAX_SCAN_CHARS
+    links: int = MAX_LINKS
+    candidates: int = MAX_CANDIDATES
+    label_chars: int = MAX_LABEL_CHARS
+
+
+LIMITS = Limits()
+
+
+@dataclass(frozen=True, slots=True)
+class TextScan:
+    """The links of one text, and whether a cap or the deadline cut the scan short."""
+
+    links: tuple[JoinLink, ...]
+    truncated: bool = False
+
+
+_URL_CHARS = r"[^\s<>\"'\[\]{}|\\^`]++"
 _BARE_HOSTS = (
     r"zoom\.us|zoomgov\.com|webex\.com|meet\.google\.com|teams\.microsoft\.com|teams\.live\.com"
 )
+# the host labels before a bare provider host are taken one whole label at a time (lazily), so
+# a long "a.b.c..." run costs one pass, and a bare host starts only where a word starts
 _URL = re.compile(
-    rf"(?:https?://|www\.){_URL_CHARS}|(?<![\w/.@-])(?:[\w-]+\.)*(?:{_BARE_HOSTS})/{_URL_CHARS}",
+    rf"(?:https?://|www\.){_URL_CHARS}"
+    rf"|(?<![\w/.@-])(?:[\w-]++\.)*?(?:{_BARE_HOSTS})/{_URL_CHARS}",
     re.IGNORECASE,
 )
 _ADDRESS = re.compile(
-    r"(?<![\w.-])(?P<scheme>sips?|h323):(?://)?(?P<addr>[^\s<>\"',;()]+)", re.IGNORECASE
+    r"(?<![\w.-])(?P<scheme>sips?|h323):(?://)?(?P<addr>[^\s<>\"',;()]++)", re.IGNORECASE
 )
 _VIDEO_LABEL = re.compile(
-    r"(?:\bSIP(?:[ \t]+(?:address|URI))?|video[ \t]+(?:address|system(?:[ \t]+address)?)"
-    r"|join[ \t]+by[ \t]+(?:SIP|H\.?323)|\bH\.?323|Videoadresse|ビデオ[ \t]*アドレス)"
-    r"[ \t]*[:\uff1a]?[ \t]*(?P<addr>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)",
+    r"(?:\bSIP(?:[ \t]++(?:address|URI))?|video[ \t]++(?:address|system(?:[ \t]++address)?)"
+    r"|join[ \t]++by[ \t]++(?:SIP|H\.?323)|\bH\.?323|Videoadresse|ビデオ[ \t]*+アドレス)"
+    r"[ \t]*+[:\uff1a]?[ \t]*+(?P<addr>[\w.+-]++@[\w-]++(?:\.[\w-]++)++)",
     re.IGNORECASE,
 )
-_SCHEMELESS = re.compile(r"(?:[\w-]+\.)+[a-z]{2,}/", re.IGNORECASE)
-_QUOTE_PREFIX = re.compile(r"^[ \t]*(?:>[ \t]?)+")
-_DIGITS = re.compile(r"[\d \t\xa0-]+")
+_HOST_LABELS = re.compile(r"[\w-]++(?:\.[\w-]++)*+", re.IGNORECASE)
+_TLD = re.compile(r"[a-z]{2,}", re.IGNORECASE)
+_QUOTE_PREFIX = re.compile(r"^[ \t]*+(?:>[ \t]?)++")
+_DIGITS = re.compile(r"[\d \t\xa0-]++")
+_NON_DIGITS = re.compile(r"\D++")
 _PROOFPOINT_V3 = re.compile(r"^https?://urldefense\.com/v3/__(.+?)__;", re.IGNORECASE)
 _SYSTEMS = {"hangoutsMeet": "meet", "teamsForBusiness": "teams", "skypeForBusiness": "teams"}
 
@@ -48,14 +108,21 @@ BEFORE = 4  # lines before a link searched for its meeting ID / passcode
 AFTER = 15  # lines after it
 
 
-def detect_links(event: Event, rules: Sequence[LinkRule] = DEFAULT_RULES) -> tuple[JoinLink, ...]:
+def detect_links(
+    event: Event,
+    rules: Sequence[LinkRule] = DEFAULT_RULES,
+    *,
+    deadline: float | None = None,
+    limits: Limits = LIMITS,
+) -> tuple[JoinLink, ...]:
     """Every join link of ``event``, best first; empty when there is none."""
-    found = [
-        *links_from_conference(event.conference, rules),
-        *find_links_in_text(event.location, rules),
-        *find_links_in_text(event.description, rules),
-    ]
-    return dedupe_links(found)
+    found = LinkSet()
+    found.update(links_from_conference(event.conference, rules))
+    for text in (event.location, event.description):
+        if len(found) >= limits.links:
+            break
+        found.update(scan_text(text, rules, deadline=deadline, limits=limits).links)
+    return found.links[: limits.links]
 
 
 def links_from_conference(
@@ -64,11 +131,12 @@ def links_from_conference(
     """Links from the conference data a calendar system attached to the event."""
     if conference is None:
         return []
+    entry_points = conference.entry_points[:MAX_CANDIDATES]
     system = _SYSTEMS.get(conference.system, conference.system)
-    sip = next((ep.uri for ep in conference.entry_points if ep.kind == "sip"), None)
+    sip = next((ep.uri for ep in entry_points if ep.kind == "sip" and ep.uri), None)
     links: list[JoinLink] = []
-    for ep in conference.entry_points:
-        if ep.kind != "video" or not ep.uri:
+    for ep in entry_points:
+        if ep.kind != "video" or not ep.uri or len(links) >= MAX_LINKS:
             continue
         link = classify_url(ep.uri, rules) or JoinLink(provider=system, url=ep.uri.strip())
         meeting_id = link.meeting_id
@@ -82,18 +150,37 @@ def links_from_conference(
     return links
 
 
-def find_links_in_text(text: str, rules: Sequence[LinkRule] = DEFAULT_RULES) -> list[JoinLink]:
+def find_links_in_text(
+    text: str,
+    rules: Sequence[LinkRule] = DEFAULT_RULES,
+    *,
+    deadline: float | None = None,
+    limits: Limits = LIMITS,
+) -> list[JoinLink]:
     """Join links in plain text or HTML (mail bodies, descriptions, locations), in order."""
-    if not text or not text.strip():
-        return []
-    doc = _Document.parse(text)
-    groups = _group(_occurrences(doc, rules))
-    lines_of = [g.lines for g in groups]
-    links = []
-    for index, group in enumerate(groups):
-        others = sorted({n for i, ls in enumerate(lines_of) if i != index for n in ls})
-        links.append(_enrich(group, doc.lines, others))
-    return list(dedupe_links(links))
+    return list(scan_text(text, rules, deadline=deadline, limits=limits).links)
+
+
+def scan_text(
+    text: str,
+    rules: Sequence[LinkRule] = DEFAULT_RULES,
+    *,
+    deadline: float | None = None,
+    limits: Limits = LIMITS,
+) -> TextScan:
+    """:func:`find_links_in_text`, telling also whether a cap or the deadline cut it short."""
+    if not text or text.isspace():
+        return TextScan(())
+    if _passed(deadline):
+        return TextScan((), truncated=True)
+    truncated = len(text) > limits.scan_chars
+    doc = _Document.parse(text[: limits.scan_chars], limits)
+    scanner = _Scanner(doc, rules, limits)
+    complete = scanner.run(deadline)
+    links = LinkSet()
+    links.update(scanner.enrich(index) for index in range(len(scanner.groups)))
+    truncated = truncated or doc.truncated or not complete
+    return TextScan(links.links[: limits.links], truncated)
 
 
 def classify_url(url: str, rules: Sequence[LinkRule] = DEFAULT_RULES) -> JoinLink | None:
@@ -105,9 +192,11 @@ def classify_url(url: str, rules: Sequence[LinkRule] = DEFAULT_RULES) -> JoinLin
 def unwrap_url(url: str) -> str:
     """The original URL behind mail-gateway rewriting (Safe Links, Google, Proofpoint)."""
     for _ in range(5):  # gateways may wrap each other
-        parts = urlsplit(url)
+        parts = split_url(url)
+        if parts is None:
+            break
         host = (parts.hostname or "").lower()
-        query = parse_qs(parts.query)
+        query = _query(parts)
         if host.endswith("safelinks.protection.outlook.com") and "url" in query:
             url = query["url"][0]
         elif host in {"www.google.com", "google.com"} and parts.path == "/url":
@@ -120,7 +209,7 @@ def unwrap_url(url: str) -> str:
             and parts.path.startswith("/v2/url")
             and "u" in query
         ):
-            url = unquote(query["u"][0].replace("-", "%").replace("_", "/"))
+            url = unquote(query["u"][0].replace("-", "%").replace("_", "/"), errors="replace")
         elif (v3 := _PROOFPOINT_V3.match(url)) is not None:
             url = v3.group(1)
         else:
@@ -132,22 +221,58 @@ def unwrap_url(url: str) -> str:
 def dedupe_links(links: Iterable[JoinLink]) -> tuple[JoinLink, ...]:
     """Merge links to the same meeting (same URL, meeting or dial string); the first wins and
     gains what the later ones add (a passcode, a dial string)."""
-    merged: list[JoinLink] = []
-    keys: list[set[tuple[str, ...]]] = []
-    for link in links:
+    merged = LinkSet()
+    merged.update(links)
+    return merged.links
+
+
+class LinkSet:
+    """Links merged as they arrive, as :func:`dedupe_links` merges them; linear: each key
+    (normalised URL, provider and meeting ID, dial string) names the first link that had it."""
+
+    def __init__(self) -> None:
+        self._merged: list[JoinLink] = []
+        self._index: dict[tuple[str, ...], int] = {}
+
+    def __len__(self) -> int:
+        return len(self._merged)
+
+    @property
+    def links(self) -> tuple[JoinLink, ...]:
+        return tuple(self._merged)
+
+    def update(self, links: Iterable[JoinLink]) -> None:
+        for link in links:
+            self.add(link)
+
+    def add(self, link: JoinLink) -> None:
         own = _keys(link)
-        for index, seen in enumerate(keys):
-            if seen & own:
-                merged[index] = _merge(merged[index], link)
-                keys[index] = seen | _keys(merged[index]) | own
-                break
+        index = _first(self._index, own)
+        if index is None:
+            index = len(self._merged)
+            self._merged.append(link)
         else:
-            merged.append(link)
-            keys.append(own)
-    return tuple(merged)
+            self._merged[index] = _merge(self._merged[index], link)
+            own |= _keys(self._merged[index])
+        _claim(self._index, own, index)
 
 
 # -- internals --------------------------------------------------------------------------------
+
+
+def _passed(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
+
+
+def _first(index: dict[tuple[str, ...], int], keys: set[tuple[str, ...]]) -> int | None:
+    """The earliest group that has one of ``keys``."""
+    return min((index[key] for key in keys if key in index), default=None)
+
+
+def _claim(index: dict[tuple[str, ...], int], keys: set[tuple[str, ...]], group: int) -> None:
+    for key in keys:
+        if index.get(key, group) >= group:
+            index[key] = group
 
 
 def _merge(first: JoinLink, later: JoinLink) -> JoinLink:
@@ -170,36 +295,50 @@ def _merge(first: JoinLink, later: JoinLink) -> JoinLink:
 def _passcode_in_url(link: JoinLink) -> bool:
     if not link.passcode:
         return False
-    values = parse_qs(urlsplit(link.url).query).values()
-    return any(link.passcode in v for v in values)
+    parts = split_url(link.url)
+    return parts is not None and any(link.passcode in v for v in _query(parts).values())
+
+
+def _query(parts: SplitResult) -> dict[str, list[str]]:
+    """Query parameters, percent-decoded: a broken escape (``%zz``, a final ``%``) stays as
+    written, invalid UTF-8 becomes U+FFFD; never an exception."""
+    return parse_qs(parts.query, errors="replace")
 
 
 @dataclass(frozen=True, slots=True)
 class _Document:
-    lines: list[str]  # non-empty lines, quote prefixes ("> > ") removed
+    lines: list[str]  # non-empty normalised lines, quote prefixes ("> > ") removed
     hrefs: list[tuple[int, str]]  # (line index, href) of HTML anchors
+    truncated: bool
 
     @classmethod
-    def parse(cls, text: str) -> _Document:
-        hrefs: list[tuple[int, str]] = []
+    def parse(cls, text: str, limits: Limits) -> _Document:
         anchors: tuple[tuple[int, str], ...] = ()
         if looks_like_html(text):
             html = html_to_text(text)
             text, anchors = html.text, html.hrefs
         lines: list[str] = []
-        offset = 0
-        pending = list(anchors)
+        hrefs: list[tuple[int, str]] = []
+        offset = total = next_anchor = 0
+        truncated = False
         for raw in text.split("\n"):
             end = offset + len(raw) + 1
-            line = _QUOTE_PREFIX.sub("", raw).strip()
+            line = normalise_text(raw, limits.scan_chars - total + 1).strip()
+            if line[:1] == ">":
+                line = _QUOTE_PREFIX.sub("", line).strip()
             if line:
+                total += len(line)
+                if total > limits.scan_chars:  # NFKC made the text longer than the cap
+                    truncated = True
+                    break
                 lines.append(line)
-            while pending and pending[0][0] < end:
-                hrefs.append((max(len(lines) - 1, 0), pending.pop(0)[1]))
+            while next_anchor < len(anchors) and anchors[next_anchor][0] < end:
+                hrefs.append((max(len(lines) - 1, 0), anchors[next_anchor][1]))
+                next_anchor += 1
             offset = end
         if hrefs and not lines:
             lines.append("")  # anchors without visible text
-        return cls(lines, hrefs)
+        return cls(lines, hrefs, truncated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,160 +352,267 @@ class _Found:
 class _Group:
     found: _Found
     lines: list[int] = field(default_factory=list)
-    keys: set[tuple[str, ...]] = field(default_factory=set)
 
 
-def _occurrences(doc: _Document, rules: Sequence[LinkRule]) -> list[tuple[int, _Found]]:
-    result: list[tuple[int, _Found]] = []
-    hrefs: dict[int, list[str]] = {}
-    for line_no, href in doc.hrefs:
-        hrefs.setdefault(line_no, []).append(href)
-    for line_no, line in enumerate(doc.lines):
-        candidates: list[_Found | None] = []
-        for href in hrefs.get(line_no, []):
+class _Scanner:
+    """One text's links grouped by meeting, with the lines each group appears on."""
+
+    def __init__(self, doc: _Document, rules: Sequence[LinkRule], limits: Limits) -> None:
+        self.doc = doc
+        self.rules = rules
+        self.limits = limits
+        self.groups: list[_Group] = []
+        self._keys: dict[tuple[str, ...], int] = {}  # link key -> first group having it
+        self._on_line: dict[int, set[int]] = {}  # line -> groups that appear on it
+        self._classified: dict[str, _Found | None] = {}
+        self._candidates = 0
+        self._labels: dict[tuple[re.Pattern[str], str, int], list[tuple[int, str]]] = {}
+
+    def run(self, deadline: float | None) -> bool:
+        """Scan line by line; False when a cap or the deadline stopped the scan early."""
+        hrefs: dict[int, list[str]] = {}
+        for line_no, href in self.doc.hrefs:
+            hrefs.setdefault(line_no, []).append(href)
+        lines = self.doc.lines
+        for line_no, line in enumerate(lines):
+            if line_no % DEADLINE_EVERY == 0 and _passed(deadline):
+                return False
+            nxt = lines[line_no + 1] if line_no + 1 < len(lines) else ""
+            # every URL form has a "/", every address a ":", a labelled address an "@"
+            if not (line_no in hrefs or "/" in line or ":" in line or "@" in line or "@" in nxt):
+                continue
+            for found in self._candidates_on(line_no, line, hrefs.get(line_no, ())):
+                if found is not None:
+                    self._add(line_no, found)
+                if (
+                    len(self.groups) >= self.limits.links
+                    or self._candidates >= self.limits.candidates
+                ):
+                    return False
+        return True
+
+    def _candidates_on(
+        self, line_no: int, line: str, hrefs: Sequence[str]
+    ) -> Iterable[_Found | None]:
+        for href in hrefs:
+            self._candidates += 1
             scheme = href.partition(":")[0].lower()
             if scheme in {"sip", "sips", "h323"}:
-                candidates.append(_classify_address(scheme, _strip_scheme(href), rules))
+                yield _classify_address(scheme, _strip_scheme(href), self.rules)
             else:
-                candidates.append(_classify_url(href, rules))
-        candidates.extend(_classify_url(m.group(0), rules) for m in _URL.finditer(line))
-        candidates.extend(
-            _classify_address(m["scheme"].lower(), _trim(m["addr"]), rules)
-            for m in _ADDRESS.finditer(line)
-        )
-        candidates.extend(_labelled_addresses(doc.lines, line_no, rules))
-        result.extend((line_no, found) for found in candidates if found is not None)
-    return result
+                yield self._classify(href)
+        if "/" in line:
+            for m in _URL.finditer(line):
+                self._candidates += 1
+                yield self._classify(m.group(0))
+        if ":" in line:
+            for m in _ADDRESS.finditer(line):
+                self._candidates += 1
+                yield _classify_address(m["scheme"].lower(), _trim(m["addr"]), self.rules)
+        yield from self._labelled_addresses(line_no)
 
+    def _classify(self, url: str) -> _Found | None:
+        if url not in self._classified:
+            self._classified[url] = _classify_url(url, self.rules)
+        return self._classified[url]
 
-def _labelled_addresses(lines: list[str], line_no: int, rules: Sequence[LinkRule]) -> list[_Found]:
-    """``user@host`` counts as a video address only when labelled ("SIP: ...", "Video address")."""
-    line = lines[line_no]
-    combined = f"{line} {lines[line_no + 1]}" if line_no + 1 < len(lines) else line
-    found = [
-        _classify_address("sip", m["addr"], rules)
-        for m in _VIDEO_LABEL.finditer(combined)
-        if m.start() < len(line)
-    ]
-    return [f for f in found if f is not None]
+    def _labelled_addresses(self, line_no: int) -> Iterable[_Found | None]:
+        """``user@host`` counts as a video address only when labelled ("SIP: ...")."""
+        lines, cap = self.doc.lines, self.limits.label_chars
+        line = lines[line_no][:cap]
+        nxt = lines[line_no + 1][:cap] if line_no + 1 < len(lines) else ""
+        if "@" not in line and "@" not in nxt:
+            return
+        for m in _VIDEO_LABEL.finditer(f"{line} {nxt}"):
+            if m.start() < len(line):
+                self._candidates += 1
+                yield _classify_address("sip", m["addr"], self.rules)
 
-
-def _group(occurrences: list[tuple[int, _Found]]) -> list[_Group]:
-    groups: list[_Group] = []
-    for line_no, found in occurrences:
+    def _add(self, line_no: int, found: _Found) -> None:
         own = _keys(found.link)
-        for group in groups:
-            if group.keys & own:
-                group.lines.append(line_no)
-                group.keys |= own
-                if group.found.rule is None and found.rule is not None:
-                    group.found = found  # a web link opens better than a bare video address
-                break
+        index = _first(self._keys, own)
+        if index is None:
+            index = len(self.groups)
+            self.groups.append(_Group(found, [line_no]))
         else:
-            groups.append(_Group(found, [line_no], own))
-    return groups
+            group = self.groups[index]
+            group.lines.append(line_no)
+            if group.found.rule is None and found.rule is not None:
+                group.found = found  # a web link opens better than a bare video address
+        _claim(self._keys, own, index)
+        self._on_line.setdefault(line_no, set()).add(index)
 
-
-def _enrich(group: _Group, lines: list[str], others: list[int]) -> JoinLink:
-    found = group.found
-    link, rule = found.link, found.rule
-    if rule is None:
+    def enrich(self, index: int) -> JoinLink:
+        """The group's link with the meeting ID, passcode and dial string written near it."""
+        group = self.groups[index]
+        found = group.found
+        link, rule = found.link, found.rule
+        if rule is None:
+            return link
+        windows = [self._window(pos, index) for pos in group.lines]
+        meeting_id = link.meeting_id
+        if meeting_id is None and rule.id_label is not None:
+            ids = self._labelled(group.lines, windows, rule.id_label, digits_only=True)
+            meeting_id = ids[0] if ids else None
+        passcodes: list[str] = []
+        if rule.passcode_label is not None:
+            passcodes = [
+                p
+                for p in self._labelled(group.lines, windows, rule.passcode_label)
+                if _digits(p) != meeting_id
+            ]
+        passcode = passcodes[0] if passcodes else link.passcode
+        numeric = next((p for p in [passcode or "", *passcodes] if p.isdigit()), None)
+        fields = dict(found.fields)
+        if meeting_id:
+            fields["id"] = meeting_id
+        if numeric:
+            fields["passcode"] = numeric
+        dial = link.dial or next((d for t in rule.dial if (d := _fill(t, fields))), None)
+        link = replace(link, meeting_id=meeting_id, passcode=passcode, dial=dial)
+        if rule.enrich is not None:
+            lo, hi = windows[0]
+            cap = self.limits.label_chars
+            link = rule.enrich(link, "\n".join(ln[:cap] for ln in self.doc.lines[lo : hi + 1]))
         return link
-    windows = [_window(pos, others, len(lines)) for pos in group.lines]
-    meeting_id = link.meeting_id
-    if meeting_id is None and rule.id_label is not None:
-        ids = _labelled(lines, group.lines, windows, rule.id_label, digits_only=True)
-        meeting_id = ids[0] if ids else None
-    passcodes: list[str] = []
-    if rule.passcode_label is not None:
-        passcodes = [
-            p
-            for p in _labelled(lines, group.lines, windows, rule.passcode_label)
-            if _digits(p) != meeting_id
-        ]
-    passcode = passcodes[0] if passcodes else link.passcode
-    numeric = next((p for p in [passcode or "", *passcodes] if p.isdigit()), None)
-    fields = dict(found.fields)
-    if meeting_id:
-        fields["id"] = meeting_id
-    if numeric:
-        fields["passcode"] = numeric
-    dial = link.dial or next((d for t in rule.dial if (d := _fill(t, fields))), None)
-    link = replace(link, meeting_id=meeting_id, passcode=passcode, dial=dial)
-    if rule.enrich is not None:
-        lo, hi = windows[0]
-        link = rule.enrich(link, "\n".join(lines[lo : hi + 1]))
-    return link
+
+    def _window(self, pos: int, group: int) -> tuple[int, int]:
+        """Lines around ``pos`` up to BEFORE/AFTER, stopping short of another meeting's link:
+        only the lines the window can reach are looked at."""
+        count = len(self.doc.lines)
+        lo, hi = max(pos - BEFORE, 0), min(pos + AFTER, count - 1)
+        for n in range(pos - 1, lo - 1, -1):
+            if self._on_line.get(n, {group}) - {group}:
+                lo = n + 1
+                break
+        for n in range(pos + 1, hi + 1):
+            if self._on_line.get(n, {group}) - {group}:
+                hi = n - 1
+                break
+        return lo, hi
+
+    def _labelled(
+        self,
+        positions: list[int],
+        windows: list[tuple[int, int]],
+        pattern: re.Pattern[str],
+        *,
+        digits_only: bool = False,
+    ) -> list[str]:
+        """Values of ``pattern`` near the link, nearest first (after the link before before it)."""
+        scored: list[tuple[float, int, str]] = []
+        for pos, (lo, hi) in zip(positions, windows, strict=True):
+            for line_no in range(lo, hi + 1):
+                for length, raw in self._label_matches(pattern, line_no, "value"):
+                    if value := _label_value(length, raw, digits_only=digits_only):
+                        distance = line_no - pos
+                        scored.append(
+                            (distance if distance >= 0 else 0.5 - distance, line_no, value)
+                        )
+        scored.sort(key=lambda item: (item[0], item[1]))
+        return list(dict.fromkeys(value for _, _, value in scored))
+
+    def _label_matches(
+        self, pattern: re.Pattern[str], line_no: int, group: str
+    ) -> list[tuple[int, str]]:
+        """Matches of a label pattern that start on the line (it may continue on the next one),
+        as (characters of the value on the label's line, value); computed once per line."""
+        key = (pattern, group, line_no)
+        if key not in self._labels:
+            lines, cap = self.doc.lines, self.limits.label_chars
+            line = lines[line_no][:cap]
+            nxt = lines[line_no + 1][:cap] if line_no + 1 < len(lines) else ""
+            self._labels[key] = [
+                (len(line) - m.start(group), m.group(group))
+                for m in pattern.finditer(f"{line} {nxt}")
+                if m.start() < len(line)
+            ]
+        return self._labels[key]
 
 
-def _window(pos: int, others: list[int], count: int) -> tuple[int, int]:
-    before = [n for n in others if n < pos]
-    after = [n for n in others if n > pos]
-    lo = max(pos - BEFORE, before[-1] + 1 if before else 0)
-    hi = min(pos + AFTER, after[0] - 1 if after else count - 1)
-    return lo, hi
+def _label_value(length: int, value: str, *, digits_only: bool) -> str:
+    """A labelled value: the part on the label's line (a number may stand on the next line),
+    without the punctuation that ends a sentence."""
+    if length > 0:
+        value = value[:length]
+    elif not digits_only:
+        return ""
+    value = value.rstrip(".,;:)]}*")
+    return _digits(value) if digits_only else value
 
 
-def _labelled(
-    lines: list[str],
-    positions: list[int],
-    windows: list[tuple[int, int]],
-    pattern: re.Pattern[str],
-    *,
-    digits_only: bool = False,
-) -> list[str]:
-    """Values of ``pattern`` near the link, nearest first (after the link before before it)."""
-    scored: list[tuple[float, int, str]] = []
-    for pos, (lo, hi) in zip(positions, windows, strict=True):
-        for line_no in range(lo, hi + 1):
-            line = lines[line_no]
-            nxt = lines[line_no + 1] if line_no + 1 < len(lines) else ""
-            for m in pattern.finditer(f"{line} {nxt}"):
-                value = m.group("value")
-                if m.start() >= len(line):
-                    continue
-                if m.start("value") < len(line):
-                    value = value[: len(line) - m.start("value")]
-                elif not digits_only:
-                    continue  # only a number may stand on the line after its label
-                value = value.rstrip(".,;:)]}*")
-                if digits_only:
-                    value = _digits(value)
-                if value:
-                    distance = line_no - pos
-                    scored.append((distance if distance >= 0 else 0.5 - distance, line_no, value))
-    scored.sort(key=lambda item: (item[0], item[1]))
-    return list(dict.fromkeys(value for _, _, value in scored))
+def _classify_url(text: str, rules: Sequence[LinkRule]) -> _Found | None:
+    url = _candidate_url(text)
+    if url is None:
+        return None
+    found = _classify_normal(url, rules)
+    if found is None and (shorter := unglued(url)) is not None:
+        found = _classify_normal(shorter, rules)
+    return found if found is None or found.rule is not None else None
 
 
-def _classify_url(url: str, rules: Sequence[LinkRule]) -> _Found | None:
-    url = unwrap_url(_trim(url.strip()))
+def _candidate_url(url: str) -> str | None:
+    """The absolute URL a candidate stands for, unwrapped and normalised, or None."""
+    if len(url) > MAX_URL_CHARS:
+        return None
+    url = _trim(normalise_url(url))
+    unwrapped = unwrap_url(url)
+    if unwrapped != url:
+        url = _trim(normalise_url(unwrapped))
     if "://" not in url:
-        if not _SCHEMELESS.match(url):
+        if not _schemeless(url):
             return None  # mailto:, tel:, ...
         url = f"https://{url}"
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+    return url
+
+
+def _schemeless(url: str) -> bool:
+    """``host.tld/...`` without a scheme: a host of word labels, a final label of letters."""
+    host, slash, _ = url.partition("/")
+    if not slash or _HOST_LABELS.fullmatch(host) is None or "." not in host:
+        return False
+    return _TLD.fullmatch(host.rpartition(".")[2]) is not None
+
+
+def _classify_normal(url: str, rules: Sequence[LinkRule]) -> _Found | None:
+    """``_classify_url`` of an absolute, normalised URL; a match of an ignore rule is a
+    ``_Found`` without a rule, so that the caller does not look further."""
+    parts = split_url(url)
+    if parts is None or parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
         return None
-    host = parts.hostname.lower()
+    host = ascii_host(parts.hostname)
+    if host is None:
+        return None
+    if host != parts.hostname:
+        url = _with_host(parts, host)
     subject = host + parts.path + (f"?{parts.query}" if parts.query else "")
     for rule in rules:
         if rule.target != "url" or (m := rule.pattern.match(subject)) is None:
             continue
         if not rule.join:
-            return None
-        fields = {k: v for k, v in m.groupdict().items() if v}
+            return _Found(JoinLink("", url), None, {})
+        fields = {k: v for k, v in m.groupdict().items() if isinstance(v, str) and v}
         fields["host"] = host
         meeting_id = fields.get("id")
         if meeting_id and _DIGITS.fullmatch(meeting_id):
             fields["id"] = meeting_id = _digits(meeting_id)
         passcode = fields.get("passcode")
         if passcode is None and rule.passcode_param:
-            passcode = next(iter(parse_qs(parts.query).get(rule.passcode_param, [])), None)
+            values = _query(parts).get(rule.passcode_param, [])
+            # a passcode that percent-decodes to broken UTF-8 is no passcode anyone can type
+            passcode = next((v for v in values if "\ufffd" not in v), None)
         canonical = _fill(rule.canonical, fields) if rule.canonical else None
         link = JoinLink(rule.provider, canonical or url, meeting_id, passcode or None)
         return _Found(link, rule, fields)
     return None
+
+
+def _with_host(parts: SplitResult, host: str) -> str:
+    """The URL with its host in lowercase ASCII (``xn--`` form), user and port kept."""
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    _, colon, port = hostport.rpartition(":")
+    netloc = f"{userinfo}{at}{host}" + (f":{port}" if colon and port.isdigit() else "")
+    return parts._replace(netloc=netloc).geturl()
 
 
 def _classify_address(scheme: str, address: str, rules: Sequence[LinkRule]) -> _Found | None:
@@ -379,7 +625,7 @@ def _classify_address(scheme: str, address: str, rules: Sequence[LinkRule]) -> _
             continue
         if not rule.join:
             return None
-        fields = {k: v for k, v in m.groupdict().items() if v}
+        fields = {k: v for k, v in m.groupdict().items() if isinstance(v, str) and v}
         fields["host"] = address.rpartition("@")[2].lower()
         link = JoinLink(rule.provider, f"{scheme}:{address}", fields.get("id"), dial=address)
         return _Found(link, None, fields)
@@ -396,21 +642,27 @@ def _keys(link: JoinLink) -> set[tuple[str, ...]]:
 
 
 def _normal_url(url: str) -> str:
-    parts = urlsplit(url)
-    if not parts.netloc:
+    parts = split_url(url)
+    if parts is None or not parts.netloc:
         return url.lower()
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}?{parts.query}"
 
 
 def _trim(url: str) -> str:
     """Drop punctuation that ends the sentence, not the URL."""
-    while url:
-        last = url[-1]
-        if last in ".,;:!?'\"*_" or (last == ")" and url.count("(") < url.count(")")):
-            url = url[:-1]
+    end = len(url)
+    opened = url.count("(")
+    closed = url.count(")")
+    while end:
+        last = url[end - 1]
+        if last in ".,;:!?'\"*_":
+            end -= 1
+        elif last == ")" and opened < closed:
+            end -= 1
+            closed -= 1
         else:
             break
-    return url
+    return url[:end]
 
 
 def _strip_scheme(uri: str) -> str:
@@ -421,11 +673,16 @@ def _strip_scheme(uri: str) -> str:
 
 
 def _digits(value: str) -> str:
-    return re.sub(r"\D", "", value)
+    return _NON_DIGITS.sub("", value)
 
 
 def _fill(template: str, fields: dict[str, str]) -> str | None:
-    names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
-    if not names <= fields.keys():
+    """``template`` with its fields filled, or None when one is missing or a value does not fit
+    the template's format (templates come from the configuration, values from invitations)."""
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+        if not names <= fields.keys():
+            return None
+        return template.format(**{name: fields[name] for name in names})
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError):
         return None
-    return template.format(**{name: fields[name] for name in names})

@@ -1,0 +1,98 @@
+"""Link detection does work linear in its input, whatever the input's shape.
+
+Each shape was quadratic before (measured: 4,000 distinct links took 3 s; 80 KB on one line after
+a Teams link, 25 s). With the caps lifted, four times the input must cost about four times the
+time; a quadratic step would cost sixteen. Times are the best of three, compared within one run
+(a ratio, not an absolute time), with a generous bound. With the default caps, input past the
+cap costs nothing more.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+
+from hybridcal.core.links import MAX_SCAN_CHARS, Limits, dedupe_links, find_links_in_text
+from hybridcal.core.model import JoinLink
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+UNCAPPED = Limits(scan_chars=10**9, links=10**9, candidates=10**9)
+
+
+def _repeat(unit: Callable[[int], str], size: int) -> str:
+    parts, length, n = [], 0, 0
+    while length < size:
+        parts.append(unit(n))
+        length += len(parts[-1])
+        n += 1
+    return "".join(parts)
+
+
+TEAMS = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_x%40thread.v2/0\n"
+
+SHAPES: dict[str, Callable[[int], str]] = {
+    "distinct links": lambda size: _repeat(lambda n: f"https://zoom.us/j/{10**9 + n}\n", size),
+    "long line after a Teams link": lambda size: TEAMS + "a" * size,
+    "long line of addresses after a Teams link": lambda size: TEAMS + "a@b.c " * (size // 6),
+    "long line of labels": lambda size: "https://zoom.us/j/123456789 " + "SIP \t" * (size // 5),
+    "same link on every line": lambda size: (
+        "https://zoom.us/j/123456789\nPasscode: 1\n" * (size // 40)
+    ),
+    "many labels": lambda size: (
+        "https://zoom.us/j/123456789\n"
+        + "Meeting ID: 123 456 789 Passcode: abc SIP: a@b.c\n" * (size // 50)
+    ),
+    "deep HTML": lambda size: "<div>" * (size // 5) + "https://zoom.us/j/123456789",
+    "HTML links": lambda size: _repeat(
+        lambda n: f'<a href="https://zoom.us/j/{10**9 + n}">Join</a><br>', size
+    ),
+    "dotted host run": lambda size: "a." * (size // 2) + "zoom.us/j/123456789",
+    "full-width text": lambda size: (
+        "\uff48\uff54\uff54\uff50\uff53\uff1a\uff0f\uff0f " * (size // 9)
+    ),
+}
+
+
+def _best_of_three(run: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return max(best, 1e-4)
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_four_times_the_input_costs_about_four_times_the_work(shape: str) -> None:
+    small, large = SHAPES[shape](16_000), SHAPES[shape](64_000)
+    ratio = _best_of_three(lambda: find_links_in_text(large, limits=UNCAPPED)) / _best_of_three(
+        lambda: find_links_in_text(small, limits=UNCAPPED)
+    )
+    assert ratio < 8, f"{shape}: 4x the input took {ratio:.1f}x the time"
+
+
+def test_merging_distinct_links_is_linear() -> None:
+    def links(count: int) -> list[JoinLink]:
+        return [
+            JoinLink("zoom", f"https://zoom.us/j/{10**9 + n}", str(10**9 + n), dial=f"{n}@x")
+            for n in range(count)
+        ]
+
+    small, large = links(2_000), links(8_000)
+    ratio = _best_of_three(lambda: dedupe_links(large)) / _best_of_three(
+        lambda: dedupe_links(small)
+    )
+    assert ratio < 8, f"4x the links took {ratio:.1f}x the time"
+
+
+@pytest.mark.parametrize("shape", ["distinct links", "long line after a Teams link", "deep HTML"])
+def test_input_past_the_cap_costs_nothing_more(shape: str) -> None:
+    at_cap, far_past = SHAPES[shape](MAX_SCAN_CHARS), SHAPES[shape](8 * MAX_SCAN_CHARS)
+    ratio = _best_of_three(lambda: find_links_in_text(far_past)) / _best_of_three(
+        lambda: find_links_in_text(at_cap)
+    )
+    assert ratio < 2.5, f"{shape}: 8x the input past the cap took {ratio:.1f}x the time"
