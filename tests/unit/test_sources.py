@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import pytest
 
+from hybridcal.core.links import MAX_LINKS
 from hybridcal.core.model import JoinLink
-from hybridcal.core.sources import analyse_bytes, links_from_bytes
+from hybridcal.core.sources import (
+    MAX_EVENTS,
+    MAX_INPUT_BYTES,
+    MAX_JSON_BYTES,
+    MAX_MIME_PARTS,
+    analyse_bytes,
+    links_from_bytes,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "invitations"
 
@@ -216,3 +226,190 @@ def test_graph_event_list_and_google_list() -> None:
     assert report.kind == "graph-event"
     assert not report.cancelled
     assert [(link.meeting_id, link.passcode) for link in report.links] == [("99988877766", "y")]
+
+
+# -- hostile input: never an exception, bounded work ------------------------------------------
+
+_TEAMS_URL = "https://teams.microsoft.com/meet/11122233344?p=x"
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"body": "x", "isCancelled": False},
+        {"location": 5, "isCancelled": False},
+        {"locations": 5, "isCancelled": False},
+        {"locations": [5, "x", None, {"displayName": 7}], "isCancelled": False},
+        {"onlineMeeting": [], "isCancelled": False},
+        {"onlineMeeting": {"joinUrl": 5}, "isCancelled": False},
+        {"onlineMeeting": None, "onlineMeetingUrl": ["x"], "isCancelled": False},
+        {"body": {"content": {"a": 1}}, "onlineMeetingProvider": 3, "isCancelled": "true"},
+        {"@odata.etag": 1, "id": {"x": 1}, "body": {"content": None}},
+    ],
+)
+def test_graph_event_fields_of_the_wrong_type_count_as_absent(event: dict[str, object]) -> None:
+    report = analyse_bytes(json.dumps(event).encode())
+    assert (report.kind, report.cancelled, report.links) == ("graph-event", False, [])
+
+
+def test_graph_event_keeps_the_fields_of_the_right_type() -> None:
+    event = {"location": 5, "onlineMeeting": {"joinUrl": _TEAMS_URL}, "body": "x"}
+    report = analyse_bytes(json.dumps(event).encode())
+    assert report.kind == "graph-event"
+    assert [link.meeting_id for link in report.links] == ["11122233344"]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"kind": "calendar#event", "conferenceData": {"entryPoints": ["x", 5, None]}},
+        {"kind": "calendar#event", "conferenceData": {"entryPoints": {"uri": "x"}}},
+        {"kind": "calendar#event", "conferenceData": {"conferenceSolution": "x"}},
+        {"kind": "calendar#event", "conferenceData": {"conferenceSolution": {"key": []}}},
+        {
+            "kind": "calendar#event",
+            "conferenceData": {
+                "conferenceId": 5,
+                "entryPoints": [{"entryPointType": 1, "uri": ["x"], "pin": 4, "label": {}}],
+            },
+        },
+        {"kind": "calendar#event", "hangoutLink": 5, "location": [], "description": {}},
+        {"kind": "calendar#event", "status": ["cancelled"]},
+    ],
+)
+def test_google_event_fields_of_the_wrong_type_count_as_absent(event: dict[str, object]) -> None:
+    report = analyse_bytes(json.dumps(event).encode())
+    assert (report.kind, report.cancelled, report.links) == ("google-event", False, [])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 100_000 + b"1" + b"}" * 100_000],
+)
+def test_json_nested_beyond_the_parser_is_read_as_text(data: bytes) -> None:
+    assert analyse_bytes(data).kind == "text"
+
+
+def test_json_over_its_cap_is_read_as_text() -> None:
+    padding = "x" * MAX_JSON_BYTES
+    data = json.dumps({"summary": padding, "location": "https://meet.google.com/abc-defg-hij"})
+    report = analyse_bytes(data.encode())
+    assert (report.kind, report.truncated) == ("text", True)
+
+
+def _mail(body: bytes, headers: bytes = b"Content-Type: text/plain\n") -> bytes:
+    return b"From: a@example.com\nSubject: x\n" + headers + b"\n" + body
+
+
+_ZOOM_TEXT = b"Join https://zoom.us/j/123456789\n"
+_ICS = (
+    b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nLOCATION:https://zoom.us/j/123456789\nEND:VEVENT\n"
+    b"END:VCALENDAR\n"
+)
+
+
+def _deep_multipart(depth: int) -> bytes:
+    parts = [b"Content-Type: multipart/mixed; boundary=b0\n\n"]
+    parts.extend(
+        f"--b{level}\nContent-Type: multipart/mixed; boundary=b{level + 1}\n\n".encode()
+        for level in range(depth)
+    )
+    parts.append(f"--b{depth}\nContent-Type: text/plain\n\n".encode() + _ZOOM_TEXT)
+    return _mail(b"", b"".join(parts)[:-1])
+
+
+def test_deep_multipart_mail_is_read_as_text() -> None:
+    report = analyse_bytes(_deep_multipart(2000))
+    assert (report.kind, report.truncated) == ("email", True)
+    assert [link.meeting_id for link in report.links] == ["123456789"]
+
+
+def test_moderately_nested_mail_is_walked() -> None:
+    report = analyse_bytes(_deep_multipart(10))
+    assert (report.kind, report.truncated) == ("email", False)
+    assert [link.meeting_id for link in report.links] == ["123456789"]
+
+
+def test_parts_past_the_cap_are_not_read() -> None:
+    part = b"--b\nContent-Type: text/plain\n\nnothing here\n"
+    last = b"--b\nContent-Type: text/plain\n\n" + _ZOOM_TEXT + b"--b--\n"
+    data = _mail(part * MAX_MIME_PARTS + last, b"Content-Type: multipart/mixed; boundary=b\n")
+    report = analyse_bytes(data)
+    assert (report.links, report.truncated) == ([], True)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        (b'text/plain; charset="ut\x00f-8"', _ZOOM_TEXT),
+        (b'text/plain; charset="\x00"', b"Caf\xe9 " + _ZOOM_TEXT),  # 8-bit text, NUL charset
+        (b"text/plain; charset=x-no-such-charset", _ZOOM_TEXT),
+        (b"text/plain; charset=rot13", _ZOOM_TEXT),  # a codec, but not a text encoding
+        (b"text/plain; charset*=x\x00y''%41", _ZOOM_TEXT),  # RFC 2231 with a NUL charset
+        (b'text/calendar; charset="\x00"', _ICS),
+        (b"application/octet-stream; name*=\x00''a.ics", _ICS),
+    ],
+)
+def test_bad_charset_names_fall_back(content_type: bytes, body: bytes) -> None:
+    report = analyse_bytes(_mail(body, b"Content-Type: " + content_type + b"\n"))
+    assert [link.meeting_id for link in report.links] == ["123456789"]
+
+
+def test_uuencoded_part_is_skipped() -> None:
+    headers = b"Content-Type: text/plain\nContent-Transfer-Encoding: x-uuencode\n"
+    report = analyse_bytes(_mail(b"begin 644 x\n!!!!\n\x00\nend\n", headers))
+    assert (report.kind, report.links) == ("email", [])
+
+
+def test_events_past_the_cap_are_not_read() -> None:
+    empty = b"BEGIN:VEVENT\nSUMMARY:x\nEND:VEVENT\n"
+    zoom = b"BEGIN:VEVENT\nLOCATION:https://zoom.us/j/123456789\nEND:VEVENT\n"
+    report = analyse_bytes(b"BEGIN:VCALENDAR\n" + empty * MAX_EVENTS + zoom + b"END:VCALENDAR\n")
+    assert (report.kind, report.links, report.truncated) == ("ics", [], True)
+
+
+def test_ics_line_with_an_unclosed_quote() -> None:
+    data = b'BEGIN:VEVENT\nLOCATION;X="a:b:https://zoom.us/j/123456789\nEND:VEVENT\n'
+    assert analyse_bytes(data).links == []
+
+
+def test_fifty_megabytes_of_link_dense_text_is_bounded() -> None:
+    unit = b"Join https://zoom.us/j/123456789 or https://meet.google.com/abc-defg-hij\n"
+    data = unit * (50 * 1024 * 1024 // len(unit))
+    start = time.perf_counter()
+    report = analyse_bytes(data)
+    elapsed = time.perf_counter() - start
+    assert (report.kind, report.truncated) == ("text", True)
+    assert [link.provider for link in report.links] == ["zoom", "meet"]
+    assert elapsed < 5, f"{elapsed:.1f} s"  # about 0.05 s: reads MAX_INPUT_BYTES at most
+
+
+def test_links_kept_across_fields_are_capped() -> None:
+    events = [
+        {"kind": "calendar#event", "location": f"https://zoom.us/j/{10**9 + n}"}
+        for n in range(MAX_LINKS * 2)
+    ]
+    report = analyse_bytes(json.dumps(events).encode())
+    assert len(report.links) == MAX_LINKS
+    assert report.truncated
+
+
+def test_input_past_its_cap_is_not_read() -> None:
+    data = b"x" * MAX_INPUT_BYTES + b" https://zoom.us/j/123456789"
+    assert analyse_bytes(data).truncated
+    assert not analyse_bytes(_ZOOM_TEXT).truncated
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        b"text/plain" + b'; a="' * 20_000,  # the standard library parses parameters in O(n^2)
+        b"multipart/mixed; boundary=" + b"x" * 100_000,  # each boundary becomes a regex
+    ],
+)
+def test_oversized_mime_fields_are_read_as_text(content_type: bytes) -> None:
+    start = time.perf_counter()
+    report = analyse_bytes(_mail(_ZOOM_TEXT, b"Content-Type: " + content_type + b"\n"))
+    assert time.perf_counter() - start < 1
+    assert (report.kind, report.truncated) == ("email", True)
+    assert [link.meeting_id for link in report.links] == ["123456789"]
