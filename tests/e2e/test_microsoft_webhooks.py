@@ -93,7 +93,7 @@ async def _until(done: Callable[[], Awaitable[bool]], limit_s: float = 10.0) -> 
     assert await done()
 
 
-async def test_forged_and_unknown_notifications_are_refused_and_cause_no_sync(
+async def test_forged_notifications_are_refused_unknown_ones_dropped_and_neither_syncs(
     m: Harness,
 ) -> None:
     channel = await _channel(m, MEGAN)
@@ -103,14 +103,18 @@ async def test_forged_and_unknown_notifications_are_refused_and_cause_no_sync(
 
     forged = _envelope(m, channel.channel_id, "not-the-client-state")
     assert (await m.post_graph(forged))[0] == 403
-    unknown = _envelope(m, "0f7b1e4a-5c2d-4e8f-9a6b-3c1d2e4f5a6b", channel.secret)
-    assert (await m.post_graph(unknown))[0] == 403
+    # an unknown subscription is acknowledged (a refusal makes Graph retry it for hours) and
+    # dropped; its clientState is not one this app made, so nothing is deleted either
+    unknown = _envelope(m, "0f7b1e4a-5c2d-4e8f-9a6b-3c1d2e4f5a6b", "another-apps-state")
+    assert (await m.post_graph(unknown))[0] == 202
     assert (await m.post_graph(_envelope(m, channel.channel_id, None)))[0] == 403
     # the lifecycle URL checks the same way: a forged "subscriptionRemoved" changes nothing
     removed = _envelope(m, channel.channel_id, "guess", lifecycleEvent="subscriptionRemoved")
     assert (await m.post_graph(removed, lifecycle=True))[0] == 403
-    missed = _envelope(m, "0f7b1e4a-5c2d-4e8f-9a6b-3c1d2e4f5a6b", channel.secret)
-    assert (await m.post_graph(missed, lifecycle=True))[0] == 403
+    missed = _envelope(
+        m, "0f7b1e4a-5c2d-4e8f-9a6b-3c1d2e4f5a6b", "another-apps-state", lifecycleEvent="missed"
+    )
+    assert (await m.post_graph(missed, lifecycle=True))[0] == 202
     await m.settle()
     await asyncio.sleep(0.2)  # lifecycle work would run in the background
     await m.settle()
@@ -138,6 +142,45 @@ async def test_forged_and_unknown_notifications_are_refused_and_cause_no_sync(
     await m.settle()
     assert len(_deltas(m, MEGAN, mark)) == 1
     assert _deltas(m, ADELE, mark) == []
+
+
+async def test_an_orphaned_subscription_of_ours_is_acknowledged_and_deleted(m: Harness) -> None:
+    """A subscription of this app whose channel the daemon lost (a restored store, a crash
+    between Graph's answer and the store write) keeps notifying: its notifications are
+    acknowledged, so Graph does not retry them for hours, and it is deleted."""
+    assert m.graph is not None
+    assert m.daemon.store is not None
+    known = await _channel(m, MEGAN)
+    calendar = await m.daemon.store.get_calendar(calendar_key(Provider.MICROSOFT, MEGAN))
+    assert calendar is not None
+    connector = m.daemon.connectors[Provider.MICROSOFT]
+    orphan = await connector.watch(
+        calendar,
+        address=f"{m.daemon.base_url}/webhooks/microsoft",
+        channel_id="unused",
+        secret="o" * 43,
+        now=m.clock(),
+    )
+    assert {s["id"] for s in _subscriptions(m, MEGAN)} == {known.channel_id, orphan.channel_id}
+    m.clock.advance(timedelta(minutes=5))  # no longer one that is being stored
+    failed, mark = m.graph.notifications_failed, len(m.graph.request_log)
+
+    event_id = m.graph.person_create(
+        MEGAN, outlook_event("Orphan", "@teams", "<p>Hi.</p>", tomorrow_at(14))
+    )["id"]
+    await m.settle()
+    await _until(lambda: _async(len(_subscriptions(m, MEGAN)) == 1))
+    assert _subscription(m, MEGAN)["id"] == known.channel_id  # ours, the known one, stays
+    assert m.graph.notifications_failed == failed  # every POST was acknowledged
+    delivered = {n["subscriptionId"] for n in m.graph.delivered_notifications}
+    assert orphan.channel_id in delivered
+    deletions = m.graph_requests("subscriptions.delete", since=mark)
+    assert [r.path.rsplit("/", 1)[-1] for r in deletions] == [orphan.channel_id]
+    assert len(m.graph_patches(event_id)) == 1  # the known subscription's notification counted
+    unknown = m.metric(
+        "hybridcal_webhook_notifications_total", provider="microsoft", outcome="unknown_channel"
+    )
+    assert unknown >= 1
 
 
 async def test_the_validation_handshake_echoes_the_token_as_plain_text(m: Harness) -> None:

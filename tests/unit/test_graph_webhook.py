@@ -204,8 +204,11 @@ async def test_missing_client_state_is_refused(client: Client, seen: Recorder) -
     assert seen.enqueued == []
 
 
-async def test_unknown_subscription_is_refused(client: Client, seen: Recorder) -> None:
-    assert await post(client, [change("00000000-dead-beef-0000-000000000000")]) == 403
+async def test_unknown_subscription_is_acknowledged_and_dropped(
+    client: Client, seen: Recorder
+) -> None:
+    # refusing it would only make Graph retry it for up to four hours
+    assert await post(client, [change("00000000-dead-beef-0000-000000000000")]) == 202
     assert seen.enqueued == []
     assert seen.outcomes == ["unknown_channel"]
 
@@ -213,7 +216,7 @@ async def test_unknown_subscription_is_refused(client: Client, seen: Recorder) -
 async def test_overlong_subscription_id_is_not_looked_up(
     client: Client, seen: Recorder, store: FakeStore
 ) -> None:
-    assert await post(client, [change("s" * 300)]) == 403
+    assert await post(client, [change("s" * 300)]) == 202
     assert store.lookups == []
 
 
@@ -324,7 +327,7 @@ async def test_forged_lifecycle_event_does_nothing(
     client: Client, hook: GraphWebhook, seen: Recorder
 ) -> None:
     assert await post(client, [lifecycle("subscriptionRemoved", state="x")], "/lifecycle") == 403
-    assert await post(client, [lifecycle("missed", sub="nope")], "/lifecycle") == 403
+    assert await post(client, [lifecycle("missed", sub="nope")], "/lifecycle") == 202
     await settle(hook)
     assert seen.calls == []
 
@@ -441,7 +444,7 @@ async def test_forged_batch_costs_few_lookups_and_one_log_line(
 ) -> None:
     items = [tiny(f"f{n}") for n in range(80)]  # fits in the fixture's 4 KiB
     with capture_logs() as logs:
-        assert await post(client, items) == 403
+        assert await post(client, items) == 202  # unknown ids: acknowledged, dropped
     assert len(store.lookups) == MAX_MISSES
     assert seen.outcomes == ["unknown_channel"] * 80
     (line,) = [e for e in logs if e["event"] == "graph_webhook.rejected"]
@@ -471,6 +474,112 @@ async def test_genuine_items_after_a_few_stale_ones_still_count(
 async def test_rejection_lines_are_rate_limited(client: Client) -> None:
     with capture_logs() as logs:
         for _ in range(30):
-            assert await post(client, [change("unknown")]) == 403
+            assert await post(client, [change("unknown")]) == 202
     lines = [e for e in logs if e["event"] == "graph_webhook.rejected"]
     assert 1 <= len(lines) <= 10
+
+
+# -- subscriptions we no longer know ----------------------------------------------------------
+
+
+class Forgetter:
+    def __init__(self, store: FakeStore, ours: bool = True) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.store = store
+        self.ours = ours
+
+    async def __call__(self, subscription: str, state: str) -> bool:
+        self.calls.append((subscription, state))
+        return self.ours
+
+
+async def _forgetting(
+    store: FakeStore, seen: Recorder, forget: Forgetter
+) -> tuple[GraphWebhook, web.Application]:
+    hook = GraphWebhook(
+        store=cast("Store", store),
+        enqueue=seen.enqueued.append,
+        metrics=seen,
+        max_body=MAX_BODY * 4,
+        renew=seen.renew,
+        recreate=seen.recreate,
+        resync=seen.resync,
+        forget=forget,
+    )
+    app = web.Application()
+    app.router.add_post("/webhooks/microsoft", hook.handle)
+    app.router.add_post("/webhooks/microsoft/lifecycle", hook.handle_lifecycle)
+    return hook, app
+
+
+async def test_orphans_are_acknowledged_and_offered_for_deletion_once(
+    store: FakeStore, seen: Recorder
+) -> None:
+    forget = Forgetter(store)
+    hook, app = await _forgetting(store, seen, forget)
+    try:
+        async with TestClient(TestServer(app)) as test_client:
+            batch = [change("orphan-1", "state-1"), change("orphan-1", "state-1"), change()]
+            batch += [change("orphan-2", "state-2"), change(state="guess")]
+            with capture_logs() as logs:
+                assert await post(test_client, batch) == 202
+                await settle(hook)
+            assert seen.enqueued == [CAL]  # the genuine item still counts
+            assert sorted(forget.calls) == [("orphan-1", "state-1"), ("orphan-2", "state-2")]
+            (line,) = [e for e in logs if e["event"] == "graph_webhook.rejected"]
+            assert line["unknown_channel"] == 3
+            assert line["orphans_checked"] == 2
+            # deleted: later notifications that Graph had queued cost no second deletion
+            assert await post(test_client, [change("orphan-1", "state-1")]) == 202
+            await settle(hook)
+            assert len(forget.calls) == 2
+            lone = [lifecycle("missed", sub="orphan-3", state="state-3")]
+            assert await post(test_client, lone, "/lifecycle") == 202
+            await settle(hook)
+            assert forget.calls[-1] == ("orphan-3", "state-3")
+            assert seen.calls == []  # an unknown subscription's lifecycle event is no work
+    finally:
+        await hook.stop()
+
+
+async def test_an_orphan_stored_meanwhile_is_not_deleted(store: FakeStore, seen: Recorder) -> None:
+    forget = Forgetter(store)
+    hook, app = await _forgetting(store, seen, forget)
+    try:
+        async with TestClient(TestServer(app)) as test_client:
+            gate = asyncio.Event()
+            real = store.get_channel
+            calls = 0
+
+            async def slow(channel_id: str) -> Channel | None:
+                nonlocal calls
+                calls += 1
+                if calls == 2:  # the background check: the channel is being stored
+                    await gate.wait()
+                return await real(channel_id)
+
+            store.get_channel = slow  # type: ignore[method-assign]
+            assert await post(test_client, [change("fresh", "state")]) == 202
+            store.channels["fresh"] = replace(CHANNELS[0], channel_id="fresh", secret="state")
+            gate.set()
+            await settle(hook)
+            assert forget.calls == []
+    finally:
+        await hook.stop()
+
+
+async def test_skipped_lookups_and_missing_states_are_not_offered(
+    store: FakeStore, seen: Recorder
+) -> None:
+    forget = Forgetter(store)
+    hook, app = await _forgetting(store, seen, forget)
+    try:
+        async with TestClient(TestServer(app)) as test_client:
+            items = [tiny(f"f{n}", state=f"s{n}") for n in range(20)] + [tiny("g", state="")]
+            assert await post(test_client, items) == 202
+            await settle(hook)
+            # only the subscriptions the store was asked about, never past the lookup cap
+            assert len(forget.calls) == MAX_MISSES
+            assert all(sub.startswith("f") for sub, _ in forget.calls)
+    finally:
+        await hook.stop()

@@ -5,12 +5,16 @@ decoded token). A notification POST carries ``{"value": [...]}``, possibly for s
 subscriptions; each item counts only when its ``subscriptionId`` is a channel we stored and its
 ``clientState`` equals that channel's secret (constant-time compare). Valid items enqueue their
 calendar (the queue coalesces); the rest are counted and dropped, with one log line per
-request (rate-limited), not one per item. When no item is valid the answer is 403, without
-saying why. A forged batch costs little: the body is bounded, deep nesting is a 400, and at most
-``MAX_LOOKUPS`` distinct subscriptions are looked up per POST, fewer once ``MAX_MISSES`` of them
-proved unknown or forged (a genuine batch names subscriptions we created). Graph wants an
-answer within 3 seconds, so the handler never calls Graph itself: lifecycle work (renew,
-re-create, resync) runs in tracked background tasks.
+request (rate-limited), not one per item. Items for subscriptions we do not know (an orphan of a
+lost channel, an old subscription Graph still serves) are acknowledged and dropped: answering
+them with an error only makes Graph retry them for up to four hours. When the clientState proves
+the orphan is this app's (``forget``), it is deleted in the background. A batch in which nothing
+was accepted and an item of a known subscription carried a wrong clientState is answered 403,
+without saying why. A forged batch costs little: the body is bounded, deep nesting is a 400, and
+at most ``MAX_LOOKUPS`` distinct subscriptions are looked up per POST, fewer once ``MAX_MISSES``
+of them proved unknown or forged (a genuine batch names subscriptions we created). Graph wants
+an answer within 3 seconds, so the handler never calls Graph itself: lifecycle work (renew,
+re-create, resync) and orphan deletion run in tracked background tasks.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,10 +46,13 @@ MAX_ITEMS = 1000  # items of one POST that are looked at; a larger batch is not 
 MAX_LOOKUPS = 100
 MAX_MISSES = 8
 _MAX_ID = 256
+_FORGOTTEN_KEPT = 1000
 # one rejection line per request, and no more than this many per minute
 _REJECTIONS_LOGGED_PER_MINUTE = 10
 
 Callback = Callable[[str], Awaitable[None]]
+# (subscription id, clientState) -> deletes the subscription if it is provably ours
+Forget = Callable[[str, str], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +80,12 @@ class GraphWebhook:
         recreate: Callback,
         resync: Callback,
         own_write: OwnWrite | None = None,
+        forget: Forget | None = None,
     ) -> None:
         """``renew(subscription_id)`` extends a subscription; ``recreate(calendar_key)`` makes
         a new one for a calendar whose subscription Graph removed; ``resync(calendar_key)``
-        queues a full resync of the window (notifications were missed)."""
+        queues a full resync of the window (notifications were missed); ``forget(subscription,
+        clientState)`` deletes an unknown subscription whose clientState proves it ours."""
         self._store = store
         self._enqueue = enqueue
         self._metrics = metrics
@@ -84,6 +94,8 @@ class GraphWebhook:
         self._recreate = recreate
         self._resync = resync
         self._own_write = own_write or (lambda _key, _event, _etag: False)
+        self._forget = forget
+        self._forgotten: OrderedDict[str, None] = OrderedDict()  # orphans deleted lately
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: set[tuple[str, str]] = set()  # (action, key) in flight: no duplicates
         self._rejections = LogThrottle(_REJECTIONS_LOGGED_PER_MINUTE)
@@ -117,7 +129,7 @@ class GraphWebhook:
         if isinstance(items, web.Response):
             return items
         accepted, rejected = await self._process(items)
-        if rejected and self._rejections.allow():
+        if rejected and self._rejections.allow():  # one line per request, counts only
             log.info(
                 "graph_webhook.rejected",
                 items=len(items),
@@ -126,9 +138,10 @@ class GraphWebhook:
                 **rejected,
                 earlier_lines_suppressed=self._rejections.take_suppressed(),
             )
-        if not accepted and items:
-            # a forged or stale batch learns nothing about which of its ids exist
+        if not accepted and rejected.get("forbidden"):
+            # a forged batch learns nothing about which of its ids exist
             return web.Response(status=403)
+        # unknown subscriptions are acknowledged: refusing them only makes Graph retry them
         return web.Response(status=202)
 
     async def _read(self, request: web.Request) -> list[_Item] | web.Response:
@@ -157,11 +170,14 @@ class GraphWebhook:
         changed: dict[str, None] = {}
         rejected: dict[str, int] = {}
         accepted = 0
+        orphans: dict[str, str] = {}
         for item in items:
             outcome, channel = await verdicts.of(item)
             self._metrics.webhook(PROVIDER, outcome)
             if channel is None or outcome != "accepted":
                 rejected[outcome] = rejected.get(outcome, 0) + 1
+                if verdicts.looked_up_and_unknown(item.subscription_id) and item.client_state:
+                    orphans.setdefault(item.subscription_id, item.client_state)
                 continue
             accepted += 1
             if item.lifecycle_event is None:
@@ -174,7 +190,33 @@ class GraphWebhook:
                 self._lifecycle(item.lifecycle_event, channel, changed)
         for calendar_key in changed:
             self._enqueue(calendar_key)
+        if self._forget_orphans(orphans):
+            rejected["orphans_checked"] = len(orphans)
         return accepted, rejected
+
+    def _forget_orphans(self, orphans: dict[str, str]) -> bool:
+        """Offer unknown subscriptions for deletion (in the background); whether any was."""
+        if self._forget is None or not orphans:
+            return False
+        for subscription, state in orphans.items():
+            if subscription in self._forgotten:
+                continue  # deleted already; Graph may still be sending what it queued
+            self._spawn("forget", subscription, self._forget_orphan(subscription, state))
+        return True
+
+    def _forget_orphan(self, subscription: str, state: str) -> Callable[[], Awaitable[None]]:
+        forget = self._forget
+        assert forget is not None
+
+        async def work() -> None:
+            if await self._store.get_channel(subscription) is not None:
+                return  # stored meanwhile (a subscription that was being made)
+            if await forget(subscription, state):
+                self._forgotten[subscription] = None
+                while len(self._forgotten) > _FORGOTTEN_KEPT:
+                    self._forgotten.popitem(last=False)
+
+        return work
 
     def _lifecycle(self, event: str, channel: Channel, changed: dict[str, None]) -> None:
         key = channel.calendar_key
@@ -218,8 +260,13 @@ class _Verdicts:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._channels: dict[str, Channel | None] = {}
+        self._looked_up: set[str] = set()
         self._forged: set[str] = set()
         self._misses = 0
+
+    def looked_up_and_unknown(self, sub: str) -> bool:
+        """The store was asked and knows no such subscription (not merely skipped)."""
+        return sub in self._looked_up and self._channels.get(sub) is None
 
     async def of(self, item: _Item) -> tuple[str, Channel | None]:
         sub = item.subscription_id
@@ -232,6 +279,7 @@ class _Verdicts:
                 self._channels[sub] = None  # not worth a lookup: counted as unknown
             else:
                 self._channels[sub] = await self._store.get_channel(sub)
+                self._looked_up.add(sub)
                 self._misses += self._channels[sub] is None
         channel = self._channels[sub]
         if channel is None:

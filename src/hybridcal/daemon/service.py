@@ -175,6 +175,7 @@ def build_microsoft(
         MicrosoftCalendarConnector,
     )
     from hybridcal.connectors.calendars.microsoft_auth import make_credential  # noqa: PLC0415
+    from hybridcal.connectors.calendars.microsoft_state import client_state_key  # noqa: PLC0415
 
     m = settings.microsoft
     assert m.tenant_id is not None
@@ -203,6 +204,9 @@ def build_microsoft(
         on_call=on_call,
         now=now,
         owns_credential=True,
+        client_state_key=client_state_key(
+            client_secret=secret, certificate_path=None if secret else m.certificate_file
+        ),
     )
 
 
@@ -422,6 +426,7 @@ class Daemon:
                 recreate=self._recreate_subscription,
                 resync=self._resync,
                 own_write=self.connectors[Provider.MICROSOFT].is_own_write,
+                forget=getattr(self.connectors[Provider.MICROSOFT], "forget_subscription", None),
             )
             if Provider.MICROSOFT in self.connectors
             else None

@@ -37,6 +37,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from hybridcal.connectors.calendars.base import AccessCheck, ChangeBatch, SkippedItem
 from hybridcal.connectors.calendars.microsoft_auth import GRAPH_SCOPE, GraphCredential
+from hybridcal.connectors.calendars.microsoft_state import is_signed_state, sign_state
 from hybridcal.connectors.calendars.microsoft_wire import (
     MARKER_EXPAND,
     event_type,
@@ -92,6 +93,8 @@ CONSENT_HINT = (
     "Entra ID (App registrations > API permissions > Grant admin consent)"
 )
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+# a subscription made this long ago by this process may still be on its way into the store
+FRESH_SUBSCRIPTION_SECONDS = 120.0
 _EXPIRED_CODES = frozenset({"syncstatenotfound", "resyncrequired", "syncstateinvalid"})
 _POLICY_WORDS = ("accesspolicy", "access policy", "[raop]")
 _NOT_FOUND_CODES = frozenset(
@@ -132,11 +135,15 @@ class MicrosoftCalendarConnector:
         on_call: Callable[[str], None] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         owns_credential: bool = False,
+        client_state_key: bytes | None = None,
     ) -> None:
         """``credential`` belongs to the caller (close it after this connector) unless
         ``owns_credential``. ``lifecycle_url`` defaults to the notification URL +
-        ``/lifecycle``."""
+        ``/lifecycle``. With ``client_state_key`` (see ``microsoft_state``) clientStates are
+        signed, so that orphaned subscriptions of this app can be recognised and deleted."""
         self._owns_credential = owns_credential
+        self._state_key = client_state_key
+        self._made: OrderedDict[str, datetime] = OrderedDict()  # subscription -> created at
         root = graph_root.rstrip("/")
         parts = urlsplit(root)
         if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in _LOOPBACK):
@@ -534,6 +541,8 @@ class MicrosoftCalendarConnector:
     ) -> Channel:
         """A subscription to the mailbox's events. Graph validates both URLs (the handshake)
         before it answers, so the webhook must be reachable from Graph by then."""
+        if self._state_key is not None:
+            secret = sign_state(self._state_key, secret)
         if not secret or len(secret) > MAX_CLIENT_STATE:
             raise ValueError(f"clientState must be 1 to {MAX_CLIENT_STATE} characters")
         resource = f"users/{calendar.address}/events"
@@ -555,6 +564,9 @@ class MicrosoftCalendarConnector:
         subscription_id = answer.data.get("id")
         if not isinstance(subscription_id, str) or not subscription_id:
             raise TransientError("subscriptions.create answered without an id")
+        self._made[subscription_id] = now
+        while len(self._made) > SERIES_MEMORY:
+            self._made.popitem(last=False)
         return Channel(
             channel_id=subscription_id,
             calendar_key=calendar.key,
@@ -583,6 +595,22 @@ class MicrosoftCalendarConnector:
         item = self._client.subscriptions.by_subscription_id(channel.channel_id)
         with contextlib.suppress(NotFoundError):  # expired or deleted before
             await self._call(calendar, item.to_delete_request_information, "subscriptions.delete")
+
+    async def forget_subscription(self, subscription_id: str, client_state: str) -> bool:
+        """Delete a subscription we hold no channel for, when its clientState proves it is
+        this app's (see ``microsoft_state``) and it is not one this process made moments ago
+        (its channel may be on its way into the store). True when it was deleted (or was
+        already gone)."""
+        if self._state_key is None or not is_signed_state(self._state_key, client_state):
+            return False
+        made = self._made.get(subscription_id)
+        if made is not None and self._now() - made < timedelta(seconds=FRESH_SUBSCRIPTION_SECONDS):
+            return False
+        item = self._client.subscriptions.by_subscription_id(subscription_id)
+        with contextlib.suppress(NotFoundError):
+            await self._call(_APP, item.to_delete_request_information, "subscriptions.delete")
+        log.info("microsoft.orphan_subscription_deleted", subscription=subscription_id)
+        return True
 
     # -- out of office -----------------------------------------------------------------------
 
@@ -905,6 +933,8 @@ _BY_STATUS: dict[int, type[ConnectorError]] = {
     409: ConflictError,
     412: ConflictError,
 }
+# requests that concern the app, not a mailbox (their slot and their messages name no mailbox)
+_APP = CalendarRecord("microsoft:(app)", Provider.MICROSOFT, "(app)", CalendarKind.USER)
 _MAILBOX_CALLS = frozenset({"users.get", "events.probe", "mailbox.get"})
 
 
