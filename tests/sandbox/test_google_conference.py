@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Any
 
+import pytest
+from googleapiclient.errors import HttpError
 from tests.sandbox.google_support import ALICE, BOB, CalendarFactory, run, timed
 
 from hybridcal.sandbox.google import GoogleSimulator
@@ -136,4 +139,89 @@ async def test_person_edits_keep_the_conference(sim: GoogleSimulator) -> None:
     await sim.drain()
     edited = sim.person_patch(ALICE, event["id"], {"location": "Room 4"})
     assert edited["conferenceData"]["createRequest"]["status"]["statusCode"] == "success"
+    assert sim.conferences_created() == 1
+
+
+# -- Meet refused, failed, or made at once -------------------------------------------------------
+
+
+async def patch_request(alice: Any, event_id: str, request_id: str) -> Any:
+    return await run(
+        alice.events().patch(
+            calendarId="primary",
+            eventId=event_id,
+            body=create_request(request_id),
+            conferenceDataVersion=1,
+        )
+    )
+
+
+async def test_the_calendar_list_names_the_allowed_conference_solutions(
+    sim: GoogleSimulator, calendar: CalendarFactory
+) -> None:
+    alice = calendar(ALICE)
+    entry = await run(alice.calendarList().get(calendarId=ALICE))
+    assert entry["conferenceProperties"] == {"allowedConferenceSolutionTypes": ["hangoutsMeet"]}
+    sim.set_meet(ALICE, "refused")
+    entry = await run(alice.calendarList().get(calendarId=ALICE))
+    assert entry["conferenceProperties"] == {"allowedConferenceSolutionTypes": []}
+
+
+async def test_meet_turned_off_refuses_the_request_and_changes_nothing(
+    sim: GoogleSimulator, calendar: CalendarFactory
+) -> None:
+    alice = calendar(ALICE)
+    event = await run(alice.events().insert(calendarId="primary", body=BODY))
+    sim.set_meet(ALICE, "refused")
+    with pytest.raises(HttpError) as info:
+        await patch_request(alice, event["id"], "req-x")
+    assert info.value.status_code == 400
+    assert "Invalid conference type value." in str(info.value)
+    unchanged = await run(alice.events().get(calendarId="primary", eventId=event["id"]))
+    assert unchanged["etag"] == event["etag"]
+    assert "conferenceData" not in unchanged
+
+
+async def test_a_failed_request_has_no_entry_points(
+    sim: GoogleSimulator, calendar: CalendarFactory
+) -> None:
+    alice = calendar(ALICE)
+    event = await run(alice.events().insert(calendarId="primary", body=BODY))
+    sim.set_meet(ALICE, "failure")
+    failed = await patch_request(alice, event["id"], "req-f")
+    data = failed["conferenceData"]
+    assert data["createRequest"]["status"]["statusCode"] == "failure"
+    assert data["createRequest"]["requestId"] == "req-f"
+    assert "entryPoints" not in data
+    assert "hangoutLink" not in failed
+    await sim.drain()
+    assert sim.conferences_created() == 0
+    # a later request with a new id may succeed
+    sim.set_meet(ALICE, "success")
+    done = await patch_request(alice, event["id"], "req-g")
+    assert done["conferenceData"]["createRequest"]["status"]["statusCode"] == "success"
+
+
+async def test_pending_then_failure(sim: GoogleSimulator, calendar: CalendarFactory) -> None:
+    alice = calendar(ALICE)
+    event = await run(alice.events().insert(calendarId="primary", body=BODY))
+    sim.set_meet(ALICE, "pending_failure")
+    pending = await patch_request(alice, event["id"], "req-p")
+    assert pending["conferenceData"]["createRequest"]["status"]["statusCode"] == "pending"
+    await sim.drain()
+    after = await run(alice.events().get(calendarId="primary", eventId=event["id"]))
+    assert after["conferenceData"]["createRequest"]["status"]["statusCode"] == "failure"
+    assert after["etag"] != pending["etag"]
+
+
+async def test_success_at_once(sim: GoogleSimulator, calendar: CalendarFactory) -> None:
+    alice = calendar(ALICE)
+    event = await run(alice.events().insert(calendarId="primary", body=BODY))
+    sim.set_meet(ALICE, "success")
+    done = await patch_request(alice, event["id"], "req-s")
+    assert done["conferenceData"]["createRequest"]["status"]["statusCode"] == "success"
+    assert done["hangoutLink"].startswith("https://meet.google.com/")
+    assert sim.conferences_created() == 1
+    again = await patch_request(alice, event["id"], "req-s")  # a seen request id is ignored
+    assert again["hangoutLink"] == done["hangoutLink"]
     assert sim.conferences_created() == 1

@@ -28,6 +28,7 @@ from hybridcal.connectors.calendars.google import (
 from hybridcal.connectors.calendars.google_auth import DelegatedTokens
 from hybridcal.connectors.errors import (
     AuthError,
+    ConferenceRefusedError,
     ConflictError,
     ConnectorError,
     CursorExpiredError,
@@ -35,6 +36,7 @@ from hybridcal.connectors.errors import (
     NotFoundError,
     ThrottledError,
     TransientError,
+    WritesPausedError,
 )
 from hybridcal.core.model import (
     CalendarKind,
@@ -142,6 +144,7 @@ class Rig:
     fake: FakeGoogle
     base: str  # http://127.0.0.1:<port>
     connector: GoogleCalendarConnector
+    clock: list[datetime]  # the connector's "now": clock[0]
 
 
 @pytest.fixture
@@ -154,6 +157,7 @@ async def rig(sa_info: dict[str, str]) -> AsyncIterator[Rig]:
     await server.start_server()
     base = str(server.make_url("")).rstrip("/")
     tokens = DelegatedTokens(sa_info, SCOPES, token_uri=f"{base}/token")
+    clock = [datetime(2030, 3, 1, 8, 0, tzinfo=UTC)]
     async with aiohttp.ClientSession() as session:
         connector = GoogleCalendarConnector(
             tokens=tokens,
@@ -163,8 +167,9 @@ async def rig(sa_info: dict[str, str]) -> AsyncIterator[Rig]:
             room_access_user=ADMIN,
             channel_ttl=timedelta(hours=6),
             max_retries=2,
+            now=lambda: clock[0],
         )
-        yield Rig(fake, base, connector)
+        yield Rig(fake, base, connector, clock)
     await server.close()
 
 
@@ -197,12 +202,23 @@ async def test_patch_sends_only_our_fields_with_if_match(rig: Rig) -> None:
     assert result.is_organizer_copy
 
 
+def calendar_entry(*solutions: str) -> dict[str, Any]:
+    return {
+        "kind": "calendar#calendarListEntry",
+        "id": ALICE,
+        "conferenceProperties": {"allowedConferenceSolutionTypes": list(solutions)},
+    }
+
+
 async def test_patch_asks_for_a_meet_conference(rig: Rig) -> None:
     fake, connector = rig.fake, rig.connector
+    fake.reply(200, calendar_entry("hangoutsMeet"))
     fake.reply(200, EVENT_JSON)
     patch = EventPatch(marker=Marker("meet", "req-1"), conference_request_id="req-1")
     await connector.patch_event(USER_CAL, event(), patch)
-    body = fake.calls[0].body
+    listed, patched = fake.calls
+    assert listed.path == f"/calendar/v3/users/me/calendarList/{ALICE}"
+    body = patched.body
     assert set(body) == {"extendedProperties", "conferenceData"}
     assert body["conferenceData"] == {
         "createRequest": {"requestId": "req-1", "conferenceSolutionKey": {"type": "hangoutsMeet"}}
@@ -213,6 +229,63 @@ async def test_patch_asks_for_a_meet_conference(rig: Rig) -> None:
         "hybridcal.meeting": None,  # null deletes a stale key of an earlier marker
         "hybridcal.hash": None,
     }
+
+
+async def test_meet_is_not_asked_for_where_the_calendar_does_not_allow_it(rig: Rig) -> None:
+    fake, connector = rig.fake, rig.connector
+    fake.reply(200, calendar_entry("eventHangout"))
+    patch = EventPatch(marker=Marker("meet", "req-1"), conference_request_id="req-1")
+    with pytest.raises(ConferenceRefusedError, match="not an allowed conference solution"):
+        await connector.patch_event(USER_CAL, event(), patch)
+    with pytest.raises(ConferenceRefusedError):  # the calendar list is not read again at once
+        await connector.patch_event(USER_CAL, event(), patch)
+    assert [c.method for c in fake.calls] == ["GET"]  # no PATCH was sent
+    # half an hour later the calendar list is read again: Meet may be allowed by now
+    rig.clock[0] += timedelta(minutes=31)
+    fake.reply(200, calendar_entry("hangoutsMeet"))
+    fake.reply(200, EVENT_JSON)
+    await connector.patch_event(USER_CAL, event(), patch)
+    assert [c.method for c in fake.calls] == ["GET", "GET", "PATCH"]
+
+
+async def test_invalid_conference_type_is_a_refused_conference(rig: Rig) -> None:
+    fake, connector = rig.fake, rig.connector
+    fake.reply(200, calendar_entry("hangoutsMeet"))
+    fake.fail(400, "invalid", "Invalid conference type value.")
+    patch = EventPatch(marker=Marker("meet", "req-1"), conference_request_id="req-1")
+    with pytest.raises(ConferenceRefusedError, match="Invalid conference type value"):
+        await connector.patch_event(USER_CAL, event(), patch)
+    assert len(fake.calls) == 2
+
+
+async def test_usage_limit_pauses_that_users_writes_only(rig: Rig) -> None:
+    fake, connector = rig.fake, rig.connector
+    fake.fail(403, "quotaExceeded", "Calendar usage limits exceeded.")
+    with pytest.raises(WritesPausedError) as info:
+        await connector.patch_event(USER_CAL, event(), EventPatch(description="x"))
+    assert info.value.until == rig.clock[0] + timedelta(hours=3)
+    assert "until 2030-03-01 11:00 UTC" in str(info.value)
+    # further writes of alice are not sent at all while the pause lasts; her reads are
+    with pytest.raises(WritesPausedError):
+        await connector.patch_event(USER_CAL, event(), EventPatch(description="y"))
+    assert len(fake.calls) == 1
+    fake.reply(200, EVENT_JSON)
+    assert await connector.get_event(USER_CAL, "evt1") is not None
+    assert len(fake.calls) == 2
+    # it resumes by itself
+    rig.clock[0] += timedelta(hours=3)
+    fake.reply(200, EVENT_JSON)
+    await connector.patch_event(USER_CAL, event(), EventPatch(description="z"))
+    assert [c.method for c in fake.calls] == ["PATCH", "GET", "PATCH"]
+
+
+async def test_throttled_patch_is_retried_with_backoff(rig: Rig) -> None:
+    """A "slow down" answer means the write was not applied: sending it again is safe."""
+    fake, connector = rig.fake, rig.connector
+    fake.fail(403, "userRateLimitExceeded", "User Rate Limit Exceeded")
+    fake.reply(200, EVENT_JSON)
+    await connector.patch_event(USER_CAL, event(), EventPatch(description="x"))
+    assert [c.method for c in fake.calls] == ["PATCH", "PATCH"]
 
 
 async def test_teardown_patch_nulls_our_keys_and_conference(rig: Rig) -> None:
@@ -489,7 +562,6 @@ def google_error(status: int, reason: str, message: str = "text") -> str:
         (403, "forbiddenForNonOrganizer", ForbiddenError),
         (403, "rateLimitExceeded", ThrottledError),
         (403, "userRateLimitExceeded", ThrottledError),
-        (403, "quotaExceeded", ThrottledError),
         (429, "rateLimitExceeded", ThrottledError),
         (404, "notFound", NotFoundError),
         (410, "fullSyncRequired", CursorExpiredError),

@@ -22,9 +22,12 @@ from hybridcal.core.model import (
     EventStatus,
     JoinInfo,
     Marker,
+    MeetingProblem,
+    ProblemKind,
 )
 from hybridcal.core.patch import EventPatch
 from hybridcal.core.planner import (
+    CONFERENCE_RETRY,
     NOTE,
     Action,
     CreateMeeting,
@@ -656,3 +659,87 @@ def test_an_adopted_external_meeting_whose_block_is_gone_is_looked_up_again() ->
     (again,) = plan(event, adopt.binding, WITH_ZOOM)
     assert again == SaveBinding(replace(adopt.binding, state=BindingState.INTENT))
     assert plan(event, again.binding, WITH_ZOOM) == [CreateMeeting(again.binding)]
+
+
+# -- a native conference refused or failed ------------------------------------------------------
+
+NOW = datetime(2030, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def failed_conference(request_id: str) -> Conference:
+    return Conference("meet", status="failure", request_id=request_id)
+
+
+def test_a_failed_conference_becomes_a_problem_with_a_retry_an_hour_later() -> None:
+    event = replace(
+        make_event(), marker=Marker("meet", "req-1"), conference=failed_conference("req-1")
+    )
+    binding = binding_for(event, "meet")
+    [save] = plan(event, binding, MEET_ONLY, now=NOW)
+    assert isinstance(save, SaveBinding)
+    assert save.binding.state is BindingState.INTENT
+    assert save.binding.problem is not None
+    assert save.binding.problem.kind is ProblemKind.CONFERENCE_FAILED
+    assert save.binding.retry_at == NOW + CONFERENCE_RETRY
+    assert save.binding.request_id == "req-1"
+    # then a note, and nothing more on later edits before the retry time
+    [note] = plan(event, save.binding, MEET_ONLY, now=NOW)
+    assert isinstance(note, PatchEvent)
+    assert note.patch.conference_request_id is None
+    assert note.patch.description is not None
+    assert "could not be created" in note.patch.description
+    assert note.then is not None
+    noted = apply_patch(event, note.patch)
+    edited = replace(noted, summary="Planning (moved)")
+    assert plan(edited, note.then, MEET_ONLY, now=NOW + timedelta(minutes=59)) == []
+
+
+def test_a_due_refusal_asks_again_with_a_new_request_id_and_the_note_goes_on_success() -> None:
+    world = World(make_event())
+    binding = replace(
+        binding_for(world.event, "meet"),
+        state=BindingState.INTENT,
+        problem=MeetingProblem(ProblemKind.CONFERENCE_NOT_ALLOWED, "Meet is off"),
+        retry_at=NOW,
+    )
+    world.bindings["evt1"] = binding
+    note = plan(world.event, binding, MEET_ONLY, now=NOW - timedelta(seconds=1))
+    world.execute(note)
+    assert "turned off" in world.event.description
+    save, ask = plan(world.event, world.bindings["evt1"], MEET_ONLY, now=NOW)
+    assert isinstance(save, SaveBinding)
+    assert save.binding.request_id != "req-1"
+    assert save.binding.problem is None
+    assert isinstance(ask, PatchEvent)
+    assert ask.patch.conference_request_id == save.binding.request_id
+    world.execute([save, ask])  # the test's calendar completes the conference at once
+    for _ in range(3):
+        actions = plan(world.event, world.bindings["evt1"], MEET_ONLY, now=NOW)
+        if not actions:
+            break
+        world.execute(actions)
+    assert world.event.description == "Agenda: budget"  # the note went with the success
+    assert world.event.conference is not None
+    assert world.bindings["evt1"].problem is None
+    assert plan(world.event, world.bindings["evt1"], MEET_ONLY, now=NOW) == []
+
+
+def test_removing_the_keyword_clears_a_refused_meets_note_and_problem() -> None:
+    event = replace(
+        make_event(), marker=Marker("meet", "req-1"), conference=failed_conference("req-1")
+    )
+    binding = replace(
+        binding_for(event, "meet"),
+        state=BindingState.INTENT,
+        problem=MeetingProblem(ProblemKind.CONFERENCE_FAILED, "failure"),
+        retry_at=NOW + CONFERENCE_RETRY,
+    )
+    [note] = plan(event, binding, MEET_ONLY, now=NOW)
+    assert isinstance(note, PatchEvent)
+    noted = replace(apply_patch(event, note.patch), location="Room 4")
+    [teardown] = plan(noted, note.then, MEET_ONLY, now=NOW)
+    assert isinstance(teardown, PatchEvent)
+    assert teardown.then is None
+    assert teardown.patch.description == "Agenda: budget"
+    assert teardown.patch.clear_marker
+    assert teardown.patch.clear_conference

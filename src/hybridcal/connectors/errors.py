@@ -6,6 +6,8 @@ as failed; connectors never leak ``HttpError`` or aiohttp exceptions upwards.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import ValidationError
 
 
@@ -56,3 +58,18 @@ def short_reason(exc: Exception) -> str:
         loc = ".".join(str(p) for p in first["loc"])
         return f"{loc}: {first['msg']}"
     return str(exc)
+
+
+class ConferenceRefusedError(ConnectorError):
+    """The calendar refused to create its own conference (Meet turned off for the organiser's
+    organisational unit, no licence: 400 "Invalid conference type value.", or the calendar
+    does not list the solution as allowed). Editing the event cannot fix it; an admin can."""
+
+
+class WritesPausedError(ConnectorError):
+    """The user's writes are paused until ``until`` (Google's 403 ``quotaExceeded``, "Calendar
+    usage limits exceeded", lasts hours). Reads still work; retrying sooner only prolongs it."""
+
+    def __init__(self, message: str, until: datetime) -> None:
+        super().__init__(message)
+        self.until = until

@@ -40,6 +40,13 @@ _EN = {
     "reason.host_not_found": "the organiser has no active account there (ask your administrator).",
     "reason.no_privilege": "hybridcal may not schedule for the organiser (ask your administrator).",
     "reason.refused": "the request was refused (your administrator can see why); we will retry.",
+    "reason.conference_not_allowed": (
+        "it is turned off for the organiser's account (ask your administrator); "
+        "we will retry later."
+    ),
+    "reason.conference_failed": (
+        "Google could not create it (your administrator can see why); we will retry later."
+    ),
 }
 
 _DE = {
@@ -75,6 +82,14 @@ _DE = {
     "reason.refused": (
         "die Anfrage wurde abgelehnt (Ihre IT sieht den Grund); wir versuchen es erneut."
     ),
+    "reason.conference_not_allowed": (
+        "es ist für das Konto der organisierenden Person ausgeschaltet (wenden Sie sich an "
+        "Ihre IT); wir versuchen es später erneut."
+    ),
+    "reason.conference_failed": (
+        "Google konnte es nicht erstellen (Ihre IT sieht den Grund); "
+        "wir versuchen es später erneut."
+    ),
 }
 
 _JA = {
@@ -105,6 +120,13 @@ _JA = {
         "hybridcal は主催者の代わりにスケジュールできません (管理者にお問い合わせください)。"
     ),
     "reason.refused": "リクエストが拒否されました (管理者が理由を確認できます)。後で再試行します。",
+    "reason.conference_not_allowed": (
+        "主催者のアカウントでは無効になっています (管理者にお問い合わせください)。"
+        "後で再試行します。"
+    ),
+    "reason.conference_failed": (
+        "Google で作成できませんでした (管理者が理由を確認できます)。後で再試行します。"
+    ),
 }
 
 LOCALES: Final = MappingProxyType(

@@ -252,6 +252,10 @@ class ProblemKind(StrEnum):
     NO_PRIVILEGE = "no_privilege"  # the scheduler may not schedule for the organiser
     DAILY_LIMIT = "daily_limit"  # the system's per-user daily create/update limit
     REFUSED = "refused"  # any other refusal that a person cannot fix by editing the event
+    # the calendar's own conference (Meet): not allowed for the organiser (turned off, no
+    # licence), or the create request ended in ``failure``
+    CONFERENCE_NOT_ALLOWED = "conference_not_allowed"
+    CONFERENCE_FAILED = "conference_failed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import uuid4
 
 from hybridcal.core.keywords import KeywordMatch, find_keyword
@@ -46,6 +46,9 @@ from hybridcal.core.render import (
 
 NOTE = "note"  # Binding.system for an explanatory note instead of a meeting
 CANCELLED_OCCURRENCE = "cancelled"  # fingerprint of an occurrence cancelled in the meeting too
+# a native conference refused or failed (Meet turned off, no licence): tried again this much
+# later, never on every edit
+CONFERENCE_RETRY = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +330,7 @@ def _continue(
     if binding.system == NOTE:
         return _keep_note(event, binding, policy)
     if binding.system in policy.native_systems:
-        return _keep_native(event, binding)
+        return _keep_native(event, binding, policy, now)
     return _keep_external(event, binding, policy, now)
 
 
@@ -344,7 +347,11 @@ def _keyword_changed(match: KeywordMatch | None, binding: Binding) -> bool:
     return binding.system == NOTE and match is not None and match.keyword != binding.keyword
 
 
-def _keep_native(event: Event, binding: Binding) -> list[Action]:
+def _keep_native(
+    event: Event, binding: Binding, policy: Policy, now: datetime | None
+) -> list[Action]:
+    if binding.problem is not None:
+        return _native_problem(event, binding, policy, now)
     if binding.state is BindingState.INTENT:
         if event.marker is not None and event.marker.request_id == binding.request_id:
             # the patch landed but its answer was lost: record it, never send it again
@@ -358,13 +365,55 @@ def _keep_native(event: Event, binding: Binding) -> list[Action]:
         # the person removed the conference but kept the keyword: make a new one
         fresh = replace(binding, request_id=new_request_id(), state=BindingState.INTENT)
         return [SaveBinding(fresh), *_native_create(fresh)]
+    if conference.status == "failure" and conference.request_id == binding.request_id:
+        return _conference_failed(binding, now)
     actions: list[Action] = []
+    then = binding
     if conference.conference_id and conference.conference_id != binding.meeting_id:
-        actions.append(SaveBinding(replace(binding, meeting_id=conference.conference_id)))
-    if event.marker is None or event.marker.request_id != binding.request_id:
+        then = replace(binding, meeting_id=conference.conference_id)
+        actions.append(SaveBinding(then))
+    # a note from a refused or failed attempt goes once the conference exists
+    stale_note = conference.status not in ("pending", "failure") and (
+        block_digest_of(event.description) is not None
+    )
+    if stale_note or event.marker is None or event.marker.request_id != binding.request_id:
         marker = Marker(binding.system, binding.request_id, conference.conference_id)
-        actions.append(PatchEvent(EventPatch(marker=marker), binding))
+        patch = EventPatch(
+            description=_without_block(event.description) if stale_note else None, marker=marker
+        )
+        actions.append(PatchEvent(patch, replace(then, block_hash=None)))
     return actions
+
+
+def _native_problem(
+    event: Event, binding: Binding, policy: Policy, now: datetime | None
+) -> list[Action]:
+    assert binding.problem is not None
+    if not _due(binding, now):
+        # refused or failed: a note until the retry time, and no request on every edit
+        note = _problem_note(binding.system, binding.problem, policy.locale)
+        return _ensure_block(event, binding, note, state=BindingState.INTENT)
+    # Google ignores a request id it has seen on the event: the retry needs a new one; the
+    # note stays until the conference exists
+    fresh = replace(
+        binding, request_id=new_request_id(), state=BindingState.INTENT, problem=None, retry_at=None
+    )
+    return [SaveBinding(fresh), *_native_create(fresh)]
+
+
+def _conference_failed(binding: Binding, now: datetime | None) -> list[Action]:
+    """Google answered the create request with ``failure``: a note, and a retry later."""
+    if now is None:
+        return []  # no clock to schedule the retry by: the executor always passes one
+    problem = MeetingProblem(
+        ProblemKind.CONFERENCE_FAILED,
+        "Google answered the conference request with statusCode 'failure' (Meet turned off "
+        "for the organiser, no Meet licence, or a failure at Google)",
+    )
+    failed = replace(
+        binding, state=BindingState.INTENT, problem=problem, retry_at=now + CONFERENCE_RETRY
+    )
+    return [SaveBinding(failed)]
 
 
 def _keep_external(

@@ -16,11 +16,26 @@ from typing import Protocol
 import structlog
 
 from hybridcal.connectors.calendars.base import CalendarConnector
-from hybridcal.connectors.errors import ConflictError, ConnectorError, NotFoundError
+from hybridcal.connectors.errors import (
+    ConferenceRefusedError,
+    ConflictError,
+    ConnectorError,
+    NotFoundError,
+)
 from hybridcal.connectors.meetings.base import MeetingRefusedError, MeetingRequest, MeetingSystem
 from hybridcal.core.html_text import html_to_text, looks_like_html
-from hybridcal.core.model import Binding, BindingState, CalendarRecord, Event, EventStatus, JoinInfo
+from hybridcal.core.model import (
+    Binding,
+    BindingState,
+    CalendarRecord,
+    Event,
+    EventStatus,
+    JoinInfo,
+    MeetingProblem,
+    ProblemKind,
+)
 from hybridcal.core.planner import (
+    CONFERENCE_RETRY,
     Action,
     CreateMeeting,
     DeleteMeeting,
@@ -143,6 +158,18 @@ class EventExecutor:
         except NotFoundError:
             self._metrics.patch("gone")
             return replace(event, status=EventStatus.CANCELLED), True
+        except ConferenceRefusedError as exc:
+            if action.patch.conference_request_id is None or action.then is None:
+                raise
+            # Meet is turned off for the organiser (or unlicensed): the binding carries the
+            # problem and a retry time, and the re-plan writes the note instead
+            self._metrics.patch("refused")
+            await self._refused(
+                replace(action.then, state=BindingState.INTENT),
+                MeetingProblem(ProblemKind.CONFERENCE_NOT_ALLOWED, str(exc)),
+                self._now() + CONFERENCE_RETRY,
+            )
+            return event, True
         self._metrics.patch("ok")
         if action.then is None:
             await self._store.delete_binding(calendar.key, event.event_id)
@@ -156,6 +183,8 @@ class EventExecutor:
                 await self._store.put_binding(binding)
                 if fresh:
                     self._unsent.add(binding.request_id)
+                if binding.problem is not None and binding.retry_at is not None:
+                    self._on_deferred(binding)  # e.g. a conference that Google failed
             case DropBinding(calendar_key, event_id):
                 await self._store.delete_binding(calendar_key, event_id)
             case CreateMeeting(binding):
@@ -194,21 +223,24 @@ class EventExecutor:
                 join = await system.create(request)
             except MeetingRefusedError as exc:
                 self._metrics.meeting(binding.system, "refused")
-                later = refused(binding, exc.problem, exc.retry_at)
-                log.warning(
-                    "meeting.refused",
-                    calendar=binding.calendar_key,
-                    event_id=binding.event_id,
-                    system=binding.system,
-                    problem=exc.problem.kind.value,
-                    reason=exc.problem.detail,
-                    retry_at=exc.retry_at.isoformat(),
-                )
-                await self._store.put_binding(later)
-                self._on_deferred(later)
+                await self._refused(binding, exc.problem, exc.retry_at)
                 return
             self._metrics.meeting(binding.system, "create")
         await self._store.put_binding(created(binding, join))
+
+    async def _refused(self, binding: Binding, problem: MeetingProblem, retry_at: datetime) -> None:
+        later = refused(binding, problem, retry_at)
+        log.warning(
+            "meeting.refused",
+            calendar=binding.calendar_key,
+            event_id=binding.event_id,
+            system=binding.system,
+            problem=problem.kind.value,
+            reason=problem.detail,
+            retry_at=retry_at.isoformat(),
+        )
+        await self._store.put_binding(later)
+        self._on_deferred(later)
 
     async def _update(self, event: Event, binding: Binding, fingerprint: str) -> None:
         system = self._system(binding)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from hybridcal.connectors.errors import ConnectorError
+from hybridcal.connectors.errors import ConnectorError, WritesPausedError
 from hybridcal.core.model import SYNC_FAULT, Fault
 from hybridcal.store.base import Store
 
@@ -73,6 +73,8 @@ class FaultBook:
         error, message = describe(exc)
         known = self._faults.get(calendar_key, {}).get(event_id)
         attempts = 1 if known is None else known.attempts + 1
+        if retry_in is None and isinstance(exc, WritesPausedError):
+            retry_in = max(exc.until - now, FIRST_RETRY)  # the provider said for how long
         fault = Fault(
             calendar_key=calendar_key,
             event_id=event_id,

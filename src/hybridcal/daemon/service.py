@@ -287,6 +287,7 @@ def build_connectors(
             timeout=g.http_timeout_seconds,
             concurrency=g.request_concurrency,
             on_call=lambda name: count("google", name),
+            now=now,
         )
     if settings.microsoft.enabled:
         count = on_call or (lambda _provider, _name: None)
@@ -597,7 +598,7 @@ class Daemon:
             calendar = await activate(record, connector, self.store)
         if calendar.state is not CalendarState.ACTIVE:
             return
-        if catch_up and self.meetings:
+        if catch_up:  # refusals (Zoom's, Meet's) outlive restarts
             assert self.syncer is not None
             await self.syncer.load_deferred(calendar.key)
         try:

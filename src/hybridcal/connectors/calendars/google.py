@@ -27,6 +27,7 @@ from hybridcal.connectors.calendars.google_auth import DelegatedTokens
 from hybridcal.connectors.calendars.google_wire import parse_event
 from hybridcal.connectors.errors import (
     AuthError,
+    ConferenceRefusedError,
     ConflictError,
     ConnectorError,
     CursorExpiredError,
@@ -35,6 +36,7 @@ from hybridcal.connectors.errors import (
     NotFoundError,
     ThrottledError,
     TransientError,
+    WritesPausedError,
 )
 from hybridcal.connectors.retry import wait_for_retry
 from hybridcal.core.model import (
@@ -55,7 +57,16 @@ CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar"
 GMAIL_SETTINGS_SCOPE = "https://www.googleapis.com/auth/gmail.settings.basic"
 SCOPES = (CALENDAR_SCOPE, GMAIL_SETTINGS_SCOPE)
 PAGE_SIZE = 250
-_RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
+# short-lived: back off exponentially with jitter (Google's "Handle API errors" guide)
+_RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
+# "Calendar usage limits exceeded": one user hit Calendar's general limits, for hours
+_USAGE_LIMIT = "quotaExceeded"
+WRITE_PAUSE = timedelta(hours=3)  # how long a user's writes rest after quotaExceeded
+_WRITES = frozenset({"events.patch"})
+MEET = "hangoutsMeet"
+# how long the calendar list's allowed conference solutions are trusted (a refused Meet is
+# tried again after an hour: by then they are read again)
+SOLUTIONS_TTL = timedelta(minutes=30)
 _BY_STATUS: dict[int, type[ConnectorError]] = {
     401: AuthError,
     403: ForbiddenError,
@@ -98,8 +109,13 @@ class GoogleCalendarConnector:
         timeout: float = 30.0,
         concurrency: int = 8,
         on_call: Callable[[str], None] | None = None,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self._tokens = tokens
+        self._now = now or (lambda: datetime.now(UTC))
+        self._paused: dict[str, datetime] = {}  # subject -> its writes rest until then
+        # calendar address -> (read at, allowed conference solution types)
+        self._solutions: dict[str, tuple[datetime, frozenset[str]]] = {}
         self._session = session
         # Resources are built once: each `service.events()` call rebuilds every method of the
         # collection (about 3 ms), while building one request from them costs 0.06 ms.
@@ -107,6 +123,7 @@ class GoogleCalendarConnector:
         self._events = calendar_service.events()
         self._settings = calendar_service.settings()
         self._channels = calendar_service.channels()
+        self._calendar_list = calendar_service.calendarList()
         self._vacation = _service("gmail.v1", gmail_root).users().settings()
         self._send_updates = send_updates
         self._room_user = room_access_user
@@ -208,6 +225,14 @@ class GoogleCalendarConnector:
     # -- writing -----------------------------------------------------------------------------
 
     async def patch_event(self, calendar: CalendarRecord, event: Event, patch: EventPatch) -> Event:
+        subject = self._subject(calendar)
+        self._check_paused(subject, "events.patch")
+        if patch.conference_request_id is not None and not await self._allows(calendar, MEET):
+            raise ConferenceRefusedError(
+                f"events.patch: Google Meet is not an allowed conference solution of "
+                f"{calendar.address} (calendarList conferenceProperties): Meet is turned off "
+                "for the user or the user has no Meet licence"
+            )
         body: dict[str, Any] = {}
         if patch.description is not None:
             body["description"] = patch.description
@@ -233,9 +258,41 @@ class GoogleCalendarConnector:
         )
         if event.etag:
             req.headers["If-Match"] = event.etag
-        data = await self._send(self._subject(calendar), req, "events.patch", retry=False)
+        data = await self._send(subject, req, "events.patch", retry=False)
         assert data is not None
         return parse_event(data, calendar.key, default_tz=calendar.timezone)
+
+    async def _allows(self, calendar: CalendarRecord, solution: str) -> bool:
+        """Whether the calendar list names ``solution`` among the calendar's allowed conference
+        solutions (read at most every SOLUTIONS_TTL). Unknown counts as allowed: the patch
+        itself then says."""
+        now = self._now()
+        cached = self._solutions.get(calendar.address)
+        if cached is None or now - cached[0] >= SOLUTIONS_TTL:
+            req = self._calendar_list.get(calendarId=calendar.address)
+            try:
+                data = await self._send(self._subject(calendar), req, "calendarList.get") or {}
+            except (TransientError, NotFoundError, ForbiddenError) as exc:
+                log.info(
+                    "google.conference_solutions_unknown", calendar=calendar.key, error=str(exc)
+                )
+                return True
+            listed = (data.get("conferenceProperties") or {}).get("allowedConferenceSolutionTypes")
+            if not isinstance(listed, list):
+                return True
+            cached = (now, frozenset(str(kind) for kind in listed))
+            self._solutions[calendar.address] = cached
+        return solution in cached[1]
+
+    def _check_paused(self, subject: str, name: str) -> None:
+        until = self._paused.get(subject)
+        if until is None:
+            return
+        if self._now() >= until:
+            del self._paused[subject]
+            log.info("google.writes_resumed", user=subject)
+            return
+        raise WritesPausedError(_paused_message(name, subject, until), until)
 
     # -- push channels -----------------------------------------------------------------------
 
@@ -328,11 +385,11 @@ class GoogleCalendarConnector:
     async def _send(
         self, subject: str, req: HttpRequest, name: str, *, retry: bool = True
     ) -> dict[str, Any] | None:
-        attempts = self._attempts if retry else 1
+        # a write is retried only when Google said "slow down": it was not applied then
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(attempts),
+            stop=stop_after_attempt(self._attempts),
             wait=wait_for_retry,
-            retry=retry_if_exception_type(TransientError),
+            retry=retry_if_exception_type(TransientError if retry else ThrottledError),
             reraise=True,
         )
         async for attempt in retrying:
@@ -363,24 +420,45 @@ class GoogleCalendarConnector:
                 continue
             if 200 <= status < 300:
                 return json.loads(text) if text.strip() else None
+            if status in (403, 429) and _reason(text)[0] == _USAGE_LIMIT:
+                # no retry will help for hours: this user's writes rest, reads go on
+                until = self._now() + WRITE_PAUSE
+                self._paused[subject] = until
+                log.warning("google.writes_paused", user=subject, until=until.isoformat())
+                raise WritesPausedError(_paused_message(name, subject, until), until)
             raise _error(name, status, text, retry_after)
         raise AuthError(f"{name}: access token refused twice")  # pragma: no cover
 
 
-def _error(name: str, status: int, text: str, retry_after: str | None) -> ConnectorError:
-    reason, message = "", ""
+def _reason(text: str) -> tuple[str, str]:
+    """(first error reason, message) of Google's error body."""
     try:
         err = json.loads(text).get("error", {})
         message = str(err.get("message", ""))
         reason = str((err.get("errors") or [{}])[0].get("reason", ""))
-    except (ValueError, AttributeError, IndexError):
-        message = text[:200]
+    except (ValueError, AttributeError, IndexError, TypeError):
+        return "", text[:200]
+    return reason, message
+
+
+def _error(name: str, status: int, text: str, retry_after: str | None) -> ConnectorError:
+    reason, message = _reason(text)
     what = f"{name}: {status} {reason or ''} {message}".strip()
     if status == 429 or (status == 403 and reason in _RATE_REASONS):
         return ThrottledError(what, _retry_after(retry_after))
     if status >= 500:
         return TransientError(what)
+    if status == 400 and "conference type" in message.lower():
+        # Meet is turned off for the organiser, or they have no licence for it
+        return ConferenceRefusedError(what)
     return _BY_STATUS.get(status, ConnectorError)(what)
+
+
+def _paused_message(name: str, subject: str, until: datetime) -> str:
+    return (
+        f"{name}: Calendar usage limits exceeded for {subject} (403 quotaExceeded); "
+        f"writes paused until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC, reads go on"
+    )
 
 
 def _retry_after(value: str | None) -> float | None:

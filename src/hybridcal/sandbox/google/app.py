@@ -38,6 +38,7 @@ from hybridcal.sandbox.google.discovery import Api
 from hybridcal.sandbox.google.errors import ApiError, not_found
 from hybridcal.sandbox.google.gmail_api import GmailApi
 from hybridcal.sandbox.google.http import ApiFrontEnd, Hooks, RequestRecord
+from hybridcal.sandbox.google.limits import MeetOutcome, MeetPolicy, ShortLimit, UsageLimits
 from hybridcal.sandbox.google.listing import Lister
 from hybridcal.sandbox.google.push import PushService
 from hybridcal.sandbox.google.render import render
@@ -72,8 +73,14 @@ class GoogleSimulator:
         self._push = PushService(
             self.faults, self._now, self._tasks, retries=push_retries, backoff_s=push_backoff_s
         )
+        self.meet = MeetPolicy()
+        self.limits = UsageLimits()
         self._store = EventStore(
-            self._directory, self._now, self._push.changed, self._request_conference
+            self._directory,
+            self._now,
+            self._push.changed,
+            self._request_conference,
+            self._settle_conference,
         )
         self._lister = Lister(self._store, self._directory, secrets.token_bytes(32))
         self._conference_rng = random.Random(self.faults.seed + 2)  # noqa: S311 - fake codes
@@ -105,6 +112,7 @@ class GoogleSimulator:
             lister=self._lister,
             push=self._push,
             calendar_root=self.calendar_root,
+            meet=self.meet,
         )
         self._calendar_api = calendar
         calendar_front = ApiFrontEnd(
@@ -116,6 +124,7 @@ class GoogleSimulator:
             log=self.request_log,
             now=self._now,
             hooks=self.hooks,
+            limits=self.limits,
         )
         gmail_front = ApiFrontEnd(
             Api("gmail.v1"),
@@ -201,6 +210,20 @@ class GoogleSimulator:
     ) -> None:
         self._directory.set_vacation(email, Vacation(enabled, start, end, subject, body))
 
+    def set_meet(self, email: str, outcome: MeetOutcome, *, allowed: bool | None = None) -> None:
+        """How Meet create requests of ``email``'s events end (see ``limits.py``); ``allowed``
+        is what the calendar list says (default: False only for ``refused``)."""
+        self.meet.set(email.lower(), outcome, allowed)
+
+    def rate_limit(self, email: str, reason: ShortLimit, times: int) -> None:
+        """The next ``times`` API requests of ``email`` are refused with a short rate limit."""
+        self.limits.rate_limit(email.lower(), reason, times)
+
+    def limit_writes(self, email: str, until: datetime) -> None:
+        """403 ``quotaExceeded`` ("Calendar usage limits exceeded.") for ``email``'s writes
+        until ``until`` (by the simulator's clock)."""
+        self.limits.limit_writes(email.lower(), until)
+
     # -- a person using Google Calendar --------------------------------------------------------
 
     def person_insert(self, organizer: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -282,11 +305,27 @@ class GoogleSimulator:
 
     # -- conferences ---------------------------------------------------------------------------
 
-    def _request_conference(self, event_id: str, request_id: str) -> None:
-        self._tasks.spawn(self._create_conference(event_id, request_id))
+    def _settle_conference(self, organizer: str, request_id: str) -> dict[str, Any] | None:
+        outcome = self.meet.outcome(organizer)
+        if outcome == "refused":
+            raise conference.refused()
+        if outcome == "failure":
+            return conference.failed(request_id)
+        if outcome == "success":
+            self._conferences += 1
+            return conference.meet(request_id, self._conference_rng)
+        return None  # pending first, settled by _create_conference
 
-    async def _create_conference(self, event_id: str, request_id: str) -> None:
+    def _request_conference(self, event_id: str, request_id: str) -> None:
+        organizer = self._store.events[event_id].organizer
+        fails = self.meet.outcome(organizer) == "pending_failure"
+        self._tasks.spawn(self._create_conference(event_id, request_id, fails))
+
+    async def _create_conference(self, event_id: str, request_id: str, fails: bool) -> None:
         await asyncio.sleep(self.conference_delay_s)
+        if fails:
+            self._store.complete_conference(event_id, request_id, conference.failed(request_id))
+            return
         data = conference.meet(request_id, self._conference_rng)
         if self._store.complete_conference(event_id, request_id, data):
             self._conferences += 1

@@ -15,6 +15,7 @@ from hybridcal.sandbox.google import recurrence
 from hybridcal.sandbox.google.directory import Directory
 from hybridcal.sandbox.google.errors import ApiError, not_found
 from hybridcal.sandbox.google.http import Call, Handler, Reply
+from hybridcal.sandbox.google.limits import MeetPolicy
 from hybridcal.sandbox.google.listing import Lister
 from hybridcal.sandbox.google.push import PushService
 from hybridcal.sandbox.google.render import render
@@ -43,7 +44,9 @@ class CalendarApi:
         lister: Lister,
         push: PushService,
         calendar_root: str,
+        meet: MeetPolicy | None = None,
     ) -> None:
+        self._meet = meet or MeetPolicy()
         self._directory = directory
         self._store = store
         self._lister = lister
@@ -204,6 +207,9 @@ class CalendarApi:
             "timeZone": self._directory.timezone_of(calendar),
             "accessRole": role,
             "defaultReminders": [],
+            "conferenceProperties": {
+                "allowedConferenceSolutionTypes": self._meet.solution_types(calendar)
+            },
         }
         if role == "owner":
             body["primary"] = True

@@ -6,6 +6,9 @@ With ``conferenceDataVersion=1`` a create request is answered with
 other. A ``requestId`` already used on the event is ignored (Google: "if an ID provided is the
 same as for the previous request, the request is ignored"); a new one makes a new conference.
 With version 0 (the default) conference data in the body is ignored.
+
+Not every request succeeds: an organisation without Meet for the organiser refuses it (400),
+or the request ends in ``failure`` — no entry points, no ``hangoutLink`` (see ``limits.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-from hybridcal.sandbox.google.errors import bad_request, required
+from hybridcal.sandbox.google.errors import ApiError, bad_request, required
 
 SOLUTIONS = {"hangoutsMeet": "Google Meet"}
 
@@ -94,6 +97,22 @@ def meet(request_id: str, rng: random.Random) -> dict[str, Any]:
         },
         "conferenceId": code,
     }
+
+
+def failed(request_id: str) -> dict[str, Any]:
+    """A create request that ended in ``failure``: no conference id, no entry points."""
+    return {
+        "createRequest": {
+            "requestId": request_id,
+            "conferenceSolutionKey": {"type": "hangoutsMeet"},
+            "status": {"statusCode": "failure"},
+        },
+    }
+
+
+def refused() -> ApiError:
+    """What Google answers a create request where Meet is not allowed for the calendar."""
+    return bad_request("Invalid conference type value.", parameter="conferenceData")
 
 
 def hangout_link(data: Mapping[str, Any] | None) -> str | None:

@@ -2,7 +2,8 @@
 
 Order of checks, as Google's front end does it: route (404/405), query parameters (400), the
 bearer token (401), the token's scopes against the method's scopes from the discovery document
-(403 ``insufficientPermissions``), injected faults, then the method itself. Every request is
+(403 ``insufficientPermissions``), injected faults, the user's usage limits (``limits.py``),
+then the method itself. Every request is
 recorded in :class:`RequestRecord` for tests to assert on.
 
 Crash tests hook in around the method: a ``before`` hook sees the request once it passed the
@@ -25,6 +26,7 @@ from hybridcal.sandbox.faults import DropRequest, DropResponse, Faults, Injected
 from hybridcal.sandbox.google.auth import AccessToken, TokenService
 from hybridcal.sandbox.google.discovery import Api, MethodSpec
 from hybridcal.sandbox.google.errors import ApiError
+from hybridcal.sandbox.google.limits import UsageLimits
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,10 @@ class ApiFrontEnd:
         now: Callable[[], datetime],
         with_status: bool = False,
         hooks: Hooks | None = None,
+        limits: UsageLimits | None = None,
     ) -> None:
         self._hooks = hooks or Hooks()
+        self._limits = limits
         self._api = api
         self._prefix = prefix
         self._handlers = handlers
@@ -107,6 +111,8 @@ class ApiFrontEnd:
             _check_scopes(spec, token)
             await self._faults.delay()
             self._inject()
+            if self._limits is not None:
+                self._limits.check(token.subject, spec.id, self._now())
             handler = self._handler(spec)
             checked = self._api.validate_body(spec, body) if spec.request_schema else {}
             arrived = self._record(request, 0, subject, spec.id, body)

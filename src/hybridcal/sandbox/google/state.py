@@ -68,11 +68,15 @@ class EventStore:
         now: Callable[[], datetime],
         on_change: Callable[[str], None],
         on_conference_request: Callable[[str, str], None],
+        settle_conference: Callable[[str, str], dict[str, Any] | None] | None = None,
     ) -> None:
         self.directory = directory
         self._now = now
         self._on_change = on_change
         self._on_conference = on_conference_request
+        # (organiser, request id) -> the final conference data when Google answers at once
+        # (success or failure), None for the asynchronous path; raises when it refuses
+        self._settle_conference = settle_conference or (lambda _organizer, _request: None)
         self.events: dict[str, StoredEvent] = {}
         self.seq = 0
         self._ordinal = 0
@@ -323,6 +327,9 @@ class EventStore:
                 else:
                     local[key] = body[key]
         conf, request = self._conference(event, body, patch, conference_version, keep_conference)
+        settled = self._settle_conference(event.organizer, request) if request else None
+        if settled is not None:
+            conf = settled
         if calendar != event.organizer and not creating:
             own = calendar
             if _without_own_response(fields, own) != _without_own_response(event.fields, own) or (
@@ -340,7 +347,7 @@ class EventStore:
         if request:
             event.request_ids.add(request)
         self._sync_copies(event)
-        return request
+        return None if settled is not None else request
 
     def _conference(
         self,
