@@ -474,7 +474,7 @@ def links(files: tuple[str, ...]) -> None:
             click.echo(f"Error: {name}: could not be analysed ({type(exc).__name__})", err=True)
             failed = True
             continue
-        if cut or getattr(report, "truncated", False):
+        if cut or report.truncated:
             line["truncated"] = True
         click.echo(_json_line(line))
     if failed:

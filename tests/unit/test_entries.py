@@ -174,3 +174,25 @@ def test_huge_fields_are_clipped_for_meeting_lists() -> None:
     assert len(row.title) == len(row.location) == MAX_FIELD_CHARS
     assert row.title.endswith("…")
     assert len(row.attendees) == MAX_ATTENDEES
+
+
+def test_a_spent_detection_budget_keeps_the_row_and_what_was_found() -> None:
+    """The daemon gives each event's join-link detection a time budget: when it is spent the
+    row is still made, with the links found so far (here: none of the later ones)."""
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    description = "\n".join(f"https://zoom.us/j/{100000000 + n}" for n in range(40))
+    event = Event(
+        calendar_key="google:room@example.com",
+        event_id="slow",
+        etag=None,
+        status=EventStatus.CONFIRMED,
+        start=start,
+        end=start + timedelta(hours=1),
+        description=description,
+    )
+    unhurried = entry_for(event)
+    spent = entry_for(event, budget=0.0)
+    assert unhurried is not None
+    assert spent is not None
+    assert len(unhurried.links) == 40
+    assert len(spent.links) < 40

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from hybridcal.core.links import detect_links
@@ -72,8 +73,7 @@ def _clip(text: str) -> str:
 
 
 def _links(event: Event, budget: float | None) -> tuple[JoinLink, ...]:
-    del budget  # TODO(#8): hand detect_links its deadline once it takes one
-    return detect_links(event)
+    return detect_links(event, deadline=None if budget is None else time.monotonic() + budget)
 
 
 def _may_show(event: Event, window: Window) -> bool:
