@@ -404,6 +404,58 @@ async def test_a_409_conflict_is_re_read_and_re_planned_like_a_412(m: Harness) -
     assert [p.status for p in m.graph_patches(event_id)] == [409, 409, 200]  # settled for good
 
 
+async def test_a_keyword_event_months_ahead_is_not_planned_until_it_enters_the_window(
+    m: Harness,
+) -> None:
+    """Graph reports an event created outside the calendarView window as ``@removed``: it is
+    not read into planning (no meeting months ahead, no write), and it gets its meeting in the
+    full round of the day its window reaches it."""
+    assert m.graph is not None
+    far = tomorrow_at(10) + timedelta(days=90)
+    body = outlook_event("Next quarter", "Board room @zoom", PERSON_HTML, far)
+    mark = len(m.graph.request_log)
+    event_id = m.graph.person_create(ADELE, body)["id"]
+    await m.settle()
+    assert [d for d in m.graph_requests("calendarView.delta", since=mark) if d.mailbox == ADELE]
+    assert m.zoom_meetings() == []
+    assert m.graph_patches(event_id) == []
+    assert await m.m365_binding(ADELE, event_id) is None
+    await m.reconcile()
+    assert m.zoom_meetings() == []
+
+    m.clock.advance(timedelta(days=80))  # the window slides: a fresh round lists it
+    await m.converge(lambda: bool(m.zoom_meetings()))
+    [meeting] = m.zoom_meetings()
+    assert _start(meeting) == far
+    assert [p.status for p in m.graph_patches(event_id)] == [200]
+
+
+async def test_a_meeting_moved_months_ahead_keeps_its_meeting_and_leaves_the_lists(
+    m: Harness,
+) -> None:
+    assert m.graph is not None
+    event_id = (await _zoom_event(m, "Slipping"))["id"]
+    [meeting] = m.zoom_meetings()
+    plain = m.graph.person_create(
+        ADELE, outlook_event("Plain", "Board room", PERSON_HTML, tomorrow_at(12))
+    )["id"]
+    await m.settle()
+    titles = {r["title"] for r in await m.meetings(m.m365_room_token)}
+    assert titles == {"Slipping", "Plain"}
+
+    later = tomorrow_at(10) + timedelta(days=90)
+    m.graph.person_update(ADELE, event_id, outlook_when(later, 45))
+    m.graph.person_update(ADELE, plain, outlook_when(later, 30))
+    await m.settle()
+    assert await m.meetings(m.m365_room_token) == []  # neither is in the window any more
+    moved = m.zoom.meeting(meeting["id"])
+    assert moved is not None  # ours: not deleted, and it follows the event
+    assert _start(moved) == later
+    assert await m.m365_binding(ADELE, event_id) is not None
+    assert len(m.graph_patches(event_id)) == 1
+    assert m.graph_patches(plain) == []
+
+
 # -- out of office ---------------------------------------------------------------------------------
 
 

@@ -200,3 +200,36 @@ async def test_series_delta_lists_occurrences_not_the_master(env: Env) -> None:
     env.sim.person_update(ALICE, master["id"], {"subject": "Weekly v2"})
     changed, _, _ = await sdk_round(env, link, size=10)
     assert sorted(str(e.subject) for e in changed) == ["Moved one", "Weekly v2", "Weekly v2"]
+
+
+async def test_changes_outside_the_window_come_back_as_removed(env: Env) -> None:
+    inside = env.sim.person_create(ALICE, event("Inside", 3))
+    series = {
+        "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]},
+        "range": {"type": "numbered", "startDate": "2026-12-07", "numberOfOccurrences": 3},
+    }
+    in_series = env.sim.person_create(
+        ALICE, event("Weekly", 7, recurrence=series) | timed("2026-12-07T09:00", "2026-12-07T10:00")
+    )
+    _, link, _ = await sdk_round(env, None)
+
+    far = env.sim.person_create(
+        ALICE, event("Far", 1) | timed("2027-03-05T10:00:00", "2027-03-05T11:00:00")
+    )
+    env.sim.person_update(ALICE, in_series["id"], {"subject": "Weekly (renamed)"})
+    found, link, _ = await sdk_round(env, link)
+    removed = [e.id for e in found if "@removed" in (e.additional_data or {})]
+    assert removed == [far["id"]]  # created outside the window: reported as removed
+    assert far["id"] not in [e.id for e in found if "@removed" not in (e.additional_data or {})]
+    # the series is in the window: its occurrences come back, not its master as removed
+    assert {e.subject for e in found if e.subject} == {"Weekly (renamed)"}
+    assert in_series["id"] not in removed
+
+    env.sim.person_update(ALICE, far["id"], {"subject": "Far, renamed"})
+    env.sim.person_update(ALICE, inside["id"], {"subject": "Inside, renamed"})
+    found, link, _ = await sdk_round(env, link)
+    assert [e.id for e in found if "@removed" in (e.additional_data or {})] == [far["id"]]
+    assert [e.subject for e in found if e.subject] == ["Inside, renamed"]
+
+    found, _, _ = await sdk_round(env, link)  # nothing changed since: nothing reported
+    assert found == []

@@ -72,6 +72,7 @@ from hybridcal.core.model import (
     Window,
 )
 from hybridcal.core.patch import EventPatch
+from hybridcal.core.recurrence import may_occur_in
 
 if TYPE_CHECKING:
     import httpx
@@ -230,7 +231,7 @@ class MicrosoftCalendarConnector:
         if calendar.cursor:
             link = _decode_cursor(calendar.cursor, window)
         items = await self._delta_round(calendar, window, link, calls)
-        events, skipped = await self._complete(calendar, items, calls)
+        events, skipped = await self._complete(calendar, items, calls, window)
         return ChangeBatch(
             events=events,
             cursor=_encode_cursor(window, items.delta_link),
@@ -281,7 +282,7 @@ class MicrosoftCalendarConnector:
             return result
 
     async def _complete(
-        self, calendar: CalendarRecord, found: _Round, calls: _Calls
+        self, calendar: CalendarRecord, found: _Round, calls: _Calls, window: Window
     ) -> tuple[list[Event], list[SkippedItem]]:
         """Turn a round's items into the events the planner expects, reading what delta cannot
         give (see ``_reads_needed``). calendarView expands series; Google-style, the planner
@@ -301,14 +302,21 @@ class MicrosoftCalendarConnector:
         refetch -= own
         fetched = await self._fetch_many(calendar, [*refetch, *(masters - refetch)], calls)
         raw: dict[str, dict[str, Any]] = {}
+        outside = 0
         for event_id, item in items.items():
             if event_id in hidden:
                 continue
             if event_id in refetch:
-                # gone by now, or removed for good: a cancellation
-                raw[event_id] = fetched.get(event_id) or _removed_stub(event_id)
+                got = fetched.get(event_id)
+                if got is not None and is_removed(item) and self._outside(calendar, got, window):
+                    got, outside = None, outside + 1
+                # gone by now, removed for good, or not ours and outside the window: for the
+                # window, a cancellation (its rows go; it has no meeting of ours to delete)
+                raw[event_id] = got or _removed_stub(event_id)
             else:
                 raw[event_id] = item
+        if outside:
+            log.info("microsoft.out_of_window", calendar=calendar.key, events=outside)
         for master in masters:
             if (got := fetched.get(master)) is not None:
                 raw.setdefault(master, got)
@@ -345,6 +353,26 @@ class MicrosoftCalendarConnector:
         unread = sorted(candidates - fetched.keys())
         answers = await self._fetch_many(calendar, unread, calls) if unread else {}
         return [master for master in unread if answers.get(master) is None]
+
+    @staticmethod
+    def _outside(calendar: CalendarRecord, raw: dict[str, Any], window: Window) -> bool:
+        """Whether an event that delta reported ``@removed`` but that still exists lies
+        outside the window and is not ours. Graph reports events created or changed outside
+        the window that way, as well as events that moved out of it. Such an event is no
+        meeting of the window's: it is not planned (a keyword on an event months ahead gets its
+        meeting when the event enters the window, in the full round of that day), and its rows
+        go. One that carries our marker is passed on as it is, so its meeting follows it."""
+        if has_marker_property(raw):
+            return False
+        try:
+            event = parse_event(raw, calendar.key, default_tz=calendar.timezone)
+        except MalformedEventError:
+            return False
+        if event.is_series_master:
+            return not may_occur_in(event, window)
+        if event.start is None or event.end is None:
+            return False
+        return event.end <= window.start or event.start >= window.end
 
     def _completed(
         self, calendar: CalendarRecord, event: Event, raw: dict[str, Any], by_id: dict[str, Event]

@@ -40,7 +40,7 @@ from hybridcal.sandbox.microsoft.delta import DeltaService
 from hybridcal.sandbox.microsoft.directory import AutomaticReplies, Directory
 from hybridcal.sandbox.microsoft.directory_api import DirectoryApi
 from hybridcal.sandbox.microsoft.errors import GraphError
-from hybridcal.sandbox.microsoft.events import EventStore
+from hybridcal.sandbox.microsoft.events import Change, EventStore
 from hybridcal.sandbox.microsoft.http import GraphFrontEnd, GraphRecord, Handler
 from hybridcal.sandbox.microsoft.notify import Notifier
 from hybridcal.sandbox.microsoft.render import View, render
@@ -93,7 +93,7 @@ class GraphSimulator:
             backoff_s=notify_backoff_s,
         )
         self._store = EventStore(
-            self._directory, self._now, self._rng, self._new_meeting, self._notifier.changed
+            self._directory, self._now, self._rng, self._new_meeting, self._changed
         )
         self._delta = DeltaService(self._store, self._directory)
         # 409 ErrorIrresolvableConflict on PATCH: set ``conflicts.rate`` or ``conflicts.arm``
@@ -357,6 +357,10 @@ class GraphSimulator:
         return self._notifier.lifecycle_sent
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _changed(self, changes: list[Change]) -> None:
+        self._notifier.changed(changes)
+        self._delta.changed(changes)  # out-of-window changes come back from delta as @removed
 
     def _guid(self) -> str:
         return str(uuid.UUID(int=self._guids.getrandbits(128), version=4))

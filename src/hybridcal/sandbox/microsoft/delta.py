@@ -8,8 +8,11 @@ every page) and end with an absolute ``@odata.nextLink`` (``$skiptoken``) or, on
 an absolute ``@odata.deltaLink`` (``$deltatoken``). A later round through the deltaLink returns
 only what changed in the window since: new or changed entries in full, and entries deleted or
 moved out of the window as ``{"@odata.type": "#microsoft.graph.event", "id", "@removed":
-{"reason": "deleted"}}``. ``$select``, ``$filter``, ``$orderby``, ``$expand``, ``$search``,
-``$top``, ``$skip`` and ``$count`` are refused.
+{"reason": "deleted"}}``. As Graph documents, events *created or updated outside the window*
+since the last round come back the same way, as ``@removed`` entries (their ids are not in the
+window at all: a client must not take them for deletions of its own rows, nor read each one
+into its planning as if it were in the window). ``$select``, ``$filter``, ``$orderby``,
+``$expand``, ``$search``, ``$top``, ``$skip`` and ``$count`` are refused.
 
 Tokens are HMAC-sealed and bound to the mailbox; the window lives in the server-side sync
 state they name. An unknown, evicted or expired state answers 410 ``syncStateNotFound``; a
@@ -34,7 +37,7 @@ from typing import Any
 
 from hybridcal.sandbox.microsoft.directory import Directory, Mailbox
 from hybridcal.sandbox.microsoft.errors import GraphError, bad_request
-from hybridcal.sandbox.microsoft.events import EventStore
+from hybridcal.sandbox.microsoft.events import Change, EventStore
 from hybridcal.sandbox.microsoft.render import View, tombstone
 from hybridcal.sandbox.microsoft.times import parse_query_instant
 from hybridcal.sandbox.microsoft.views import Entry, window
@@ -64,6 +67,7 @@ class SyncState:
     high: datetime
     versions: dict[str, str]
     epoch: int
+    seq: int = 0  # the change sequence when the state was made
 
 
 @dataclass
@@ -94,6 +98,16 @@ class DeltaService:
         self._states: OrderedDict[str, SyncState] = OrderedDict()
         self._rounds: OrderedDict[str, Round] = OrderedDict()
         self._epochs: dict[str, int] = {}
+        # mailbox -> event id -> sequence number of its last creation or update
+        self._seq = 0
+        self._changed: dict[str, dict[str, int]] = {}
+
+    def changed(self, changes: list[Change]) -> None:
+        """Every write in the store (called with the notifier's list of changes)."""
+        for change in changes:
+            if change.change_type in ("created", "updated"):
+                self._seq += 1
+                self._changed.setdefault(change.mailbox, {})[change.event_id] = self._seq
 
     def expire(self, mailbox: str) -> None:
         """Every deltaLink and nextLink of the mailbox answers 410 from now on."""
@@ -163,6 +177,7 @@ class DeltaService:
             rows: list[Entry | str] = [e for e in current if state.versions.get(e.id) != e.version]
             live = {e.id for e in current}
             rows += [i for i in state.versions if i not in live]
+            rows += self._outside(mailbox.email, state, current)
             return self._begin(page, state.low, state.high, current, rows)
         low = parse_query_instant(query.get("startDateTime"), "startDateTime")
         high = parse_query_instant(query.get("endDateTime"), "endDateTime")
@@ -172,6 +187,15 @@ class DeltaService:
             )
         current = window(self._store, self._directory, mailbox.email, low, high)
         return self._begin(page, low, high, current, list(current))
+
+    def _outside(self, mailbox: str, state: SyncState, current: list[Entry]) -> list[str]:
+        """Ids created or updated since ``state`` that the window does not show at all."""
+        shown = {e.id for e in current} | {e.copy.id for e in current}
+        return [
+            event_id
+            for event_id, seq in self._changed.get(mailbox, {}).items()
+            if seq > state.seq and event_id not in shown and event_id not in state.versions
+        ]
 
     @staticmethod
     def _check_window(query: Mapping[str, str], low: datetime, high: datetime) -> None:
@@ -194,7 +218,7 @@ class DeltaService:
         state_id = secrets.token_urlsafe(12)
         epoch = self._epochs.get(mailbox.email, 0)
         self._states[state_id] = SyncState(
-            mailbox.email, low, high, {e.id: e.version for e in current}, epoch
+            mailbox.email, low, high, {e.id: e.version for e in current}, epoch, self._seq
         )
         self._evict_states(mailbox.email)
         found = Round(secrets.token_urlsafe(12), mailbox.email, low, high, rows, state_id)
