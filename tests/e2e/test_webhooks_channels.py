@@ -71,19 +71,51 @@ async def test_forged_and_odd_notifications(h: Harness) -> None:
 
 
 async def test_unknown_channel_is_stopped_once(h: Harness) -> None:
+    """A leftover channel of a lost store: stopped once; ours delivered the same change, so
+    ours is alive and stays."""
+    h.daemon.stray_grace_s = 0.5
     channel = await _channel(h, ALICE)
     stray = _headers(h, channel, **{"X-Goog-Channel-ID": "hc-left-over-from-a-lost-store"})
-    lists = len(h.requests("calendar.events.list"))
+    watches = len(h.requests("calendar.events.watch"))
 
+    # a change: Google notifies every live channel of the calendar, the stray and ours
+    h.sim.person_insert(ALICE, {"summary": "Lunch", **when(tomorrow_at(12))})
     assert await h.post_webhook(stray) == 200
     assert await h.post_webhook(stray) == 200
+    await h.settle()
+    await h.daemon.wait_channel_checks()
     await h.settle()
 
     stops = h.requests("calendar.channels.stop")
     assert [s.body["id"] for s in stops] == ["hc-left-over-from-a-lost-store"]
     assert stops[0].subject == ALICE
-    assert len(h.requests("calendar.events.list")) == lists
+    assert len(h.requests("calendar.events.watch")) == watches
     assert [c["id"] for c in h.sim.channels(ALICE)] == [channel.channel_id]  # ours untouched
+
+
+async def test_forged_strays_open_at_most_one_channel(h: Harness) -> None:
+    """Notifications on made-up channels naming a calendar we watch: the stray is stopped,
+    ours is replaced at most once however many arrive, and never for a foreign resource."""
+    h.daemon.stray_grace_s = 0.1
+    channel = await _channel(h, ALICE)
+    watches = len(h.requests("calendar.events.watch"))
+    foreign = {"X-Goog-Resource-ID": "some-other-resource"}
+    for n in range(3):
+        forged = {"X-Goog-Channel-ID": f"hc-forged-foreign-{n}", **foreign}
+        assert await h.post_webhook(_headers(h, channel, **forged)) == 200
+    await h.daemon.wait_channel_checks()
+    await h.settle()
+    assert len(h.requests("calendar.events.watch")) == watches  # not our resource: nothing
+
+    genuine = _headers(h, channel)  # what a forger who saw one notification knows
+    for n in range(8):
+        forged = {**genuine, "X-Goog-Channel-ID": f"hc-forged-{n}"}
+        assert await h.post_webhook(forged) == 200
+        await h.daemon.wait_channel_checks()
+    await h.settle()
+    assert len(h.requests("calendar.events.watch")) == watches + 1
+    [fresh] = await h.daemon.store.list_channels(channel.calendar_key)  # type: ignore[union-attr]
+    assert [c["id"] for c in h.sim.channels(ALICE)] == [fresh.channel_id]
 
 
 async def test_channel_renewal_opens_before_it_stops(

@@ -301,3 +301,40 @@ async def test_a_provider_that_extends_channels_keeps_the_same_one() -> None:
     assert renewed.channel_id == channel.channel_id
     assert renewed.expires_at > channel.expires_at
     assert world.ops(channel.channel_id) == ["put", "watch", "put", "extend", "put"]
+
+
+# -- a stray channel of a calendar we watch (a store restored from a backup) --------------------
+
+
+async def test_a_stray_replaces_our_channels_new_one_first(world: World, clock: Clock) -> None:
+    channels = manager(world)
+    old = await channels.ensure(ALICE)
+    assert old is not None
+    assert old.resource_id is not None
+    world.log.clear()
+    fresh = await channels.recover_from_stray(ALICE, "hc-unknown", old.resource_id)
+    assert fresh is not None
+    order = [f"{op}:{'new' if cid == fresh.channel_id else 'old'}" for op, cid in world.log]
+    assert order == ["put:new", "watch:new", "put:new", "stop:old", "delete:old"]
+    assert list(world.channels) == [fresh.channel_id]
+    # more strays soon after change nothing (forged ones cannot make us open channels)
+    assert (
+        await channels.recover_from_stray(ALICE, "hc-unknown-2", "res-" + fresh.channel_id) is None
+    )
+    clock.now += timedelta(minutes=11)
+    assert await channels.recover_from_stray(ALICE, "hc-3", "res-" + fresh.channel_id) is not None
+
+
+async def test_strays_that_prove_nothing_change_nothing(world: World, clock: Clock) -> None:
+    channels = manager(world)
+    old = await channels.ensure(ALICE)
+    assert old is not None
+    # a resource our channels do not watch: forged
+    assert await channels.recover_from_stray(ALICE, "hc-forged", "res-elsewhere") is None
+    # a channel we stopped ourselves (a late notification after a renewal)
+    clock.now = old.expires_at - timedelta(hours=1)
+    await channels.renew_due()
+    (new,) = world.channels
+    log = len(world.log)
+    assert await channels.recover_from_stray(ALICE, old.channel_id, f"res-{new}") is None
+    assert len(world.log) == log

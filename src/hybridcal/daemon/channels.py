@@ -8,6 +8,7 @@ is no gap in which changes go unnoticed.
 from __future__ import annotations
 
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
@@ -22,6 +23,10 @@ log = structlog.get_logger(__name__)
 
 
 PROVISIONAL_LIFETIME = timedelta(minutes=2)
+# a calendar's channels are replaced because of a stray at most this often: forged
+# notifications cannot make us open channels in a storm
+STRAY_RECHECK = timedelta(minutes=10)
+_RETIRED_KEPT = 1024  # ids of channels we stopped ourselves, remembered (bounded)
 
 
 def new_channel_id() -> str:
@@ -44,6 +49,8 @@ class ChannelManager:
         self._renew_before = renew_before
         self._now = now
         self.renewals = 0
+        self._stray_checks: dict[str, datetime] = {}  # calendar -> last replacement by a stray
+        self._retired: OrderedDict[str, None] = OrderedDict()  # channels we stopped ourselves
 
     async def ensure(self, calendar: CalendarRecord) -> Channel | None:
         """A live channel for the calendar, created when it has none that outlives the margin."""
@@ -101,6 +108,43 @@ class ChannelManager:
             await self._store.delete_channel(channel.channel_id)
         return await self._open(calendar)
 
+    async def recover_from_stray(
+        self, calendar: CalendarRecord, channel_id: str, resource_id: str
+    ) -> Channel | None:
+        """Google delivers this calendar's changes to a channel we have no record of — the
+        store was restored from an older copy, say: the stored channels may be ones Google
+        stopped long ago, and no push would arrive until the next reconcile. There is no way
+        to ask Google which channels live, so a new channel is opened and the stored ones are
+        stopped after it (no gap). Returns the new channel, or None when nothing was done:
+        the stray is one we stopped ourselves (a late notification after a renewal), its
+        resource is not the one our channels watch (forged), or the calendar was recovered
+        less than STRAY_RECHECK ago."""
+        if channel_id in self._retired:
+            return None
+        stored = await self._store.list_channels(calendar.key)
+        known = {c.resource_id for c in stored if c.resource_id}
+        if known and resource_id not in known:
+            return None
+        now = self._now()
+        last = self._stray_checks.get(calendar.key)
+        if last is not None and now - last < STRAY_RECHECK:
+            return None
+        self._stray_checks[calendar.key] = now
+        fresh = await self._open(calendar)
+        if fresh is None:
+            return None
+        for channel in stored:
+            if channel.channel_id != fresh.channel_id:
+                await self._stop(calendar, channel)
+        log.warning(
+            "channel.recovered_from_stray",
+            calendar=calendar.key,
+            stray=channel_id,
+            replaced=len(stored),
+            channel=fresh.channel_id,
+        )
+        return fresh
+
     async def close_all(self, calendar: CalendarRecord) -> None:
         for channel in await self._store.list_channels(calendar.key):
             await self._stop(calendar, channel)
@@ -147,6 +191,9 @@ class ChannelManager:
         return channel
 
     async def _stop(self, calendar: CalendarRecord, channel: Channel) -> None:
+        self._retired[channel.channel_id] = None
+        if len(self._retired) > _RETIRED_KEPT:
+            self._retired.popitem(last=False)
         try:
             await self._connectors[calendar.provider].stop_channel(calendar, channel)
         except ConnectorError as exc:

@@ -58,6 +58,7 @@ WEBHOOK_PATHS = {Provider.GOOGLE: "/webhooks/google", Provider.MICROSOFT: "/webh
 NATIVE_SYSTEMS = {Provider.GOOGLE: frozenset({"meet"}), Provider.MICROSOFT: frozenset({"teams"})}
 ERROR_RECHECK = timedelta(minutes=15)  # how often a calendar in error is checked again
 SWEEP_CONCURRENCY = 8  # calendars activated / watched at the same time
+STRAY_GRACE_S = 5.0
 
 
 def utcnow() -> datetime:
@@ -335,6 +336,11 @@ class Daemon:
         self._sweep_lock = asyncio.Lock()
         self.faults: FaultBook | None = None
         self._bookkeeping: set[asyncio.Task[None]] = set()
+        self._google_webhook: GoogleWebhook | None = None
+        self._recovering: dict[str, asyncio.Task[None]] = {}  # calendar -> its channel check
+        # how long a stray notification waits for one of ours on the same calendar (Google
+        # notifies every live channel of a change at about the same time)
+        self.stray_grace_s = STRAY_GRACE_S
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -417,6 +423,7 @@ class Daemon:
             metrics=self.metrics,
             max_body=s.daemon.max_webhook_body_bytes,
         )
+        self._google_webhook = webhook
         self._graph_webhook = (
             GraphWebhook(
                 store=self.store,
@@ -452,6 +459,7 @@ class Daemon:
         self.ready = False
         self._notifier.notify("STOPPING=1")
         background = [t for t in (self._initial_sweep, self._watchdog) if t is not None]
+        background += self._recovering.values()
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
@@ -634,6 +642,48 @@ class Daemon:
         stray = Channel(channel_id, calendar.key, "", resource_id, self.now(), self.now())
         await connector.stop_channel(calendar, stray)
         log.info("channel.unknown_stopped", channel=channel_id, calendar=calendar.key)
+        if calendar.state is CalendarState.ACTIVE and calendar.key not in self._recovering:
+            # Google delivers this calendar's changes somewhere we do not know (a restored
+            # store?): our own channels may be dead. Checked in the background, so that the
+            # webhook answers at once; one check per calendar at a time.
+            self._recovering[calendar.key] = asyncio.create_task(
+                self._recover_channels(calendar, channel_id, resource_id),
+                name=f"channel-recovery-{calendar.key}",
+            )
+
+    async def wait_channel_checks(self) -> None:
+        """Until the channel checks started by stray notifications are done (tests, demo)."""
+        await asyncio.gather(*self._recovering.values(), return_exceptions=True)
+
+    async def _recover_channels(
+        self, calendar: CalendarRecord, channel_id: str, resource_id: str
+    ) -> None:
+        try:
+            await asyncio.sleep(self.stray_grace_s)
+            webhook = self._google_webhook
+            if webhook is not None and webhook.delivered_within(
+                calendar.key, 2 * self.stray_grace_s
+            ):
+                log.info("channel.stray_ours_alive", calendar=calendar.key, stray=channel_id)
+                return  # ours delivered the same change: a leftover, already stopped
+            await self._replace_channels(calendar, channel_id, resource_id)
+        except Exception:
+            log.exception("channel.recover_failed", calendar=calendar.key)
+        finally:
+            self._recovering.pop(calendar.key, None)
+
+    async def _replace_channels(
+        self, calendar: CalendarRecord, channel_id: str, resource_id: str
+    ) -> None:
+        assert self.channels is not None
+        assert self.queue is not None
+        try:
+            fresh = await self.channels.recover_from_stray(calendar, channel_id, resource_id)
+        except ConnectorError as exc:
+            log.warning("channel.recover_failed", calendar=calendar.key, error=str(exc))
+            return
+        if fresh is not None:
+            self.queue.enqueue(calendar.key)  # what the dead channel did not tell us
 
     # -- Graph lifecycle notifications -------------------------------------------------------
 

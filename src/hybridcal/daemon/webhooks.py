@@ -3,7 +3,10 @@
 Google posts an empty body with headers naming the channel. A notification is accepted only
 when the channel id is one we created, and both the resource id and the per-channel random token
 match what Google gave us and what we gave Google. Anything else costs the sender a 4xx and us
-no API call, except an unknown channel, which is stopped once so that Google stops sending.
+no API call, except an unknown channel, which is stopped once so that Google stops sending. An
+unknown channel of a calendar we watch may also mean that our own channels are dead (a store
+restored from a backup): the daemon then checks whether ours still deliver and, if they do not,
+opens a new one (``Daemon._stop_unknown_channel``).
 Header values must be short printable ASCII, as Google's are; anything else is a 400. Refusals are
 logged at most ``_LOG_PER_MINUTE`` times a minute, each line counting those left out before it.
 """
@@ -59,6 +62,14 @@ class GoogleWebhook:
         self._stop_times: deque[float] = deque(maxlen=STOPS_PER_MINUTE)
         self._log_forged = LogThrottle(_LOG_PER_MINUTE, clock)
         self._log_deferred = LogThrottle(_LOG_PER_MINUTE, clock)
+        # calendar -> when one of our channels last delivered (one entry per calendar we watch)
+        self._delivered: dict[str, float] = {}
+
+    def delivered_within(self, calendar_key: str, seconds: float) -> bool:
+        """Whether one of our channels of the calendar delivered in the last ``seconds``: it
+        is alive at Google (a stray channel of the same calendar does not prove ours dead)."""
+        at = self._delivered.get(calendar_key)
+        return at is not None and self._clock() - at <= seconds
 
     async def handle(self, request: web.Request) -> web.Response:
         outcome, response = await self._verify(request)
@@ -98,6 +109,7 @@ class GoogleWebhook:
                     earlier_lines_suppressed=self._log_forged.take_suppressed(),
                 )
             return "forbidden", web.Response(status=403)
+        self._delivered[channel.calendar_key] = self._clock()
         if state != "sync":  # "sync" only confirms a new channel; nothing changed yet
             self._enqueue(channel.calendar_key)
         return "accepted", web.Response(status=200)
