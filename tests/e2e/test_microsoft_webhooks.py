@@ -22,7 +22,7 @@ from tests.e2e.harness import (
 )
 
 from hybridcal.core.model import Channel, Provider, calendar_key
-from hybridcal.sandbox.microsoft import GraphRecord
+from hybridcal.sandbox.microsoft import GraphRecord, LifecycleSchedule
 
 
 @pytest.fixture
@@ -278,6 +278,23 @@ async def test_reauthorization_required_extends_the_subscription(m: Harness) -> 
     assert len(m.graph_requests("subscriptions.create")) == 3  # no new one was needed
 
 
+async def test_changes_held_back_during_a_reauthorization_are_read_after_it(
+    m: Harness,
+) -> None:
+    assert m.graph is not None
+    sub = _subscription(m, MEGAN)["id"]
+    m.graph.send_lifecycle(sub, "reauthorizationRequired")
+    # Graph holds the subscription's notifications back until the app reauthorizes it
+    event_id = m.graph.person_create(
+        MEGAN, outlook_event("Challenged", "@teams", "<p>Hi.</p>", tomorrow_at(13))
+    )["id"]
+    assert m.graph.notifications_held_back == 1
+    await _until(lambda: _async(bool(m.graph_patches(event_id))))
+    await m.settle()
+    assert len(m.graph_patches(event_id)) == 1
+    assert len(m.graph_requests("subscriptions.update")) == 1
+
+
 async def test_subscriptions_are_extended_in_place_before_they_expire(
     tmp_path: Path, sa_info: dict[str, str]
 ) -> None:
@@ -302,6 +319,67 @@ async def test_subscriptions_are_extended_in_place_before_they_expire(
         assert await jobs.renew() == 0
     finally:
         await h.close()
+
+
+async def test_keywords_are_answered_while_graph_sends_lifecycle_events_on_its_own(
+    m: Harness,
+) -> None:
+    """Graph challenges subscriptions (reauthorizationRequired, which holds notifications back
+    until the renewal), removes them and loses notifications (missed) on its own schedule, while
+    people keep typing keywords. With no reconciliation at all, every keyword gets exactly one
+    meeting and one write, and every mailbox ends with one live subscription, the stored one."""
+    assert m.graph is not None
+    m.graph.schedule_lifecycle(
+        LifecycleSchedule(
+            reauthorize_every_s=0.4, remove_every_s=2.0, miss_every_s=1.5, tick_s=0.05, seed=11
+        )
+    )
+    ids: dict[str, tuple[str, str]] = {}
+    try:
+        for n in range(12):
+            owner = (MEGAN, ADELE)[n % 2]
+            subject = f"Busy {n}"
+            body = outlook_event(
+                subject, "@teams", "<p>Agenda.</p>", tomorrow_at(8) + timedelta(minutes=20 * n)
+            )
+            ids[subject] = (owner, m.graph.person_create(owner, body)["id"])
+            await asyncio.sleep(0.25)
+    finally:
+        m.graph.schedule_lifecycle(None)
+    sent = m.graph.scheduled_lifecycle_sent
+    assert sent["reauthorizationRequired"] >= 3, sent
+    # and the other two happened as well (seeded; each lost its own notifications)
+    assert sent["subscriptionRemoved"] + m.graph.notifications_dropped >= 1, sent
+
+    def joined() -> bool:
+        return all(
+            (m.m365_event(owner, event_id).get("onlineMeeting") or {}).get("joinUrl")
+            for owner, event_id in ids.values()
+        )
+
+    await _until(lambda: _async(joined()), limit_s=30)
+    await m.settle()
+    assert m.graph.teams_meetings_created == len(ids)
+    for subject, (_, event_id) in ids.items():
+        written = [p for p in m.graph_patches(event_id) if p.status == 200]
+        assert len(written) == 1, f"{subject}: {len(written)} writes"
+
+    async def one_each() -> bool:
+        for address in (MEGAN, ADELE, M365_ROOM):
+            subs = _subscriptions(m, address)
+            assert m.daemon.store is not None
+            stored = await m.daemon.store.list_channels(calendar_key(Provider.MICROSOFT, address))
+            if len(subs) != 1 or [c.channel_id for c in stored] != [subs[0]["id"]]:
+                return False
+        return True
+
+    await _until(one_each, limit_s=10)
+    # and the flow works: a new keyword is answered by notification alone
+    late = m.graph.person_create(
+        MEGAN, outlook_event("Afterwards", "@teams", "<p>Hi.</p>", tomorrow_at(16))
+    )["id"]
+    await _until(lambda: _async(bool(m.graph_patches(late))))
+    assert len(m.graph_patches(late)) == 1
 
 
 async def _async(value: bool) -> bool:

@@ -23,6 +23,7 @@ from tests.sandbox.graph_support import (
 )
 
 from hybridcal.sandbox.faults import Faults
+from hybridcal.sandbox.microsoft import LifecycleSchedule
 
 
 @pytest.fixture
@@ -290,3 +291,59 @@ async def test_silent_expiry_fault() -> None:
         await env.sim.drain()
         assert hook.notifications == []
         assert len(env.sim.subscriptions()) == 1  # still advertised as live
+
+
+async def test_reauthorization_pauses_the_flow_until_a_patch(env: Env, hook: Receiver) -> None:
+    _, sub, _ = await env.raw("POST", "/subscriptions", json=sub_body(hook))
+    env.sim.send_lifecycle(sub["id"], "reauthorizationRequired")
+    await hook.wait_for(1, lifecycle=True)
+    env.sim.person_create(ALICE, event("during the challenge"))
+    await env.sim.drain()
+    assert hook.notifications == []  # held back, and no `missed` follows
+    assert env.sim.notifications_held_back == 1
+    assert [n["lifecycleEvent"] for n in hook.lifecycle] == ["reauthorizationRequired"]
+    status, _, _ = await env.raw(
+        "PATCH", f"/subscriptions/{sub['id']}", json={"expirationDateTime": future(3)}
+    )
+    assert status == 200
+    env.sim.person_create(ALICE, event("after"))
+    await hook.wait_for(1)
+    assert len(hook.notifications) == 1
+
+
+async def test_graph_sends_lifecycle_notifications_on_its_own_schedule(
+    env: Env, hook: Receiver
+) -> None:
+    ids = []
+    for user in (ALICE, BOB, CAROL):
+        _, sub, _ = await env.raw("POST", "/subscriptions", json=sub_body(hook, user))
+        ids.append(sub["id"])
+    env.sim.schedule_lifecycle(
+        LifecycleSchedule(remove_every_s=0.5, miss_every_s=0.2, tick_s=0.02, seed=3)
+    )
+    for n in range(20):  # changes keep coming, so that `missed` has something to lose
+        env.sim.person_create(ALICE, event(f"e{n}"))
+        env.sim.person_create(BOB, event(f"e{n}"))
+        await asyncio.sleep(0.05)
+    env.sim.schedule_lifecycle(LifecycleSchedule(reauthorize_every_s=0.05, tick_s=0.02))
+    await asyncio.sleep(0.5)
+    env.sim.schedule_lifecycle(None)
+    await env.sim.drain()
+    sent = env.sim.scheduled_lifecycle_sent
+    assert sent["subscriptionRemoved"] >= 1
+    kinds = [n["lifecycleEvent"] for n in hook.lifecycle]
+    assert kinds.count("missed") >= 1
+    removed = {
+        n["subscriptionId"] for n in hook.lifecycle if n["lifecycleEvent"] == "subscriptionRemoved"
+    }
+    assert removed <= set(ids)
+    live = {s["id"] for s in env.sim.subscriptions()}
+    assert live == set(ids) - removed
+    assert env.sim.notifications_dropped >= kinds.count("missed")  # each `missed` lost some
+    # every live subscription was challenged, once: nobody reauthorized it
+    challenged = [
+        n["subscriptionId"]
+        for n in hook.lifecycle
+        if n["lifecycleEvent"] == "reauthorizationRequired"
+    ]
+    assert sorted(challenged) == sorted(live)

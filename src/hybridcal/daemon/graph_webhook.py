@@ -98,6 +98,7 @@ class GraphWebhook:
         self._forgotten: OrderedDict[str, None] = OrderedDict()  # orphans deleted lately
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: set[tuple[str, str]] = set()  # (action, key) in flight: no duplicates
+        self._again: set[tuple[str, str]] = set()  # asked for again while in flight
         self._rejections = LogThrottle(_REJECTIONS_LOGGED_PER_MINUTE)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -223,13 +224,19 @@ class GraphWebhook:
         log.info("graph_webhook.lifecycle", lifecycle_event=event, calendar=key)
         if event == "reauthorizationRequired":
             subscription = channel.channel_id
-            self._spawn("renew", subscription, lambda: self._renew(subscription))
+            self._spawn("renew", subscription, lambda: self._reauthorize(subscription, key))
         elif event == "subscriptionRemoved":
             self._spawn("recreate", key, lambda: self._recreate_then_resync(key))
         elif event == "missed":
             self._spawn("resync", key, lambda: self._resync(key))
         else:  # an event Graph added later: an ordinary sync is the safe answer
             changed[key] = None
+
+    async def _reauthorize(self, subscription: str, calendar_key: str) -> None:
+        # Graph holds back the subscription's change notifications from the challenge until the
+        # renewal: a delta round (cheap when nothing changed) picks up what they would have said
+        await self._renew(subscription)
+        self._enqueue(calendar_key)
 
     async def _recreate_then_resync(self, calendar_key: str) -> None:
         await self._recreate(calendar_key)
@@ -238,16 +245,26 @@ class GraphWebhook:
     def _spawn(self, action: str, key: str, work: Callable[[], Awaitable[None]]) -> None:
         token = (action, key)
         if token in self._running:
-            return  # the same work is already under way; a second copy only costs API calls
+            # under way: no second copy in parallel, but one more run once it ends (the event
+            # may concern a state the running work has already left behind, e.g. a second
+            # reauthorizationRequired after our renewal)
+            self._again.add(token)
+            return
         self._running.add(token)
 
         async def run() -> None:
             try:
-                await work()
-            except Exception as exc:
-                log.warning("graph_webhook.lifecycle_failed", action=action, error=str(exc))
+                while True:
+                    self._again.discard(token)
+                    try:
+                        await work()
+                    except Exception as exc:
+                        log.warning("graph_webhook.lifecycle_failed", action=action, error=str(exc))
+                    if token not in self._again:
+                        break
             finally:
                 self._running.discard(token)
+                self._again.discard(token)
 
         task = asyncio.get_running_loop().create_task(run(), name=f"graph-{action}")
         self._tasks.add(task)

@@ -5,5 +5,13 @@ from hybridcal.sandbox.microsoft.app import SANDBOX_TENANT_ID, GraphSimulator
 from hybridcal.sandbox.microsoft.auth import GraphApp
 from hybridcal.sandbox.microsoft.errors import GraphError
 from hybridcal.sandbox.microsoft.http import GraphRecord
+from hybridcal.sandbox.microsoft.lifecycle import LifecycleSchedule
 
-__all__ = ["SANDBOX_TENANT_ID", "GraphApp", "GraphError", "GraphRecord", "GraphSimulator"]
+__all__ = [
+    "SANDBOX_TENANT_ID",
+    "GraphApp",
+    "GraphError",
+    "GraphRecord",
+    "GraphSimulator",
+    "LifecycleSchedule",
+]

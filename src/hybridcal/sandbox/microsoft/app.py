@@ -42,6 +42,7 @@ from hybridcal.sandbox.microsoft.directory_api import DirectoryApi
 from hybridcal.sandbox.microsoft.errors import GraphError
 from hybridcal.sandbox.microsoft.events import Change, EventStore
 from hybridcal.sandbox.microsoft.http import GraphFrontEnd, GraphRecord, Handler
+from hybridcal.sandbox.microsoft.lifecycle import LifecycleSchedule, LifecycleTicker
 from hybridcal.sandbox.microsoft.notify import Notifier
 from hybridcal.sandbox.microsoft.render import View, render
 from hybridcal.sandbox.microsoft.subscription_api import SubscriptionApi
@@ -92,6 +93,7 @@ class GraphSimulator:
             retries=notify_retries,
             backoff_s=notify_backoff_s,
         )
+        self._lifecycle = LifecycleTicker(self._subs, self._notifier.lifecycle)
         self._store = EventStore(
             self._directory, self._now, self._rng, self._new_meeting, self._changed
         )
@@ -144,6 +146,7 @@ class GraphSimulator:
         return app
 
     async def close(self) -> None:
+        await self._lifecycle.close()
         await self._tasks.close()
         await self._notifier.close()
         await self._subs.close()
@@ -324,6 +327,20 @@ class GraphSimulator:
         if sub is None:
             raise KeyError(f"no such subscription: {subscription_id}")
         self._notifier.lifecycle(sub, event)
+
+    def schedule_lifecycle(self, schedule: LifecycleSchedule | None) -> None:
+        """Send lifecycle notifications on Graph's own schedule from now on (None: stop)."""
+        self._lifecycle.start(schedule)
+
+    @property
+    def scheduled_lifecycle_sent(self) -> dict[str, int]:
+        """Lifecycle notifications the schedule produced, by event."""
+        return dict(self._lifecycle.sent)
+
+    @property
+    def notifications_held_back(self) -> int:
+        """Change notifications not sent because a reauthorization was pending."""
+        return self._notifier.held_back
 
     def expire_delta_tokens(self, mailbox: str) -> None:
         self._delta.expire(mailbox.lower())

@@ -86,6 +86,7 @@ class Notifier:
         self.failed = 0
         self.posts = 0
         self.lifecycle_sent = 0
+        self.held_back = 0  # notifications not sent while a reauthorization was pending
         self.latencies_s: list[float] = []
         self.delivered: list[dict[str, Any]] = []  # every notification that was acknowledged
 
@@ -101,14 +102,25 @@ class Notifier:
 
     def changed(self, changes: list[Change]) -> None:
         loop_time = asyncio.get_running_loop().time() if _has_loop() else 0.0
+        lost: dict[str, Subscription] = {}
         for change in changes:
             for sub in self._subs.live_for(change.mailbox):
                 if change.change_type not in sub.change_types:
+                    continue
+                if sub.reauthorization_pending:
+                    self.held_back += 1  # the flow is paused until the app reauthorizes
+                    continue
+                if sub.lose_next or sub.id in lost:
+                    lost[sub.id] = sub
+                    self.dropped += 1
                     continue
                 if self._faults.drop_notification():
                     self.dropped += 1
                     continue
                 self._queue(sub, self._payload(sub, change), loop_time)
+        for sub in lost.values():
+            sub.lose_next = False
+            self.lifecycle(sub, "missed")
 
     def _payload(self, sub: Subscription, change: Change) -> dict[str, Any]:
         resource = f"Users/{sub.mailbox.id}/Events/{change.event_id}"
@@ -186,6 +198,8 @@ class Notifier:
             raise ValueError(f"lifecycle event must be one of {LIFECYCLE_EVENTS}")
         if event == "subscriptionRemoved":
             self._subs.remove(sub.id)
+        elif event == "reauthorizationRequired":
+            sub.reauthorization_pending = True
         if sub.lifecycle_url is None:
             return
         body = {

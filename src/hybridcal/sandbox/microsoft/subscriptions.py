@@ -19,7 +19,8 @@ most 1,000 subscriptions per mailbox across apps; the app needs ``Calendars.Read
 sees only its own subscriptions. Expired subscriptions are deleted (404 afterwards).
 
 Simplified: no rich notifications (``includeResourceData``), no ``notificationQueryOptions``,
-no automatic ``reauthorizationRequired`` before expiry (send it with ``send_lifecycle``).
+no ``/reauthorize`` action (a PATCH reauthorizes too). Lifecycle notifications come from
+``send_lifecycle`` or, on Graph's own schedule, from ``lifecycle.LifecycleSchedule``.
 """
 
 from __future__ import annotations
@@ -85,6 +86,9 @@ class Subscription:
     client_state: str | None
     tls: str
     silent_after: datetime | None = None
+    # reauthorizationRequired was sent: no change notifications until the app reauthorizes
+    reauthorization_pending: bool = False
+    lose_next: bool = False  # the next change's notifications are lost (then `missed`)
 
     def live(self, now: datetime) -> bool:
         if now >= self.expiration:
@@ -284,6 +288,7 @@ class SubscriptionService:
             if url != sub.notification_url:
                 await self._validate(url)
         sub.expiration, sub.notification_url = expiration, url
+        sub.reauthorization_pending = False  # a PATCH reauthorizes: the flow resumes
         return sub
 
     def delete(self, app_id: str, sub_id: str) -> None:
