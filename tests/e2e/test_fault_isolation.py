@@ -13,9 +13,11 @@ import aiohttp
 import pytest
 from tests.e2e.harness import ALICE, ROOM, Harness, tomorrow_at, video_link, when
 
+from hybridcal.connectors.errors import TransientError
 from hybridcal.core.links import detect_links
 from hybridcal.core.model import SYNC_FAULT, Event, Fault, JoinLink, Provider, calendar_key
 from hybridcal.daemon.admin import Admin
+from hybridcal.daemon.executor import EventExecutor
 
 POISON = "poison-pill-for-the-test"
 ALICE_KEY = calendar_key(Provider.GOOGLE, ALICE)
@@ -206,3 +208,33 @@ async def test_a_calendar_whose_sync_keeps_failing_is_shown(h: Harness) -> None:
     assert (await _report(h, ALICE))["sync"] == {"status": "ok"}
     [meeting] = await h.meetings()
     assert meeting["title"] == "Review (v2)"
+
+
+async def test_a_transient_failure_holds_the_cursor_only_for_a_while(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 5xx on one event replays the round (most hiccups pass); one that lasts is isolated so
+    that the calendar's cursor moves on."""
+    stuck = h.sim.person_insert(ALICE, _event("Stuck", 9, location="@meet"))["id"]
+    real = EventExecutor.process
+
+    async def process(
+        self: EventExecutor, calendar: Any, connector: Any, event: Event, *a: Any, **k: Any
+    ) -> Event:
+        if event.event_id == stuck:
+            raise TransientError("events.patch: 503 backendError")
+        return await real(self, calendar, connector, event, *a, **k)
+
+    monkeypatch.setattr(EventExecutor, "process", process)
+    await h.settle()
+    held = (await h.calendar(ALICE)).cursor
+    h.sim.person_insert(ALICE, _event("Other", 11, location="@meet"))
+    await h.reconcile()
+    assert (await h.calendar(ALICE)).cursor == held  # replayed, not moved on
+
+    h.clock.advance(timedelta(minutes=11))  # the hiccup has lasted too long
+    await h.reconcile()
+    assert (await h.calendar(ALICE)).cursor != held
+    [fault] = await _faults(h, ALICE_KEY)
+    assert (fault.event_id, fault.error) == (stuck, "TransientError")
+    assert len(h.patches()) == 1  # the other event was served all along

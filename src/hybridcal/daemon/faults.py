@@ -27,7 +27,10 @@ log = structlog.get_logger(__name__)
 FIRST_RETRY = timedelta(minutes=1)
 MAX_RETRY = timedelta(hours=6)
 MESSAGE_LIMIT = 500  # characters of an error message kept for the admin
-TRANSIENT_ATTEMPTS = 3  # transient failures of one event that hold the cursor back
+# how long one event's transient failures (5xx, throttling, a lost answer) hold the calendar's
+# cursor back, so that its rounds replay it at the queue's pace; after that the event waits for
+# its own retry time and the cursor moves on
+TRANSIENT_GRACE = timedelta(minutes=10)
 
 
 def retry_delay(attempts: int) -> timedelta:

@@ -4,8 +4,8 @@ The cursor is saved in the same store transaction as the cache rows. An event th
 caught at the event: its fault is recorded (``daemon.faults``), the rest of the round is applied
 and the cursor moves on, and the event is read again at its retry time. Only a transient failure
 (a provider hiccup) holds the cursor back, so that the next round replays the same changes —
-harmless, every step is idempotent — and only for a few rounds: an event that keeps failing
-transiently is then treated like any other failing event.
+harmless, every step is idempotent — and only for a while (``TRANSIENT_GRACE``): an event that
+keeps failing transiently is then treated like any other failing event.
 
 Meeting-list rows are built off the event loop, in a worker thread, with a time budget per event:
 join-link detection reads text that anyone who can invite a user or a room wrote.
@@ -42,6 +42,7 @@ from hybridcal.core.model import (
     CalendarState,
     Event,
     EventStatus,
+    Fault,
     MeetingEntry,
     Provider,
     Window,
@@ -49,7 +50,7 @@ from hybridcal.core.model import (
 from hybridcal.core.planner import Policy
 from hybridcal.core.recurrence import may_occur_in
 from hybridcal.daemon.executor import EventExecutor
-from hybridcal.daemon.faults import TRANSIENT_ATTEMPTS, FaultBook
+from hybridcal.daemon.faults import TRANSIENT_GRACE, FaultBook
 from hybridcal.store.base import Store, SyncResult
 
 log = structlog.get_logger(__name__)
@@ -254,9 +255,9 @@ class CalendarSyncer:
         try:
             current = await self._executor.process(calendar, connector, event, policy, bound=bound)
         except TransientError as exc:
-            if self.faults.attempts(calendar.key, event.event_id) + 1 < TRANSIENT_ATTEMPTS:
+            fault = await self._event_failed(calendar, event.event_id, exc, plan)
+            if self._now() - fault.first_seen < TRANSIENT_GRACE:
                 plan.retry_later.append(exc)  # replay the round: most hiccups pass
-            await self._event_failed(calendar, event.event_id, exc, plan)
             return event
         except Exception as exc:  # anything else: this event only, never the calendar
             await self._event_failed(calendar, event.event_id, exc, plan)
@@ -266,7 +267,7 @@ class CalendarSyncer:
 
     async def _event_failed(
         self, calendar: CalendarRecord, event_id: str, exc: Exception, plan: _CachePlan
-    ) -> None:
+    ) -> Fault:
         plan.failed.add(event_id)
         fault = await self.faults.failed(calendar.key, event_id, exc)
         log.warning(
@@ -279,6 +280,7 @@ class CalendarSyncer:
             retry_at=fault.retry_at.isoformat() if fault.retry_at else None,
             exc_info=not isinstance(exc, ConnectorError) and fault.attempts == 1,
         )
+        return fault
 
     async def _build_rows(self, calendar: CalendarRecord, window: Window, plan: _CachePlan) -> None:
         """Meeting-list rows of the round, built in a worker thread: join-link detection reads
