@@ -245,6 +245,16 @@ class GoogleSimulator:
     def person_delete(self, calendar: str, event_id: str) -> None:
         self._store.delete(calendar.lower(), event_id, by_person=True)
 
+    def replay(self, calendar: str, item: Mapping[str, Any]) -> dict[str, Any]:
+        """Put ``calendar``'s copy of a recorded event in place exactly as ``events.get``
+        returned it (foreign organisers, ``_`` ids, instance ids, read-only fields): see
+        ``replay.py``. The Calendar API itself stays as strict as Google's."""
+        calendar = calendar.lower()
+        if not self._directory.is_calendar(calendar):
+            raise KeyError(f"no such calendar: {calendar}")
+        event = self._store.replay(calendar, item)
+        return self._render(event.id, calendar)
+
     def _check_body(self, body: Mapping[str, Any]) -> dict[str, Any]:
         api = Api("calendar.v3")
         spec = next(m for m in api.methods if m.id == "calendar.events.insert")

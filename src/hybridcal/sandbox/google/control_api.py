@@ -5,6 +5,8 @@
 - ``GET    /sandbox/calendars/{cal}/events/{id}``     one event as that calendar sees it
 - ``PATCH  /sandbox/calendars/{cal}/events/{id}``     body: changes → a person edits it
 - ``DELETE /sandbox/calendars/{cal}/events/{id}``     a person deletes it
+- ``POST   /sandbox/calendars/{cal}/replay``          body: an event exactly as events.get
+                                                      returned it → that copy, verbatim
 - ``GET    /sandbox/channels``                        live push channels
 - ``GET    /sandbox/stats``                           counters
 """
@@ -72,6 +74,10 @@ def routes(sim: GoogleSimulator) -> list[web.RouteDef]:
             return _json({"error": str(exc)}, 400)
         return web.Response(status=204)
 
+    async def replay(request: web.Request) -> web.Response:
+        body = await body_of(request)
+        return guarded(lambda: sim.replay(request.match_info["cal"], body))
+
     async def channels(_request: web.Request) -> web.Response:
         return _json(sim.channels())
 
@@ -91,6 +97,7 @@ def routes(sim: GoogleSimulator) -> list[web.RouteDef]:
         web.get("/sandbox/calendars/{cal}/events/{event_id}", get_event),
         web.patch("/sandbox/calendars/{cal}/events/{event_id}", patch_event),
         web.delete("/sandbox/calendars/{cal}/events/{event_id}", delete_event),
+        web.post("/sandbox/calendars/{cal}/replay", replay),
         web.get("/sandbox/channels", channels),
         web.get("/sandbox/stats", stats),
     ]

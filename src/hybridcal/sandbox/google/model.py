@@ -70,6 +70,8 @@ class StoredEvent:
     recurring_event_id: str | None = None
     original_start: When | None = None
     request_ids: set[str] = field(default_factory=set)
+    # read-only fields of a replayed recording, shown as recorded (replay.VERBATIM_FIELDS)
+    verbatim: dict[str, Any] = field(default_factory=dict)
 
     @property
     def status(self) -> str:

@@ -15,6 +15,7 @@ from hybridcal.sandbox.google.conference import hangout_link
 from hybridcal.sandbox.google.directory import Directory
 from hybridcal.sandbox.google.model import Copy, StoredEvent
 from hybridcal.sandbox.google.recurrence import Occurrence
+from hybridcal.sandbox.google.replay import as_seen_by
 from hybridcal.sandbox.google.times import rfc3339_utc
 
 
@@ -72,6 +73,8 @@ def render(
         out["attendees"] = attendees
     _extras(event, copy, out)
     out["eventType"] = event.fields.get("eventType", "default")
+    for key, value in event.verbatim.items():  # a replayed recording's read-only fields
+        out[key] = as_seen_by(value, copy.calendar) if key in ("creator", "organizer") else value
     return out
 
 

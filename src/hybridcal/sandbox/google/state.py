@@ -27,7 +27,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
-from hybridcal.sandbox.google import conference, recurrence
+from hybridcal.sandbox.google import conference, recurrence, replay
 from hybridcal.sandbox.google.directory import Directory
 from hybridcal.sandbox.google.errors import (
     ApiError,
@@ -145,6 +145,44 @@ class EventStore:
         self._touch(event, set(event.copies))
         if request:
             self._on_conference(event.id, request)
+        return event
+
+    def replay(self, calendar: str, item: Mapping[str, Any]) -> StoredEvent:
+        """``calendar``'s copy of an event exactly as ``events.get`` returned it (see
+        ``replay.py``); replaying an id again replaces what the recording says."""
+        recorded = replay.parse(calendar, item, self._now())
+        event = self.events.get(recorded.id)
+        if event is None:
+            self._ordinal += 1
+            event = StoredEvent(
+                id=recorded.id,
+                ical_uid=recorded.ical_uid,
+                organizer=recorded.organizer,
+                ordinal=self._ordinal,
+                created=self._now(),
+                fields={},
+                start=recorded.start,
+                end=recorded.end,
+                shared_props={},
+                conference=None,
+                copies={},
+            )
+            self.events[event.id] = event
+        event.ical_uid, event.organizer = recorded.ical_uid, recorded.organizer
+        event.fields, event.start, event.end = recorded.fields, recorded.start, recorded.end
+        event.shared_props, event.conference = recorded.shared, recorded.conference
+        event.sequence, event.verbatim = recorded.sequence, recorded.verbatim
+        event.recurring_event_id = recorded.recurring_event_id
+        event.original_start = recorded.original_start
+        if recorded.conference:
+            request = (recorded.conference.get("createRequest") or {}).get("requestId")
+            if isinstance(request, str):
+                event.request_ids.add(request)
+        copy = event.copies.get(calendar)
+        if copy is None:
+            copy = event.copies[calendar] = Copy(calendar, {}, {}, "", self._now(), 0)
+        copy.private, copy.local, copy.removed = recorded.private, recorded.local, False
+        self._touch(event, {calendar})
         return event
 
     # -- changing ------------------------------------------------------------------------------
@@ -410,7 +448,8 @@ class EventStore:
         return out
 
     def _sync_copies(self, event: StoredEvent) -> None:
-        wanted = {event.organizer}
+        # an organiser outside the domain (a replayed invitation) has no calendar here
+        wanted = {event.organizer} if self.directory.is_calendar(event.organizer) else set()
         declined = set()
         for item in event.fields.get("attendees") or []:
             email = item["email"]
