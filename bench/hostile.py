@@ -92,6 +92,7 @@ READY_TIMEOUT = 60.0
 QUIET_SECONDS = 0.5  # no provider request for this long (and an empty queue) counts as idle
 IDLE_PHASE_S = 5.0
 METRICS_POLL_S = 0.1
+IDLE_LIMIT_S = 30.0  # after a round is listed, how long the queue may take to empty
 TARGET_HEALTHZ_P99_MS = 100.0
 TARGET_GAP_FACTOR = 1.5  # the worst gap may be half an interval late
 _WRITES = frozenset({"calendar.events.patch", "calendar.events.update", "calendar.events.insert"})
@@ -399,6 +400,7 @@ class HostileBench:
         self.config = workdir / "hybridcal.toml"
         self.people: list[str] = []
         self.daemon_log = workdir / "daemon.log"
+        self.waiting: dict[str, Any] = {}  # what the last wait saw (reported if it ran out)
 
     async def prepare(self) -> None:
         info = generate_service_account(project_id="hybridcal-bench")
@@ -450,6 +452,7 @@ class HostileBench:
         """Until the simulator is quiet for ``QUIET_SECONDS`` and the daemon's queue is empty;
         False when ``deadline`` passed first."""
         seen, quiet_since = len(self.sim.request_log), time.monotonic()
+        first = seen
         while time.monotonic() < deadline:
             daemon.ensure_running()
             await self.sim.drain(1.0)
@@ -457,11 +460,14 @@ class HostileBench:
                 seen, quiet_since = len(self.sim.request_log), time.monotonic()
             elif time.monotonic() - quiet_since >= QUIET_SECONDS:
                 try:
-                    if await queue_depth(http, self.base_url) == 0:
-                        return True
+                    depth = await queue_depth(http, self.base_url)
                 except (aiohttp.ClientError, TimeoutError):
-                    pass  # a slow daemon: ask again
+                    depth = -1  # a slow daemon: ask again
+                self.waiting = {"stage": "idle", "queue_depth": depth}
+                if depth == 0:
+                    return True
             await asyncio.sleep(0.05)
+        self.waiting["provider_requests_while_waiting"] = seen - first
         return False
 
     async def _listed(
@@ -473,7 +479,9 @@ class HostileBench:
             daemon.ensure_running()
             try:
                 metrics = await scrape_metrics(http, self.base_url)
-                if metric_total(metrics, "hybridcal_events_processed_total") >= total:
+                listed = metric_total(metrics, "hybridcal_events_processed_total")
+                self.waiting = {"stage": "listed", "events_processed": listed, "of": total}
+                if listed >= total:
                     return True
             except (aiohttp.ClientError, TimeoutError):
                 pass  # a slow daemon: ask again
@@ -503,6 +511,7 @@ class HostileBench:
         nothing."""
         before = await scrape_metrics(http, self.base_url)
         processed_before = metric_total(before, "hybridcal_events_processed_total")
+        self.waiting = {}
         log_before = len(self.sim.request_log)
         cpu_before = daemon.cpu_seconds()
         first_day = datetime.now(ZoneInfo(ZONE)).replace(hour=0, minute=0, second=0) + timedelta(
@@ -512,6 +521,7 @@ class HostileBench:
         deadline = start + self.params.phase_timeout_s
         copies = 0
         synced: list[float] = []  # per round: seconds from its first insert until listed
+        not_idle: list[dict[str, Any]] = []  # rounds after which the daemon did not go idle
         n = 0
         for made in rounds:
             began = time.monotonic()
@@ -523,9 +533,12 @@ class HostileBench:
             if not await self._listed(daemon, http, processed_before + copies, deadline):
                 break
             synced.append(time.monotonic() - began)
-            if not await self.wait_idle(daemon, http, deadline):
-                break
+            if not await self.wait_idle(
+                daemon, http, min(deadline, time.monotonic() + IDLE_LIMIT_S)
+            ):
+                not_idle.append(self.waiting)  # listed, but the queue did not empty: go on
         complete = len(synced) == len(rounds) and time.monotonic() < deadline
+        stalled = None if complete else {"rounds_synced": len(synced), **self.waiting}
         if not rounds:
             await asyncio.sleep(IDLE_PHASE_S)
         end = time.monotonic()
@@ -547,6 +560,8 @@ class HostileBench:
                 "sync_wall_s": round(sum(synced), 3),
                 "sync_wall_s_worst_round": round(max(synced), 3) if synced else None,
                 "phase_wall_s": round(end - start, 3),
+                "ran_out": stalled,
+                "not_idle_after_rounds": not_idle,
                 "daemon_cpu_s": round(daemon.cpu_seconds() - cpu_before, 3),
                 "peak_rss_mb": round(daemon.peak_rss_mb(), 1),
                 "events_processed": int(

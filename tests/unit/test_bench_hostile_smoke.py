@@ -53,6 +53,8 @@ def test_quick_run_prints_one_json_object() -> None:
         for key in PHASE_FIGURES:
             assert key in figures, (phase, key)
         assert figures["complete"] is True, phase
+        assert figures["ran_out"] is None, phase
+        assert isinstance(figures["not_idle_after_rounds"], list)
         assert figures["events_processed"] >= figures["expected_copies"]
         healthz = figures["healthz_ms"]
         assert set(healthz) == {"p50", "p99", "max", "timeouts", "samples"}
