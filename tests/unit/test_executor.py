@@ -9,7 +9,13 @@ from typing import cast
 import pytest
 
 from hybridcal.connectors.calendars.base import CalendarConnector
-from hybridcal.connectors.errors import ConflictError, ConnectorError, NotFoundError, TransientError
+from hybridcal.connectors.errors import (
+    ConferenceRefusedError,
+    ConflictError,
+    ConnectorError,
+    NotFoundError,
+    TransientError,
+)
 from hybridcal.connectors.meetings.base import MeetingRefusedError, MeetingRequest, MeetingSystem
 from hybridcal.core.model import (
     Binding,
@@ -28,7 +34,7 @@ from hybridcal.core.model import (
     calendar_key,
 )
 from hybridcal.core.patch import EventPatch
-from hybridcal.core.planner import Policy, created
+from hybridcal.core.planner import CONFERENCE_RETRY, Policy, created
 from hybridcal.daemon.executor import MAX_ROUNDS, EventExecutor, PlanDidNotSettleError
 from hybridcal.store.base import Store
 
@@ -465,3 +471,43 @@ async def test_changed_and_cancelled_occurrences_reach_the_series_meeting() -> N
     await rig.process(cancelled)
     assert rig.zoom.occurrences[-1] == ("delete", "93968804761", START + timedelta(days=3))
     assert rig.zoom.deleted == []  # the series' meeting itself stays
+
+
+async def test_a_refused_meet_becomes_a_note_and_a_deferred_retry() -> None:
+    rig = Rig(make_event())
+    refusals = [ConferenceRefusedError("events.patch: 400 invalid Invalid conference type value.")]
+    real_patch = rig.calendar.patch_event
+
+    async def refusing(calendar: CalendarRecord, event: Event, patch: EventPatch) -> Event:
+        if patch.conference_request_id is not None and refusals:
+            rig.calendar.patches.append((event.etag, patch))
+            raise refusals.pop(0)
+        return await real_patch(calendar, event, patch)
+
+    rig.calendar.patch_event = refusing  # type: ignore[method-assign]
+    after = await rig.process(make_event())
+    binding = rig.store.get()
+    assert binding is not None
+    assert binding.state is BindingState.INTENT
+    assert binding.problem is not None
+    assert binding.problem.kind is ProblemKind.CONFERENCE_NOT_ALLOWED
+    assert "Invalid conference type value." in binding.problem.detail
+    assert binding.retry_at == rig.now + CONFERENCE_RETRY
+    assert [b.retry_at for b in rig.deferred] == [binding.retry_at]
+    assert after.conference is None
+    assert "Google Meet meeting could not be created" in after.description
+    assert rig.metrics.patches == ["refused", "ok"]
+    # edits before the retry time send nothing
+    rig.calendar.edit(summary="Planning v2")
+    assert rig.calendar.current is not None
+    await rig.process(rig.calendar.current)
+    assert len(rig.calendar.patches) == 2
+    # once due: a new request id, the conference, and the note goes
+    rig.now = binding.retry_at
+    final = await rig.process(rig.calendar.current)
+    assert final.conference is not None
+    assert final.conference.request_id != binding.request_id
+    assert final.description == "Agenda"
+    settled = rig.store.get()
+    assert settled is not None
+    assert settled.problem is None
