@@ -73,7 +73,7 @@ async def test_forged_and_odd_notifications(h: Harness) -> None:
 async def test_unknown_channel_is_stopped_once(h: Harness) -> None:
     """A leftover channel of a lost store: stopped once; ours delivered the same change, so
     ours is alive and stays."""
-    h.daemon.stray_grace_s = 0.5
+    h.daemon.stray_grace_s = 1.0
     channel = await _channel(h, ALICE)
     stray = _headers(h, channel, **{"X-Goog-Channel-ID": "hc-left-over-from-a-lost-store"})
     watches = len(h.requests("calendar.events.watch"))
