@@ -284,3 +284,18 @@ async def test_forged_flood_logs_a_few_lines_with_counts(seen: Recorder) -> None
     lines = [e for e in logs if e["event"] == "webhook.forged"]
     assert len(lines) == 10
     assert seen.outcomes == ["forbidden"] * 100
+
+
+async def test_only_genuine_deliveries_count_as_our_channel_alive(seen: Recorder) -> None:
+    now = [100.0]
+    webhook = make_webhook(FakeStore(CHANNEL), seen, clock=lambda: now[0])
+    assert not webhook.delivered_within(CAL, 5.0)
+    forged = headers(**{"X-Goog-Channel-Token": "guess"})
+    await webhook.handle(make_mocked_request("POST", "/webhooks/google", headers=forged))
+    stray = headers(**{"X-Goog-Channel-ID": "hc-unknown"})
+    await webhook.handle(make_mocked_request("POST", "/webhooks/google", headers=stray))
+    assert not webhook.delivered_within(CAL, 5.0)  # neither proves our channel alive
+    await webhook.handle(make_mocked_request("POST", "/webhooks/google", headers=headers()))
+    assert webhook.delivered_within(CAL, 5.0)
+    now[0] += 6.0
+    assert not webhook.delivered_within(CAL, 5.0)
