@@ -49,7 +49,8 @@ def _event(
     ("url", "provider", "meeting_id", "passcode"),
     [
         ("https://zoom.us/j/123456789", "zoom", "123456789", None),
-        ("https://acme.zoom.us/j/81234567890?pwd=abc", "zoom", "81234567890", "abc"),
+        # the pwd= token is no passcode a person types: it stays in the URL only
+        ("https://acme.zoom.us/j/81234567890?pwd=abc", "zoom", "81234567890", None),
         ("https://us06web.zoom.us/w/81234567890?tk=x", "zoom", "81234567890", None),
         ("https://agency.zoomgov.com/j/1609876543", "zoom", "1609876543", None),
         ("https://teams.microsoft.com/meet/31234567890123?p=Pw1", "teams", "31234567890123", "Pw1"),
@@ -350,8 +351,8 @@ _ZOOM = ("zoom", "https://zoom.us/j/123456789", "123456789", None)
         ("https://zoom.us/j/123456789Meeting ID: 123 456 789", _ZOOM),
         ("https://zoom.us/j/123456789,", _ZOOM),
         # broken percent-encoding: kept as written, never decoded into garbage
-        ("https://zoom.us/j/123456789?pwd=%zz", ("zoom", f"{_ZOOM[1]}?pwd=%zz", _ZOOM[2], "%zz")),
-        ("https://zoom.us/j/123456789?pwd=ab%", ("zoom", f"{_ZOOM[1]}?pwd=ab%", _ZOOM[2], "ab%")),
+        ("https://zoom.us/j/123456789?pwd=%zz", ("zoom", f"{_ZOOM[1]}?pwd=%zz", _ZOOM[2], None)),
+        ("https://zoom.us/j/123456789?pwd=ab%", ("zoom", f"{_ZOOM[1]}?pwd=ab%", _ZOOM[2], None)),
         (
             "https://zoom.us/j/123456789?pwd=%ff%fe",
             ("zoom", f"{_ZOOM[1]}?pwd=%ff%fe", _ZOOM[2], None),

@@ -63,7 +63,6 @@ CASES: dict[str, tuple[str, bool, list[JoinLink]]] = {
                 "zoom",
                 "https://acme.zoom.us/j/81111111111?pwd=abc",
                 meeting_id="81111111111",
-                passcode="abc",
                 dial="81111111111@zoomcrc.com",
             ),
         ],

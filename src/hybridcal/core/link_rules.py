@@ -50,6 +50,7 @@ class LinkRule:
     target: Literal["url", "address"] = "url"
     join: bool = True
     passcode_param: str | None = None  # query parameter carrying the passcode (Teams ``p``)
+    id_param: str | None = None  # query parameter carrying the meeting number (Webex ``MK``)
     canonical: str | None = None  # URL template that replaces the matched URL
     dial: tuple[str, ...] = ()  # dial-string templates, the first with all its fields wins
     id_label: re.Pattern[str] | None = ID_LABEL  # meeting ID written near the link
@@ -66,6 +67,7 @@ def compile_rule(
     target: Literal["url", "address"] = "url",
     join: bool = True,
     passcode_param: str | None = None,
+    id_param: str | None = None,
     dial: tuple[str, ...] = (),
 ) -> LinkRule:
     """A rule from configuration text (what an admin writes into the config file)."""
@@ -76,14 +78,21 @@ def compile_rule(
         target=target,
         join=join,
         passcode_param=passcode_param,
+        id_param=id_param,
         dial=dial,
     )
 
 
 _END = r"(?=$|[/?#&])"
+# Hosts, each as its provider documents it (sources in docs/links.md, "Where each form is
+# documented"). Zoom: zoom.us and zoom.com with their regional and vanity subdomains
+# (us02web.zoom.us, acme.zoom.us); Zoom for Government: zoomgov.com.
 _ZOOM_HOST = r"(?:[\w-]+\.)*zoom\.(?:us|com)"
 _ZOOMGOV_HOST = r"(?:[\w-]+\.)*zoomgov\.com"
-_TEAMS_HOST = r"(?:[\w-]+\.)*teams\.(?:microsoft\.com|microsoft\.us|live\.com)"
+# Teams: commercial and GCC (teams.microsoft.com), GCC High (gov.teams.microsoft.us), DoD
+# (dod.teams.microsoft.us), Teams free (teams.live.com), and the cloud.microsoft domain
+# Microsoft is moving Teams to (teams.cloud.microsoft, message center MC1162275).
+_TEAMS_HOST = r"(?:[\w-]+\.)*teams\.(?:microsoft\.com|microsoft\.us|live\.com|cloud\.microsoft)"
 _WEBEX_HOST = r"(?:[\w-]+\.)*webex\.com"
 _ZOOM_DIAL = ("{id}.{passcode}@zoomcrc.com", "{id}@zoomcrc.com")
 
@@ -121,8 +130,11 @@ def _ignore(name: str, pattern: str) -> LinkRule:
 
 
 IGNORE_RULES: tuple[LinkRule, ...] = (
+    # dial-in lists (/u/), downloads, test pages, registration and the host's own meeting
+    # pages in the web portal (zoom.us/meeting/<id> needs the host's sign-in: not a way in)
     _ignore(
-        "zoom-info-pages", rf"{_ZOOM_HOST}/(?:u/|zoomconference|download|test|meeting/register)"
+        "zoom-info-pages",
+        rf"(?:{_ZOOM_HOST}|{_ZOOMGOV_HOST})/(?:u/|zoomconference|download|test|meeting/)",
     ),
     _ignore("zoom-support", r"(?:support|explore|blog)\.zoom\.(?:us|com)/"),
     _ignore("teams-dial-in", r"dialin\.teams\.microsoft\.(?:com|us)/"),
@@ -130,19 +142,23 @@ IGNORE_RULES: tuple[LinkRule, ...] = (
     _ignore("microsoft-help", r"(?:aka\.ms|go\.microsoft\.com|mysettings\.lync\.com)/"),
     _ignore("video-gateway-help", r"dialin\.plcm\.vc/|[\w.-]+\.vc/teams/\?"),
     _ignore("meet-phone", r"(?:tel\.meet/|meet\.google\.com/tel/)"),
+    # g.co/meet alone is Google's help page; g.co/meet/<nickname> is a meeting (rule below)
     _ignore(
-        "google-help", r"support\.google\.com|g\.co/meet|(?:www\.|calendar\.)?google\.com/calendar"
+        "google-help",
+        r"support\.google\.com|g\.co/meet/?(?:$|[?#])|(?:www\.|calendar\.)?google\.com/calendar",
     ),
     _ignore("webex-call-in", rf"{_WEBEX_HOST}/\S*(?:globalcallin|tollfree_restrictions)"),
     _ignore("webex-help", r"(?:help|www)\.webex\.com/"),
 )
 
 URL_RULES: tuple[LinkRule, ...] = (
+    # Zoom join links: /j/ (meeting), /w/ (webinar), /wc/join/ and /wc/<id>/join (web client).
+    # The ``pwd=`` in a join link is an encoded token, not the passcode a person types: it stays
+    # in the URL (the link keeps working) and the passcode is read from the invitation text.
     LinkRule(
         "zoom-join",
         "zoom",
         _rx(rf"{_ZOOM_HOST}/(?:j|w|wc/join|wc)/(?P<id>\d{{9,11}}){_END}"),
-        passcode_param="pwd",
         dial=_ZOOM_DIAL,
     ),
     # the host's start URL carries a host token (a secret): keep only the meeting it names
@@ -159,8 +175,7 @@ URL_RULES: tuple[LinkRule, ...] = (
     LinkRule(
         "zoomgov-join",
         "zoom",
-        _rx(rf"{_ZOOMGOV_HOST}/(?:j|w|wc/join)/(?P<id>\d{{9,11}}){_END}"),
-        passcode_param="pwd",
+        _rx(rf"{_ZOOMGOV_HOST}/(?:j|w|wc/join|wc)/(?P<id>\d{{9,11}}){_END}"),
     ),
     LinkRule(
         "zoomgov-start",
@@ -168,6 +183,7 @@ URL_RULES: tuple[LinkRule, ...] = (
         _rx(rf"{_ZOOMGOV_HOST}/s/(?P<id>\d{{9,11}}){_END}"),
         canonical="https://{host}/j/{id}",
     ),
+    LinkRule("zoomgov-personal-link", "zoom", _rx(rf"{_ZOOMGOV_HOST}/my/(?P<user>[\w.-]+)")),
     LinkRule(
         "teams-meetup-join",
         "teams",
@@ -189,10 +205,12 @@ URL_RULES: tuple[LinkRule, ...] = (
         id_label=None,
         passcode_label=None,
     ),
+    # meeting nicknames (Google Workspace for Education): meet.google.com/lookup/<nickname> and
+    # the short g.co/meet/<nickname>; the nickname opens whatever meeting it names today
     LinkRule(
         "meet-lookup",
         "meet",
-        _rx(r"meet\.google\.com/lookup/[\w-]+"),
+        _rx(r"(?:meet\.google\.com/lookup|g\.co/meet)/[\w-]{1,60}+(?=$|[/?#])"),
         id_label=None,
         passcode_label=None,
     ),
@@ -201,6 +219,15 @@ URL_RULES: tuple[LinkRule, ...] = (
         "webex",
         _rx(rf"{_WEBEX_HOST}/(?:meet|join)/(?P<user>[\w.-]+)"),
         dial=("{user}@{host}",),
+    ),
+    # the URL API's join command (developer.cisco.com, Webex Meetings URL API): m.php?AT=JM
+    # with the meeting number in MK
+    LinkRule(
+        "webex-url-api-join",
+        "webex",
+        _rx(rf"{_WEBEX_HOST}/(?:[\w-]+/)?m\.php\?[^#\s]*?(?<![^?&])AT=JM(?=$|&)"),
+        id_param="MK",
+        dial=("{id}@{host}",),
     ),
     LinkRule(
         "webex-meeting",
@@ -214,12 +241,20 @@ URL_RULES: tuple[LinkRule, ...] = (
         _rx(rf"{_WEBEX_HOST}/(?:wbxmjs/joinservice|webappng)/sites/[\w-]+/meeting/"),
         dial=("{id}@{host}",),
     ),
+    # a Webex space's meeting link (Webex API: meetingLink of a room, /m/<uuid>)
+    LinkRule(
+        "webex-space-meeting",
+        "webex",
+        _rx(
+            rf"{_WEBEX_HOST}/m/[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}{_END}"
+        ),
+    ),
     LinkRule(
         "gotomeeting",
         "gotomeeting",
         _rx(
             r"(?:(?:(?:global|www|app)\.)?gotomeeting\.com/join/|meet\.goto\.com/"
-            r"|app\.goto\.com/meeting/)(?P<id>\d{9})"
+            r"|app\.goto\.com/meeting/)(?P<id>\d{9})(?=$|[/?#&])"
         ),
         id_label=None,
     ),
@@ -229,7 +264,7 @@ URL_RULES: tuple[LinkRule, ...] = (
         _rx(rf"(?:[\w-]+\.)?bluejeans\.com/(?P<id>\d{{6,12}})(?:/(?P<passcode>\d{{4,}}))?{_END}"),
         dial=("{id}.{passcode}@sip.bjn.vc", "{id}@sip.bjn.vc"),
     ),
-    LinkRule("chime", "chime", _rx(r"(?:app\.)?chime\.aws/(?P<id>\d{10})")),
+    LinkRule("chime", "chime", _rx(rf"(?:app\.)?chime\.aws/(?P<id>\d{{10}}){_END}")),
     LinkRule("whereby", "whereby", _rx(r"whereby\.com/(?P<user>[\w-]+)"), id_label=None),
     LinkRule("jitsi", "jitsi", _rx(r"meet\.jit\.si/(?P<user>[\w-]+)"), id_label=None),
 )

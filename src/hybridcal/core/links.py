@@ -30,7 +30,7 @@ import string
 import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, quote, unquote
 
 from hybridcal.core.html_text import html_to_text, looks_like_html
 from hybridcal.core.link_rules import DEFAULT_RULES, LinkRule
@@ -78,12 +78,15 @@ class TextScan:
 
 _URL_CHARS = r"[^\s<>\"'\[\]{}|\\^`]++"
 _BARE_HOSTS = (
-    r"zoom\.us|zoomgov\.com|webex\.com|meet\.google\.com|teams\.microsoft\.com|teams\.live\.com"
+    r"zoom\.us|zoom\.com|zoomgov\.com|webex\.com|meet\.google\.com|teams\.microsoft\.com"
+    r"|teams\.microsoft\.us|teams\.live\.com|teams\.cloud\.microsoft"
 )
+# app deep links: Zoom's desktop (zoommtg://) and mobile (zoomus://) schemes, Teams' msteams:
+_APP_SCHEMES = r"zoommtg://|zoomus://|msteams:/"
 # the host labels before a bare provider host are taken one whole label at a time (lazily), so
 # a long "a.b.c..." run costs one pass, and a bare host starts only where a word starts
 _URL = re.compile(
-    rf"(?:https?://|www\.){_URL_CHARS}"
+    rf"(?:https?://|www\.|(?<![\w.+-]){_APP_SCHEMES}){_URL_CHARS}"
     rf"|(?<![\w/.@-])(?:[\w-]++\.)*?(?:{_BARE_HOSTS})/{_URL_CHARS}",
     re.IGNORECASE,
 )
@@ -102,6 +105,14 @@ _QUOTE_PREFIX = re.compile(r"^[ \t]*+(?:>[ \t]?)++")
 _DIGITS = re.compile(r"[\d \t\xa0-]++")
 _NON_DIGITS = re.compile(r"\D++")
 _PROOFPOINT_V3 = re.compile(r"^https?://urldefense\.com/v3/__(.+?)__;", re.IGNORECASE)
+_ZOOM_APP_HOST = re.compile(r"(?:[\w-]++\.)*zoom(?:gov)?\.(?:us|com)", re.IGNORECASE)
+_TEAMS_APP_HOST = re.compile(
+    r"(?:[\w-]++\.)*teams\.(?:microsoft\.com|microsoft\.us|live\.com|cloud\.microsoft)",
+    re.IGNORECASE,
+)
+_MEETING_NUMBER = re.compile(r"\d{9,11}")
+# hosts whose URLs are join links only where a rule says so (conference data included)
+_PROVIDER_HOST = re.compile(rf"(?:[\w-]++\.)*(?:{_BARE_HOSTS}|g\.co|tel\.meet)", re.IGNORECASE)
 _SYSTEMS = {"hangoutsMeet": "meet", "teamsForBusiness": "teams", "skypeForBusiness": "teams"}
 
 BEFORE = 4  # lines before a link searched for its meeting ID / passcode
@@ -138,7 +149,13 @@ def links_from_conference(
     for ep in entry_points:
         if ep.kind != "video" or not ep.uri or len(links) >= MAX_LINKS:
             continue
-        link = classify_url(ep.uri, rules) or JoinLink(provider=system, url=ep.uri.strip())
+        link = classify_url(ep.uri, rules)
+        if link is None:
+            if _provider_host(ep.uri):
+                # a Meet (Zoom, Teams...) URL that is not of its documented join forms, e.g. a
+                # Meet code that is not abc-defg-hij: no Join button rather than a broken one
+                continue
+            link = JoinLink(provider=system, url=ep.uri.strip())
         meeting_id = link.meeting_id
         if meeting_id is None and link.provider != "teams":
             meeting_id = conference.conference_id
@@ -190,7 +207,9 @@ def classify_url(url: str, rules: Sequence[LinkRule] = DEFAULT_RULES) -> JoinLin
 
 
 def unwrap_url(url: str) -> str:
-    """The original URL behind mail-gateway rewriting (Safe Links, Google, Proofpoint)."""
+    """The original URL behind mail-gateway rewriting (Safe Links, Google, Proofpoint v2 and
+    v3, Barracuda Link Protection) and behind launcher pages that carry the meeting link in a
+    query parameter (Teams' ``/dl/launcher/launcher.html?url=``)."""
     for _ in range(5):  # gateways may wrap each other
         parts = split_url(url)
         if parts is None:
@@ -199,6 +218,14 @@ def unwrap_url(url: str) -> str:
         query = _query(parts)
         if host.endswith("safelinks.protection.outlook.com") and "url" in query:
             url = query["url"][0]
+        elif host == "linkprotect.cudasvc.com" and parts.path == "/url" and "a" in query:
+            url = query["a"][0]  # Barracuda Link Protection: /url?a=<original>&c=...
+        elif (
+            _TEAMS_APP_HOST.fullmatch(host)
+            and parts.path.lower() == "/dl/launcher/launcher.html"
+            and (launched := _teams_launcher_target(host, query)) is not None
+        ):
+            url = launched
         elif host in {"www.google.com", "google.com"} and parts.path == "/url":
             target = query.get("q") or query.get("url")
             if not target:
@@ -216,6 +243,41 @@ def unwrap_url(url: str) -> str:
             break
         url = url.strip()
     return url
+
+
+def web_url(url: str) -> str:
+    """The web join link an app deep link stands for, or ``url`` unchanged.
+
+    ``zoommtg://<host>/join?action=join&confno=<id>&pwd=<token>`` and ``zoomus://...`` (the
+    Zoom desktop and mobile apps' schemes) become ``https://<host>/j/<id>?pwd=<token>``: a room
+    system opens a web link, not an app scheme; a start link (``/start``) keeps only the meeting
+    number (its other parameters are the host's secrets). ``msteams:/l/meetup-join/...`` (the
+    Teams app's protocol handler) becomes the same path on teams.microsoft.com."""
+    scheme, sep, rest = url.partition(":")
+    scheme = scheme.lower()
+    if not sep or scheme not in {"zoommtg", "zoomus", "msteams"}:
+        return url
+    if scheme == "msteams":
+        path = "/" + rest.lstrip("/")
+        if not path.lower().startswith(("/l/meetup-join/", "/meet/")):
+            return url
+        return f"https://teams.microsoft.com{path}"
+    parts = split_url(f"https:{rest}" if rest.startswith("//") else f"https://{rest}")
+    if parts is None or not parts.hostname:
+        return url
+    host = parts.hostname.lower()
+    action = parts.path.rstrip("/").lower()
+    query = _query(parts)
+    confno = _digits(query.get("confno", [""])[0])
+    if (
+        _ZOOM_APP_HOST.fullmatch(host) is None
+        or action not in {"/join", "/start"}
+        or _MEETING_NUMBER.fullmatch(confno) is None
+    ):
+        return url
+    pwd = query.get("pwd", [""])[0] if action == "/join" else ""
+    token = f"?pwd={quote(pwd, safe='')}" if pwd and "\ufffd" not in pwd else ""
+    return f"https://{host}/j/{confno}{token}"
 
 
 def dedupe_links(links: Iterable[JoinLink]) -> tuple[JoinLink, ...]:
@@ -258,6 +320,23 @@ class LinkSet:
 
 
 # -- internals --------------------------------------------------------------------------------
+
+
+def _teams_launcher_target(host: str, query: dict[str, list[str]]) -> str | None:
+    """The meeting link a Teams launcher page carries: its ``url`` parameter is the Teams web
+    app's route (``/_#/l/meetup-join/...``), on the launcher's own host."""
+    route = query.get("url", [""])[0]
+    path = route.removeprefix("/_#").removeprefix("/_")
+    if not path.lower().startswith(("/l/meetup-join/", "/meet/")):
+        return None
+    return f"https://{host}{path}"
+
+
+def _provider_host(url: str) -> bool:
+    """Whether ``url`` is on a host whose join links the rules know (Meet, Zoom, Teams...)."""
+    parts = split_url(url.strip())
+    host = ascii_host(parts.hostname) if parts is not None and parts.hostname else None
+    return host is not None and _PROVIDER_HOST.fullmatch(host) is not None
 
 
 def _passed(deadline: float | None) -> bool:
@@ -462,7 +541,9 @@ class _Scanner:
                 if _digits(p) != meeting_id
             ]
         passcode = passcodes[0] if passcodes else link.passcode
-        numeric = next((p for p in [passcode or "", *passcodes] if p.isdigit()), None)
+        # a dial string carries only a numeric passcode a person types (Zoom: the numeric
+        # phone/room passcode), never a token or a word
+        numeric = next((p for p in [passcode or "", *passcodes] if _typed_digits(p)), None)
         fields = dict(found.fields)
         if meeting_id:
             fields["id"] = meeting_id
@@ -546,8 +627,14 @@ def _classify_url(text: str, rules: Sequence[LinkRule]) -> _Found | None:
     if url is None:
         return None
     found = _classify_normal(url, rules)
-    if found is None and (shorter := unglued(url)) is not None:
-        found = _classify_normal(shorter, rules)
+    incomplete = (
+        found is not None
+        and found.rule is not None
+        and found.rule.id_param is not None
+        and found.link.meeting_id is None
+    )  # a meeting number parameter with a word glued to it: "…&MK=2551112223Password"
+    if (found is None or incomplete) and (shorter := unglued(url)) is not None:
+        found = _classify_normal(shorter, rules) or found
     return found if found is None or found.rule is not None else None
 
 
@@ -556,7 +643,7 @@ def _candidate_url(url: str) -> str | None:
     if len(url) > MAX_URL_CHARS:
         return None
     url = _trim(normalise_url(url))
-    unwrapped = unwrap_url(url)
+    unwrapped = web_url(unwrap_url(web_url(url)))
     if unwrapped != url:
         url = _trim(normalise_url(unwrapped))
     if "://" not in url:
@@ -593,9 +680,7 @@ def _classify_normal(url: str, rules: Sequence[LinkRule]) -> _Found | None:
             return _Found(JoinLink("", url), None, {})
         fields = {k: v for k, v in m.groupdict().items() if isinstance(v, str) and v}
         fields["host"] = host
-        meeting_id = fields.get("id")
-        if meeting_id and _DIGITS.fullmatch(meeting_id):
-            fields["id"] = meeting_id = _digits(meeting_id)
+        meeting_id = _meeting_id(rule, parts, fields)
         passcode = fields.get("passcode")
         if passcode is None and rule.passcode_param:
             values = _query(parts).get(rule.passcode_param, [])
@@ -604,6 +689,22 @@ def _classify_normal(url: str, rules: Sequence[LinkRule]) -> _Found | None:
         canonical = _fill(rule.canonical, fields) if rule.canonical else None
         link = JoinLink(rule.provider, canonical or url, meeting_id, passcode or None)
         return _Found(link, rule, fields)
+    return None
+
+
+def _meeting_id(rule: LinkRule, parts: SplitResult, fields: dict[str, str]) -> str | None:
+    """The meeting ID a rule's match names (digits only where it is a number), or the one a
+    query parameter carries (Webex URL API ``MK``); written into ``fields`` for templates."""
+    meeting_id = fields.get("id")
+    if meeting_id is None and rule.id_param:
+        values = _query(parts).get(rule.id_param, [])
+        meeting_id = next((v for v in values if _DIGITS.fullmatch(v)), None)
+    if meeting_id and _DIGITS.fullmatch(meeting_id):
+        meeting_id = _digits(meeting_id)
+    if meeting_id:
+        fields["id"] = meeting_id
+        return meeting_id
+    fields.pop("id", None)
     return None
 
 
@@ -670,6 +771,11 @@ def _strip_scheme(uri: str) -> str:
     if sep and scheme.lower() in {"sip", "sips", "h323", "tel"}:
         return rest.removeprefix("//")
     return uri
+
+
+def _typed_digits(value: str) -> bool:
+    """ASCII digits, as long as a passcode is (Zoom: at most 10; other systems a few more)."""
+    return value.isascii() and value.isdigit() and len(value) <= 16
 
 
 def _digits(value: str) -> str:

@@ -36,8 +36,19 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _GLUED_LABEL = re.compile(
     r"(?:passcode|password|passwort|kennwort|kenncode|meeting-?id|pin):", re.IGNORECASE
 )
-# a meeting number glued to the next word: "https://zoom.us/j/123456789Meeting"
-_GLUED_WORD = re.compile(r"/\d{6,}(?=[A-Za-z])")
+# a meeting number glued to the next word ("https://zoom.us/j/123456789Meeting", also after a
+# full stop: "…/123456789.Next", and in a parameter: "…?confno=123456789Join"), or a Meet code
+# glued to a capitalised word ("https://meet.google.com/abc-defg-hijJoin")
+_GLUED_WORD = re.compile(
+    r"[/=]\d{6,}+(?=[.,;:!?)\]]?[A-Za-z])|/[a-z]{3}-[a-z]{4}-[a-z]{3}(?=[A-Z])"
+)
+# markup glued to a link in text that was HTML once: an escaped bracket or quote
+# ("…/j/123456789&gt;"), or a percent-encoded one closing it ("…MTID=m0123%3E")
+_GLUED_MARKUP = re.compile(
+    r"&(?:gt|lt|quot|apos|nbsp|#0{0,8}+(?:34|39|60|62)|#x0{0,8}+(?:22|27|3c|3e));",
+    re.IGNORECASE,
+)
+_GLUED_ESCAPES = ("%3e", "%3c", "%22")
 
 
 _CHUNK = 4096
@@ -79,11 +90,16 @@ def normalise_url(url: str) -> str:
             url = url[: other.start()]
         if (label := _GLUED_LABEL.search(url, end.start())) is not None:
             url = url[: label.start()]
+        if (markup := _GLUED_MARKUP.search(url, end.start())) is not None:
+            url = url[: markup.start()]
+        while url[-3:].lower() in _GLUED_ESCAPES and len(url) > end.end():
+            url = url[:-3]
     return url
 
 
 def unglued(url: str) -> str | None:
-    """``url`` without a word glued to its trailing meeting number, or None when there is none."""
+    """``url`` without a word glued to its meeting number or Meet code, or None when there is
+    none (tried only when the whole URL is no join link)."""
     found = _GLUED_WORD.search(url)
     return url[: found.end()] if found is not None else None
 
