@@ -125,3 +125,14 @@ async def test_an_organisers_recorded_event_with_meet_gets_one_conference(h: Har
     await h.reconcile()  # nothing more to do, however often it is seen
     assert len(h.patches(own["id"])) == 1
     assert h.sim.conferences_created() == 1
+
+
+async def test_a_room_invited_to_one_occurrence_lists_it(h: Harness) -> None:
+    """The room is on one occurrence only: it cannot read the series (404), and the occurrence
+    still reaches its meeting list."""
+    moved = await replay(h, ROOM, "series_exception_room")
+    await h.settle()
+    [meeting] = await h.meetings()
+    assert meeting["id"] == moved["id"]
+    assert meeting["title"] == "Ops stand-up (moved: audit)"
+    assert h.patches() == []

@@ -306,6 +306,7 @@ class CalendarSyncer:
             except NotFoundError:
                 plan.removed.append(master_id)
                 plan.vanished.add(master_id)
+                plan.lone_occurrences(master_id)
                 continue
             except TransientError as exc:
                 plan.retry_later.append(exc)
@@ -381,15 +382,28 @@ class _CachePlan:
     sources: dict[str, tuple[list[Event], str | None]] = field(default_factory=dict)
     removed: list[str] = field(default_factory=list)
     series: set[str] = field(default_factory=set)  # masters whose occurrences to refresh
+    # occurrences listed this round, by master: the rows of a calendar invited to single
+    # occurrences only, whose series it cannot read (Google answers 404 for the master)
+    occurrences: dict[str, list[Event]] = field(default_factory=dict)
     cancelled: set[str] = field(default_factory=set)
     vanished: set[str] = field(default_factory=set)  # masters whose instances answered 404
     retry_later: list[Exception] = field(default_factory=list)
     handled: set[str] = field(default_factory=set)  # events that went through
     failed: set[str] = field(default_factory=set)  # events (or series) recorded as faults
 
+    def lone_occurrences(self, master_id: str) -> None:
+        """The series cannot be read (gone, or this calendar was invited to some occurrences
+        only): each occurrence listed this round stands for itself."""
+        for occurrence in self.occurrences.get(master_id, []):
+            if occurrence.is_cancelled:
+                self.removed.append(occurrence.event_id)
+            else:
+                self.sources[occurrence.event_id] = ([occurrence], None)
+
     def add(self, event: Event, window: Window, *, full: bool) -> None:
         if event.recurring_event_id:
             self.series.add(event.recurring_event_id)
+            self.occurrences.setdefault(event.recurring_event_id, []).append(event)
         elif event.is_series_master and not event.is_cancelled:
             # a full listing holds every old series: expand only those that can reach the window
             if not full or may_occur_in(event, window):
