@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any, BinaryIO, Final, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, TypeVar
 
 import click
 
@@ -20,6 +20,10 @@ from hybridcal.config.settings import Settings
 from hybridcal.core.model import CalendarKind, CalendarRecord, Provider
 from hybridcal.crypto import init_keyring, rotate_keyring
 from hybridcal.logs import configure_logging
+
+if TYPE_CHECKING:
+    from hybridcal.core.model import JoinLink
+    from hybridcal.core.sources import SourceReport
 
 DEFAULT_CONFIG = "/etc/hybridcal/hybridcal.toml"
 R = TypeVar("R")
@@ -444,7 +448,8 @@ def _json_line(line: dict[str, Any]) -> str:
 def links(files: tuple[str, ...]) -> None:
     """Print the join links found in e-mails, .ics files, event JSON or text ('-' = stdin).
 
-    One JSON line per input, the link a person should click first. Each input is read up to
+    One JSON line per input, the link a person should click first; an .ics file (or a mail's
+    calendar) with several events gives one line per event instead. Each input is read up to
     64 MiB; a longer one is marked "truncated". An input that cannot be read or analysed is
     named on stderr, the others are still reported, and the exit code is 1."""
     from hybridcal.core.sources import analyse_bytes  # noqa: PLC0415
@@ -461,21 +466,42 @@ def links(files: tuple[str, ...]) -> None:
             click.echo(f"{name}: truncated: only the first {LINKS_MAX_BYTES} bytes read", err=True)
         try:
             report = analyse_bytes(data, name=name)
-            line = {
-                "file": name,
-                "kind": report.kind,
-                "cancelled": report.cancelled,
-                "links": [
-                    {k: v for k, v in link.to_json().items() if k != "dial" or v}
-                    for link in report.links
-                ],
-            }
+            lines = _links_lines(name, report)
         except Exception as exc:
             click.echo(f"Error: {name}: could not be analysed ({type(exc).__name__})", err=True)
             failed = True
             continue
-        if cut or report.truncated:
-            line["truncated"] = True
-        click.echo(_json_line(line))
+        for line in lines:
+            if cut or report.truncated:
+                line["truncated"] = True
+            click.echo(_json_line(line))
     if failed:
         sys.exit(1)
+
+
+def _links_json(links: list[JoinLink]) -> list[dict[str, str | None]]:
+    return [{k: v for k, v in link.to_json().items() if k != "dial" or v} for link in links]
+
+
+def _links_lines(name: str, report: SourceReport) -> list[dict[str, Any]]:
+    """One line for the input; for a calendar with several events, one line per event (its
+    UID, summary and start, whether it is cancelled, its own links)."""
+    if len(report.events) <= 1:
+        return [
+            {
+                "file": name,
+                "kind": report.kind,
+                "cancelled": report.cancelled,
+                "links": _links_json(report.links),
+            }
+        ]
+    return [
+        {
+            "file": name,
+            "kind": report.kind,
+            "event": event.to_json(),
+            "cancelled": event.cancelled,
+            "links": _links_json(event.links),
+        }
+        for event in report.events
+    ]

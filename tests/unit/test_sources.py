@@ -129,6 +129,137 @@ CASES: dict[str, tuple[str, bool, list[JoinLink]]] = {
             JoinLink("meet", "https://meet.google.com/qrs-tuvw-xyz", meeting_id="qrs-tuvw-xyz"),
         ],
     ),
+    # -- link families of 2023-2026 invitations (fixtures written from the documented forms) --
+    "zoom_app_links.txt": (
+        "text",
+        False,
+        [
+            # zoommtg:// deep link: the meeting number only in confno=, the pwd= token kept in
+            # the URL, the passcode a person types from the text
+            JoinLink(
+                "zoom",
+                "https://us05web.zoom.us/j/83412345678?pwd=cGxhbm5pbmdUb2tlbjQy",
+                meeting_id="83412345678",
+                passcode="736204",
+                dial="83412345678.736204@zoomcrc.com",
+            ),
+            # zoomus:// (mobile); the word passcode is shown, the numeric one dials
+            JoinLink(
+                "zoom",
+                "https://zoom.us/j/86198765432?pwd=bW9iaWxlVG9rZW4x",
+                meeting_id="86198765432",
+                passcode="team-sync",
+                dial="86198765432.55019283@zoomcrc.com",
+            ),
+        ],
+    ),
+    "teams_clouds.txt": (
+        "text",
+        False,
+        [
+            JoinLink(
+                "teams",
+                "https://gov.teams.microsoft.us/l/meetup-join/19%3ameeting_R292SGlnaFJldmlldw"
+                "%40thread.v2/0?context=%7b%22Tid%22%3a%2200000000-0000-0000-0000-000000000001"
+                "%22%7d",
+                meeting_id="212334455667",
+                passcode="hG7kQ2",
+            ),
+            # the GCC High passcode above belongs to the other meeting: not this one's
+            JoinLink(
+                "teams",
+                "https://dod.teams.microsoft.us/meet/27712345678901?p=Dd9xVv3Lq",
+                meeting_id="27712345678901",
+                passcode="Dd9xVv3Lq",
+            ),
+            JoinLink(
+                "teams",
+                "https://teams.microsoft.com/l/meetup-join/19%3ameeting_QXBwTGlua01lZXRpbmc"
+                "%40thread.v2/0?context=%7b%22Tid%22%3a%2200000000-0000-0000-0000-000000000002"
+                "%22%7d",
+                meeting_id="399812004556",
+                passcode="Ap9Lk2",
+            ),
+        ],
+    ),
+    "teams_launcher_wrapped.eml": (
+        "email",
+        False,
+        [
+            # Barracuda Link Protection around the Teams launcher around the meeting link
+            JoinLink(
+                "teams",
+                "https://teams.microsoft.com/l/meetup-join/19:meeting_U3VwcGxpZXJPbmJvYXJk"
+                "@thread.v2/0?context=%7b%7d",
+                meeting_id="318442905117",
+                passcode="Qz4mW8",
+            )
+        ],
+    ),
+    "webex_url_api.txt": (
+        "text",
+        False,
+        [
+            JoinLink(
+                "webex",
+                "https://example.webex.com/example/m.php?AT=JM&MK=2640011223&PW=Revi3w",
+                meeting_id="2640011223",
+                passcode="Revi3w",
+                dial="2640011223@example.webex.com",
+            ),
+            JoinLink(
+                "webex",
+                "https://example.webex.com/m/5f0c2a9e-7b1d-4c3e-9a8f-0123456789ab",
+                passcode="Revi3w",
+            ),
+        ],
+    ),
+    "glued_text.txt": (
+        "text",
+        False,
+        [
+            JoinLink(
+                "zoom",
+                "https://example.zoom.us/j/84455566677",
+                meeting_id="84455566677",
+                dial="84455566677@zoomcrc.com",
+            ),
+            JoinLink("meet", "https://meet.google.com/jkl-mnop-qrs", meeting_id="jkl-mnop-qrs"),
+            JoinLink(
+                "webex",
+                "https://example.webex.com/example/j.php?MTID=m9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+            ),
+            JoinLink("chime", "https://chime.aws/7712345678", meeting_id="7712345678"),
+        ],
+    ),
+    "meet_codes.json": (
+        "google-event",
+        False,
+        [
+            # the conference's Meet URL has no abc-defg-hij code: not offered
+            JoinLink("meet", "https://g.co/meet/reading-group"),
+            JoinLink("meet", "https://meet.google.com/lookup/readinggroup"),
+        ],
+    ),
+    "series_with_exceptions.ics": (
+        "ics",
+        False,
+        [
+            JoinLink(
+                "zoom",
+                "https://example.zoom.us/j/85512340000?pwd=b3BzV2Vla2x5VG9rZW4",
+                meeting_id="85512340000",
+                passcode="902214",
+                dial="85512340000.902214@zoomcrc.com",
+            ),
+            JoinLink(
+                "teams",
+                "https://teams.cloud.microsoft/meet/36612345678901?p=Pr3pX9",
+                meeting_id="36612345678901",
+                passcode="Pr3pX9",
+            ),
+        ],
+    ),
 }
 
 
@@ -412,3 +543,56 @@ def test_oversized_mime_fields_are_read_as_text(content_type: bytes) -> None:
     assert time.perf_counter() - start < 1
     assert (report.kind, report.truncated) == ("email", True)
     assert [link.meeting_id for link in report.links] == ["123456789"]
+
+
+# -- per-event answers for calendars with several events --------------------------------------
+
+
+def test_each_event_of_a_calendar_has_its_own_answer() -> None:
+    report = analyse_bytes((FIXTURES / "series_with_exceptions.ics").read_bytes())
+    assert [
+        (e.uid, e.start, e.tzid, e.recurrence_id, e.cancelled, [link.provider for link in e.links])
+        for e in report.events
+    ] == [
+        ("fixture-series-1@example.com", "20260105T090000", "Europe/Berlin", "", False, ["zoom"]),
+        (
+            "fixture-series-1@example.com",
+            "20260112T090000",
+            "Europe/Berlin",
+            "20260112T090000",
+            True,
+            [],
+        ),
+        ("fixture-offsite-2@example.com", "20260115T130000Z", "", "", False, ["teams"]),
+    ]
+    assert [e.summary for e in report.events] == ["Weekly ops", "Weekly ops", "Offsite prep"]
+
+
+def test_a_cancelled_event_does_not_cancel_the_others_nor_lend_its_links() -> None:
+    data = (
+        b"BEGIN:VCALENDAR\nMETHOD:PUBLISH\n"
+        b"BEGIN:VEVENT\nUID:a\nSTATUS:CANCELLED\nLOCATION:https://zoom.us/j/111111111\nEND:VEVENT\n"
+        b"BEGIN:VEVENT\nUID:b\nLOCATION:https://meet.google.com/abc-defg-hij\nEND:VEVENT\n"
+        b"END:VCALENDAR\n"
+    )
+    report = analyse_bytes(data)
+    assert not report.cancelled
+    assert [link.provider for link in report.links] == ["meet"]
+    assert [(e.uid, e.cancelled) for e in report.events] == [("a", True), ("b", False)]
+
+
+def test_method_cancel_cancels_every_event() -> None:
+    data = (
+        b"BEGIN:VCALENDAR\nMETHOD:CANCEL\n"
+        b"BEGIN:VEVENT\nUID:a\nLOCATION:https://zoom.us/j/111111111\nEND:VEVENT\n"
+        b"BEGIN:VEVENT\nUID:b\nLOCATION:https://meet.google.com/abc-defg-hij\nEND:VEVENT\n"
+        b"END:VCALENDAR\n"
+    )
+    report = analyse_bytes(data)
+    assert (report.cancelled, report.links) == (True, [])
+    assert all(e.cancelled and e.links == [] for e in report.events)
+
+
+def test_single_event_and_non_calendar_inputs_have_one_answer() -> None:
+    assert len(analyse_bytes((FIXTURES / "meet_invitation.ics").read_bytes()).events) == 1
+    assert analyse_bytes(b"https://zoom.us/j/123456789").events == []

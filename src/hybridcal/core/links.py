@@ -535,11 +535,20 @@ class _Scanner:
             meeting_id = ids[0] if ids else None
         passcodes: list[str] = []
         if rule.passcode_label is not None:
-            passcodes = [
-                p
-                for p in self._labelled(group.lines, windows, rule.passcode_label)
-                if _digits(p) != meeting_id
-            ]
+            # a passcode written after the link is this meeting's; one written before it may be
+            # the previous meeting's: it counts only when neither the text after the link nor
+            # the URL gives one
+            after, around = (
+                [
+                    p
+                    for p in self._labelled(
+                        group.lines, windows, rule.passcode_label, after_only=after_only
+                    )
+                    if _digits(p) != meeting_id
+                ]
+                for after_only in (True, False)
+            )
+            passcodes = after or ([] if link.passcode else around)
         passcode = passcodes[0] if passcodes else link.passcode
         # a dial string carries only a numeric passcode a person types (Zoom: the numeric
         # phone/room passcode), never a token or a word
@@ -579,11 +588,13 @@ class _Scanner:
         pattern: re.Pattern[str],
         *,
         digits_only: bool = False,
+        after_only: bool = False,
     ) -> list[str]:
-        """Values of ``pattern`` near the link, nearest first (after the link before before it)."""
+        """Values of ``pattern`` near the link, nearest first (after the link before before it;
+        with ``after_only``, on the link's line and after it only)."""
         scored: list[tuple[float, int, str]] = []
         for pos, (lo, hi) in zip(positions, windows, strict=True):
-            for line_no in range(lo, hi + 1):
+            for line_no in range(max(lo, pos) if after_only else lo, hi + 1):
                 for length, raw in self._label_matches(pattern, line_no, "value"):
                     if value := _label_value(length, raw, digits_only=digits_only):
                         distance = line_no - pos

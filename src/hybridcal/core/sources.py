@@ -16,6 +16,9 @@ short the report says so (``SourceReport.truncated``):
   most ``MAX_MIME_DEPTH`` (16) levels deep; an unknown or malformed charset falls back to UTF-8,
   then Windows-1252;
 - at most ``MAX_EVENTS`` (200) events (VEVENTs, JSON items) are read;
+- an iCalendar file (or e-mail part) with several events is answered per event too
+  (``SourceReport.events``: UID, summary, start, cancelled, links): a cancelled event does not
+  cancel the others, and its links are not among the file's;
 - each text field is scanned up to ``links.MAX_SCAN_CHARS`` characters, all fields together up
   to ``MAX_SCAN_TOTAL`` (2 Mi characters), and at most ``links.MAX_LINKS`` links are reported.
 """
@@ -25,7 +28,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
 from typing import TYPE_CHECKING, Any
@@ -72,11 +75,33 @@ _TEXT_PROPERTIES = frozenset({"LOCATION", "DESCRIPTION", "X-ALT-DESC", "SUMMARY"
 
 
 @dataclass(frozen=True, slots=True)
+class EventReport:
+    """One VEVENT of an iCalendar file: what identifies it and its own join links."""
+
+    uid: str
+    summary: str
+    start: str  # DTSTART as written (``20260105T090000Z``, ``20260105``), "" when absent
+    cancelled: bool  # STATUS:CANCELLED, or the file's METHOD:CANCEL
+    links: list[JoinLink]
+    recurrence_id: str = ""  # RECURRENCE-ID of an overridden occurrence
+    tzid: str = ""  # DTSTART's TZID parameter
+
+    def to_json(self) -> dict[str, str]:
+        found = {"uid": self.uid, "summary": self.summary, "start": self.start}
+        if self.tzid:
+            found["tzid"] = self.tzid
+        if self.recurrence_id:
+            found["recurrence_id"] = self.recurrence_id
+        return found
+
+
+@dataclass(frozen=True, slots=True)
 class SourceReport:
     kind: str  # email / ics / google-event / graph-event / text
-    cancelled: bool
-    links: list[JoinLink]
+    cancelled: bool  # every event is cancelled (or the mail's calendar cancels its meeting)
+    links: list[JoinLink]  # the links of the events that are not cancelled, best first
     truncated: bool = False  # a cap cut the reading short: links further in were not looked for
+    events: list[EventReport] = field(default_factory=list)  # per VEVENT, in file order
 
 
 def links_from_bytes(data: bytes, *, name: str = "-") -> list[JoinLink]:
@@ -108,29 +133,30 @@ class _Reader:
 
     def __init__(self, *, truncated: bool) -> None:
         self.links = LinkSet()
+        self.events: list[EventReport] = []
         self.truncated = truncated
         self._left = MAX_SCAN_TOTAL
 
-    @property
-    def full(self) -> bool:
-        return len(self.links) >= MAX_LINKS or self._left <= 0
-
-    def scan(self, text: str) -> None:
-        if self.full:
+    def scan(self, text: str, into: LinkSet | None = None) -> None:
+        """Scan ``text`` within the budget; its links go to ``into`` (an event's) or the file's."""
+        target = self.links if into is None else into
+        if len(target) >= MAX_LINKS or self._left <= 0:
             self.truncated = self.truncated or bool(text.strip())
             return
         limits = Limits(scan_chars=min(MAX_SCAN_CHARS, self._left))
         found = scan_text(text, limits=limits)
         self._left -= min(len(text), limits.scan_chars)
         self.truncated = self.truncated or found.truncated
-        self.links.update(found.links)
+        target.update(found.links)
 
-    def add(self, links: list[JoinLink]) -> None:
+    def add(self, links: list[JoinLink] | tuple[JoinLink, ...]) -> None:
         self.links.update(links)
+        if len(self.links) > MAX_LINKS:
+            self.truncated = True
 
     def report(self, kind: str, *, cancelled: bool) -> SourceReport:
         links = [] if cancelled else list(self.links.links[:MAX_LINKS])
-        return SourceReport(kind, cancelled, links, self.truncated)
+        return SourceReport(kind, cancelled, links, self.truncated, self.events)
 
 
 def _decode(data: bytes, charset: str | None) -> str:
@@ -305,18 +331,37 @@ class _Calendar:
 
     @property
     def cancelled(self) -> bool:
-        if self.method == "CANCEL":
-            return True
-        statuses = [_first(e, "STATUS").upper() for e in self.events]
-        return bool(statuses) and all(s == "CANCELLED" for s in statuses)
+        """METHOD:CANCEL, or every event cancelled: one cancelled occurrence or meeting among
+        others cancels only itself."""
+        return bool(self.events) and all(self.event_cancelled(e) for e in self.events)
+
+    def event_cancelled(self, props: list[_Property]) -> bool:
+        return self.method == "CANCEL" or _first(props, "STATUS").strip().upper() == "CANCELLED"
 
     def read_links(self, reader: _Reader) -> None:
+        """Each event's links, as its own answer and (unless it is cancelled) the file's."""
         for props in self.events:
-            reader.add(_structured(props))
+            found = LinkSet()
+            found.update(_structured(props))
             for name in ("LOCATION", "URL", "DESCRIPTION", "X-ALT-DESC"):
                 for prop in props:
                     if prop.name == name:
-                        reader.scan(prop.value)
+                        reader.scan(prop.value, into=found)
+            cancelled = self.event_cancelled(props)
+            if not cancelled:
+                reader.add(found.links)
+            start = next((p for p in props if p.name == "DTSTART"), None)
+            reader.events.append(
+                EventReport(
+                    uid=_first(props, "UID").strip(),
+                    summary=_first(props, "SUMMARY").strip(),
+                    start=start.value.strip() if start else "",
+                    cancelled=cancelled,
+                    links=[] if cancelled else list(found.links[:MAX_LINKS]),
+                    recurrence_id=_first(props, "RECURRENCE-ID").strip(),
+                    tzid=start.params.get("TZID", "") if start else "",
+                )
+            )
 
 
 def _structured(props: list[_Property]) -> list[JoinLink]:
