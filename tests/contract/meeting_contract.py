@@ -222,6 +222,48 @@ class MeetingSystemContract:
             start + timedelta(days=day) for day in range(5)
         ]
 
+    async def test_a_series_that_becomes_a_single_meeting_keeps_its_meeting(
+        self, system: MeetingSystem, inspect: MeetingInspector, organizer: str
+    ) -> None:
+        """The same meeting, changed in place by the system's documented operations: one
+        meeting per event whatever its recurrence becomes, and the invitation's link stays."""
+        request = meeting_request(inspect, organizer, recurrence=DAILY_FIVE)
+        join = await system.create(request)
+        assert request.start is not None
+        single = replace(
+            request,
+            recurrence=(),
+            start=request.start + timedelta(hours=1),
+            end=request.start + timedelta(hours=2),
+        )
+        updated = await system.update(join, single)
+        assert (updated.meeting_id, updated.join_url, updated.passcode) == (
+            join.meeting_id,
+            join.join_url,
+            join.passcode,
+        )
+        assert await inspect.occurrence_starts(join.meeting_id) == []
+        seen = await inspect.seen(join.meeting_id)
+        assert (seen.start, seen.end) == (single.start, single.end)
+        found = await system.find(single)
+        assert found is not None
+        assert found.meeting_id == join.meeting_id
+
+    async def test_a_single_meeting_that_becomes_a_series_keeps_its_meeting(
+        self, system: MeetingSystem, inspect: MeetingInspector, organizer: str
+    ) -> None:
+        request = meeting_request(inspect, organizer)
+        join = await system.create(request)
+        updated = await system.update(join, replace(request, recurrence=DAILY_FIVE))
+        assert (updated.meeting_id, updated.join_url) == (join.meeting_id, join.join_url)
+        start = base_start(inspect)
+        assert await inspect.occurrence_starts(join.meeting_id) == [
+            start + timedelta(days=day) for day in range(5)
+        ]
+        back = await system.update(join, request)  # and back again
+        assert back.meeting_id == join.meeting_id
+        assert await inspect.occurrence_starts(join.meeting_id) == []
+
     async def test_update_occurrence_moves_only_that_occurrence(
         self, system: MeetingSystem, inspect: MeetingInspector, organizer: str
     ) -> None:

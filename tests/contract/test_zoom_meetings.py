@@ -632,3 +632,238 @@ async def test_join_info_from_the_simulator_has_phones_and_sip(
     ]
     assert "zak" not in repr(join)
     assert made["start_url"] not in repr(join)
+
+
+# -- issue 9: documented operations only, deletes and the daily limit, tightened passcodes --------
+
+
+def nulls_in(value: Any, where: str = "") -> list[str]:
+    """Where ``value`` (a request body) holds a JSON null."""
+    if value is None:
+        return [where or "(body)"]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in nulls_in(v, f"{where}.{k}".lstrip("."))]
+    if isinstance(value, list):
+        return [p for n, v in enumerate(value) for p in nulls_in(v, f"{where}[{n}]")]
+    return []
+
+
+async def test_every_change_of_shape_uses_documented_fields_only(
+    make: Make, sim: ZoomSimulator, inspect: ZoomInspector
+) -> None:
+    zoom = make(ZoomOptions(alternative_hosts=(BOB,), waiting_room=True))
+    single = meeting_request(inspect, ALICE)
+    join = await zoom.create(single)
+    series = replace(single, recurrence=DAILY_FIVE)
+    await zoom.update(join, series)
+    first = base_start(inspect)
+    await zoom.update_occurrence(
+        join.meeting_id, first + timedelta(days=1), first, first + timedelta(hours=1)
+    )
+    await zoom.delete_occurrence(join.meeting_id, first + timedelta(days=2))
+    await zoom.update(join, single)  # the series becomes one meeting again
+    await zoom.update(join, replace(single, recurrence=("RRULE:FREQ=WEEKLY",)))  # no fixed time
+    await zoom.update(join, single)
+    await zoom.delete(join.meeting_id)
+    writes = [r for r in api_calls(sim) if r.method in {"POST", "PATCH", "DELETE"}]
+    assert all(200 <= r.status < 300 for r in writes), [(r.method, r.status) for r in writes]
+    assert [(r.method, r.path, nulls_in(r.body)) for r in writes if r.body is not None] == [
+        (r.method, r.path, []) for r in writes if r.body is not None
+    ]
+    patches = [r.body for r in writes if r.method == "PATCH" and "occurrence_id" not in r.query]
+    assert [p["type"] for p in patches] == [8, 2, 3, 2]
+    assert [("recurrence" in p) for p in patches] == [True, False, False, False]
+    assert [("start_time" in p) for p in patches] == [True, True, False, True]
+
+
+async def test_a_series_becomes_one_meeting_with_one_patch_and_no_new_meeting(
+    make: Make, sim: ZoomSimulator, inspect: ZoomInspector
+) -> None:
+    zoom = make()
+    request = meeting_request(inspect, ALICE, recurrence=DAILY_FIVE)
+    join = await zoom.create(request)
+    sim.request_log.clear()
+    await zoom.update(join, replace(request, recurrence=()))
+    assert [(r.method, r.status) for r in api_calls(sim)] == [("PATCH", 204)]
+    [patch] = api_calls(sim)
+    assert patch.body["type"] == 2
+    assert patch.body["start_time"] == base_start(inspect).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert "recurrence" not in patch.body
+    assert [m["id"] for m in sim.meetings(include_deleted=True)] == [int(join.meeting_id)]
+
+
+async def test_the_simulator_refuses_the_old_null_way(
+    make: Make, sim: ZoomSimulator, inspect: ZoomInspector
+) -> None:
+    """What the connector used to send, and why it must not: Zoom documents no null."""
+    zoom = make()
+    join = await zoom.create(meeting_request(inspect, ALICE, recurrence=DAILY_FIVE))
+    with pytest.raises(ConnectorError, match="Zoom code 300"):
+        await zoom._call(  # the request the old update made
+            "PATCH",
+            f"/meetings/{join.meeting_id}",
+            json_body={"type": 2, "start_time": "2030-03-06T09:00:00Z", "recurrence": None},
+            name="meetings.update",
+        )
+    assert meeting_of(sim, join.meeting_id)["type"] == 8
+
+
+def use_up(sim: ZoomSimulator, host: str, leave: int = 0) -> None:
+    """Charge ``host``'s daily create/update/delete budget until ``leave`` requests remain."""
+    sim.charge_daily(host, sim.daily_limit - sim.daily_count(host) - leave)
+
+
+async def test_an_occurrence_deleted_at_the_daily_limit_is_refused_until_after_midnight(
+    make: Make, sim: ZoomSimulator, inspect: ZoomInspector, clock: Clock
+) -> None:
+    zoom = make()
+    join = await zoom.create(meeting_request(inspect, ALICE, recurrence=DAILY_FIVE))
+    fourth = base_start(inspect) + timedelta(days=3)
+    use_up(sim, ALICE)
+    sim.request_log.clear()
+    with pytest.raises(MeetingRefusedError) as refused:
+        await zoom.delete_occurrence(join.meeting_id, fourth)
+    assert refused.value.problem.kind is ProblemKind.DAILY_LIMIT
+    assert refused.value.retry_at == datetime(2030, 3, 5, 0, 1, tzinfo=UTC)
+    assert [(r.method, r.status) for r in api_calls(sim)] == [("DELETE", 429)]
+    assert fourth in await inspect.occurrence_starts(join.meeting_id)
+    # Zoom said so for this meeting: more calls about it are refused here, without a request
+    for attempt in (
+        zoom.delete_occurrence(join.meeting_id, fourth),
+        zoom.update_occurrence(join.meeting_id, fourth, fourth, fourth + timedelta(hours=1)),
+        zoom.delete(join.meeting_id),
+    ):
+        with pytest.raises(MeetingRefusedError) as again:
+            await attempt
+        assert again.value.retry_at == refused.value.retry_at
+    assert len(api_calls(sim)) == 1
+    clock.now = refused.value.retry_at
+    await zoom.delete_occurrence(join.meeting_id, fourth)
+    assert fourth not in await inspect.occurrence_starts(join.meeting_id)
+    assert sim.daily_count(ALICE) == 1
+
+
+async def test_deleting_a_meeting_at_the_daily_limit_is_refused_and_keeps_it(
+    make: Make, sim: ZoomSimulator, inspect: ZoomInspector
+) -> None:
+    zoom = make()
+    join = await zoom.create(meeting_request(inspect, ALICE))
+    use_up(sim, ALICE)
+    with pytest.raises(MeetingRefusedError) as refused:
+        await zoom.delete(join.meeting_id)
+    assert refused.value.problem.kind is ProblemKind.DAILY_LIMIT
+    assert sim.meeting(join.meeting_id) is not None
+
+
+async def test_a_create_at_the_daily_limit_is_asked_once_per_host(
+    make: Make, sim: ZoomSimulator, inspect: ZoomInspector
+) -> None:
+    zoom = make()
+    await zoom.passcode_policy()
+    use_up(sim, ALICE)
+    for _ in range(3):
+        with pytest.raises(MeetingRefusedError):
+            await zoom.create(meeting_request(inspect, ALICE))
+    assert len(sim.calls("POST", "/v2")) == 1
+    await zoom.create(meeting_request(inspect, BOB))  # another host's budget
+
+
+async def test_a_series_whose_exclusions_meet_the_daily_limit_is_made_and_finished_later(
+    make: Make, sim: ZoomSimulator, inspect: ZoomInspector, clock: Clock
+) -> None:
+    zoom = make()
+    start = base_start(inspect)  # 2030-03-06 09:00 UTC = 10:00 in Zurich
+    request = meeting_request(
+        inspect,
+        ALICE,
+        recurrence=(
+            *DAILY_FIVE,
+            "EXDATE;TZID=Europe/Zurich:20300307T100000",
+            "EXDATE;TZID=Europe/Zurich:20300309T100000",
+        ),
+    )
+    use_up(sim, ALICE, leave=2)  # the create and one exclusion
+    with pytest.raises(MeetingRefusedError) as refused:
+        await zoom.create(request)
+    made = refused.value.made
+    assert made is not None
+    assert refused.value.problem.kind is ProblemKind.DAILY_LIMIT
+    [meeting] = sim.meetings(ALICE)
+    assert made.meeting_id == str(meeting["id"])
+    assert made.join_url == meeting["join_url"]
+    assert await inspect.occurrence_starts(made.meeting_id) == [
+        start + timedelta(days=d) for d in (0, 2, 3, 4)
+    ]
+    clock.now = refused.value.retry_at
+    await zoom.update(made, request)  # what the executor does at the retry
+    assert await inspect.occurrence_starts(made.meeting_id) == [
+        start + timedelta(days=d) for d in (0, 2, 4)
+    ]
+    assert len(sim.meetings(ALICE, include_deleted=True)) == 1
+
+
+async def test_a_passcode_policy_tightened_after_the_cache_was_filled(
+    make: Make, sim: ZoomSimulator, inspect: ZoomInspector
+) -> None:
+    zoom = make()
+    await zoom.create(meeting_request(inspect, ALICE))  # the rules are read and cached
+    sim.set_password_requirement(only_allow_numeric=True, length=10)  # the admin tightens them
+    sim.request_log.clear()
+    join = await zoom.create(meeting_request(inspect, ALICE))
+    assert join.passcode is not None
+    assert join.passcode.isdigit()
+    assert len(join.passcode) == 10
+    assert [(r.method, r.path, r.status) for r in api_calls(sim)] == [
+        ("POST", f"/v2/users/{ALICE}/meetings", 400),
+        ("GET", "/v2/accounts/me/settings", 200),
+        ("POST", f"/v2/users/{ALICE}/meetings", 201),
+    ]
+    assert api_calls(sim)[0].code == 300
+    assert meeting_of(sim, join.meeting_id)["password"] == join.passcode
+    sim.request_log.clear()
+    await zoom.create(meeting_request(inspect, BOB))  # the fresh rules are cached for everyone
+    assert [(r.method, r.status) for r in api_calls(sim)] == [("POST", 201)]
+
+
+async def test_a_hosts_own_stricter_rules_are_read_when_the_accounts_allow_the_passcode(
+    make: Make, sim: ZoomSimulator, inspect: ZoomInspector
+) -> None:
+    zoom = make()
+    await zoom.passcode_policy()
+    sim.set_password_requirement(user=ALICE, length=10, have_special_character=True)
+    join = await zoom.create(meeting_request(inspect, ALICE))
+    assert join.passcode is not None
+    assert len(join.passcode) == 10
+    assert any(c in "-_*" for c in join.passcode)
+    assert [(r.method, r.path, r.status) for r in api_calls(sim)][-4:] == [
+        ("POST", f"/v2/users/{ALICE}/meetings", 400),
+        ("GET", "/v2/accounts/me/settings", 200),
+        ("GET", f"/v2/users/{ALICE}/settings", 200),
+        ("POST", f"/v2/users/{ALICE}/meetings", 201),
+    ]
+    sim.request_log.clear()
+    await zoom.create(meeting_request(inspect, ALICE))  # Alice's rules are remembered
+    await zoom.create(meeting_request(inspect, BOB))  # Bob keeps the account's
+    assert [(r.method, r.status) for r in api_calls(sim)] == [("POST", 201), ("POST", 201)]
+
+
+async def test_a_passcode_refused_twice_is_a_refusal_for_later(
+    make: Make, sim: ZoomSimulator, inspect: ZoomInspector, clock: Clock
+) -> None:
+    zoom = make()
+    await zoom.passcode_policy()
+    sim.set_password_requirement(length=10)
+
+    async def tighten_again(record: ZoomRecord) -> None:
+        if record.path.endswith("/settings"):  # right after we read them: numbers only now
+            sim.set_password_requirement(only_allow_numeric=True)
+
+    sim.after_request.append(tighten_again)
+    sim.request_log.clear()
+    with pytest.raises(MeetingRefusedError) as refused:
+        await zoom.create(meeting_request(inspect, ALICE))
+    assert refused.value.problem.kind is ProblemKind.REFUSED
+    assert "passcode" in refused.value.problem.detail
+    assert refused.value.retry_at == clock() + timedelta(hours=6)
+    assert [r.status for r in sim.calls("POST", "/v2")] == [400, 400]  # once again, not more
+    assert sim.meetings() == []

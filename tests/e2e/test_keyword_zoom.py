@@ -286,3 +286,165 @@ async def test_zoom_errors_and_throttling_still_give_one_meeting_per_event(h: Ha
         description = h.event(ALICE, event_id)["description"]
         assert description.count("hybridcal:begin") == 1
         assert len(h.patches(event_id)) == 1
+
+
+# -- issue 9: documented operations, deletes against the daily limit, tightened passcodes -------
+
+
+def _nulls(value: Any, where: str = "") -> list[str]:
+    if value is None:
+        return [where or "(body)"]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _nulls(v, f"{where}.{k}".lstrip("."))]
+    if isinstance(value, list):
+        return [p for n, v in enumerate(value) for p in _nulls(v, f"{where}[{n}]")]
+    return []
+
+
+def _zoom_writes(h: Harness) -> list[ZoomRecord]:
+    return [
+        r
+        for r in h.zoom.request_log
+        if r.path.startswith("/v2/") and r.method in {"POST", "PATCH", "DELETE"}
+    ]
+
+
+async def test_a_series_that_becomes_one_event_keeps_its_one_meeting(h: Harness) -> None:
+    first = tomorrow_at(8)
+    body = _zoom_event("Standup", recurrence=["RRULE:FREQ=DAILY;COUNT=5"], **when(first, 15))
+    master = h.sim.person_insert(ALICE, body)["id"]
+    await h.settle()
+    [series] = h.zoom_meetings()
+    assert series["type"] == 8
+    block = h.event(ALICE, master)["description"]
+
+    lost: list[int] = []
+
+    async def lose_the_patch_answer(record: ZoomRecord) -> None:
+        if record.method == "PATCH" and record.status == 204 and not lost:
+            lost.append(record.status)
+            raise DropResponse  # Zoom changed the meeting; the daemon sees a broken connection
+
+    h.zoom.after_request.append(lose_the_patch_answer)
+    h.sim.person_patch(ALICE, master, {"recurrence": [], **when(first + timedelta(hours=1), 30)})
+    await h.settle()
+    assert lost
+    [single] = h.zoom.meetings(include_deleted=True)  # the same meeting, changed in place
+    assert single["id"] == series["id"]
+    assert single["type"] == 2
+    assert "occurrences" not in single
+    assert _zoom_start(single) == first + timedelta(hours=1)
+    assert single["duration"] == 30
+    assert single["join_url"] == series["join_url"]
+    assert h.event(ALICE, master)["description"] == block  # the invitation's link still works
+    assert h.zoom_calls("POST", "/v2/users/") == 1
+    writes = _zoom_writes(h)
+    assert [(r.method, r.path, _nulls(r.body)) for r in writes if r.body is not None] == [
+        (r.method, r.path, []) for r in writes if r.body is not None
+    ]
+    assert all(r.status < 400 for r in writes)
+    patch = next(r for r in writes if r.method == "PATCH")
+    assert patch.body["type"] == 2
+    assert "recurrence" not in patch.body
+    binding = await h.binding(ALICE, master)
+    assert binding is not None
+    assert binding.meeting_id == str(series["id"])
+    rows = [m for m in await h.meetings() if m["id"].startswith(master)]
+    assert len(rows) == 1
+
+
+def _occurrence_ms(start: datetime) -> str:
+    return str(int(start.timestamp() * 1000))
+
+
+async def test_occurrences_refused_by_the_daily_limit_are_mirrored_after_the_reset(
+    h: Harness,
+) -> None:
+    """Zoom counts deleting (and moving) an occurrence against the host's 100 create, update
+    or delete requests a day. At the limit: the refusal is recorded with its retry (00:01 UTC),
+    nothing is asked again before then — not by echoes, reconciles or a restart — and at the
+    retry both occurrences are mirrored."""
+    first = tomorrow_at(8)
+    body = _zoom_event("Standup", recurrence=["RRULE:FREQ=DAILY;COUNT=5"], **when(first, 15))
+    master = h.sim.person_insert(ALICE, body)["id"]
+    await h.settle()
+    [meeting] = h.zoom_meetings()
+    h.zoom.charge_daily(ALICE, h.zoom.daily_limit - h.zoom.daily_count(ALICE))  # Alice's day
+
+    moved_start, cancelled_start = first + timedelta(days=1), first + timedelta(days=3)
+    moved_id = _occurrence_id(master, moved_start)
+    cancelled_id = _occurrence_id(master, cancelled_start)
+    h.sim.person_patch(ALICE, moved_id, when(moved_start + timedelta(hours=2), 15))
+    h.sim.person_delete(ALICE, cancelled_id)
+    await h.settle()
+
+    current = h.zoom.meeting(meeting["id"])
+    assert current is not None
+    by_id = {o["occurrence_id"]: o for o in current["occurrences"]}
+    assert by_id[_occurrence_ms(cancelled_start)]["status"] == "available"  # not yet
+    assert _zoom_start(by_id[_occurrence_ms(moved_start)]) == moved_start
+    retry_at = None
+    for event_id in (moved_id, cancelled_id):
+        binding = await h.binding(ALICE, event_id)
+        assert binding is not None, event_id
+        assert binding.problem is not None
+        assert binding.problem.kind is ProblemKind.DAILY_LIMIT
+        assert binding.retry_at is not None
+        assert (binding.retry_at.hour, binding.retry_at.minute) == (0, 1)
+        assert binding.retry_at > h.clock()
+        retry_at = binding.retry_at
+    refused = [r for r in _zoom_writes(h) if r.status == 429]
+    assert len(refused) == 1  # Zoom said it once; the other occurrence was not even asked
+    assert "occurrence_id" in refused[0].query
+    assert "Standup" in h.event(ALICE, master)["summary"]
+    assert meeting["join_url"] in h.event(ALICE, master)["description"]  # the link stays
+
+    writes = len(_zoom_writes(h))
+    await h.reconcile()
+    assert h.daemon.retry_deferred() == 0  # not before the reset
+    await h.restart()  # the refusal outlives the daemon
+    await h.settle()
+    assert len(_zoom_writes(h)) == writes  # no storm: nothing asked again meanwhile
+
+    assert retry_at is not None
+    h.clock.advance(retry_at - h.clock() + timedelta(seconds=1))
+    assert h.daemon.retry_deferred() == 1
+    await h.settle()
+    current = h.zoom.meeting(meeting["id"])
+    assert current is not None
+    by_id = {o["occurrence_id"]: o for o in current["occurrences"]}
+    assert by_id[_occurrence_ms(cancelled_start)]["status"] == "deleted"
+    moved = by_id[_occurrence_ms(moved_start)]
+    assert _zoom_start(moved) == moved_start + timedelta(hours=2)
+    assert h.zoom.daily_count(ALICE) == 2  # one delete and one update on the new day
+    for event_id in (moved_id, cancelled_id):
+        binding = await h.binding(ALICE, event_id)
+        assert binding is not None
+        assert (binding.problem, binding.retry_at) == (None, None)
+    await h.reconcile()
+    assert h.zoom.daily_count(ALICE) == 2
+    assert h.zoom_calls("POST", "/v2/users/") == 1  # still the one meeting of the series
+
+
+async def test_a_tightened_passcode_policy_costs_one_retry_not_six_hours(h: Harness) -> None:
+    first = h.sim.person_insert(ALICE, _zoom_event("First"))["id"]
+    await h.settle()  # the account's passcode rules are read and cached
+    assert "hybridcal:begin" in h.event(ALICE, first)["description"]
+    h.zoom.set_password_requirement(only_allow_numeric=True, length=10)  # the admin tightens
+
+    second = h.sim.person_insert(ALICE, _zoom_event("Second", **when(tomorrow_at(14))))["id"]
+    await h.settle()
+    [meeting] = [m for m in h.zoom_meetings() if m["topic"].startswith("Second")]
+    assert meeting["password"].isdigit()
+    assert len(meeting["password"]) == 10
+    text = h.event(ALICE, second)["description"]
+    assert meeting["join_url"] in text
+    assert meeting["password"] in text
+    assert "could not be created" not in text
+    binding = await h.binding(ALICE, second)
+    assert binding is not None
+    assert binding.problem is None
+    creates = [r.status for r in h.zoom.calls("POST", "/v2/users/")]
+    assert creates == [201, 400, 201]
+    assert h.zoom_calls("GET", "/v2/accounts/me/settings") == 2  # read again, at once
+    assert len(h.zoom_meetings()) == 2

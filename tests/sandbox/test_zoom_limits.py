@@ -5,7 +5,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from tests.sandbox.zoom_support import ALICE, BOB, Clock, ZoomClient, client_for, started
+from tests.sandbox.zoom_support import (
+    ALICE,
+    BOB,
+    Clock,
+    ZoomClient,
+    client_for,
+    started,
+    weekly,
+)
 
 from hybridcal.sandbox.zoom import ZoomSimulator
 
@@ -37,7 +45,10 @@ async def test_101st_create_or_update_of_a_host_is_refused_until_midnight_utc(
     assert len(zoom.meetings(ALICE)) == 60
     assert (await client.create(BOB)).status == 201  # per user
     reads = await client.call("GET", f"/meetings/{meeting_id}")
-    assert reads.status == 200  # reads and deletes are not limited
+    assert reads.status == 200  # reads are not limited
+    delete = await client.call("DELETE", f"/meetings/{meeting_id}")
+    assert (delete.status, delete.body) == (429, {"code": 429, "message": DAILY})  # deletes are
+    assert zoom.meeting(meeting_id) is not None
     clock.now = datetime(2030, 3, 4, 23, 59, 59, tzinfo=UTC)
     await client.token()
     assert (await client.create()).status == 429
@@ -83,3 +94,53 @@ async def test_per_second_limit_answers_429_with_retry_after(clock: Clock) -> No
         assert (await client.call("GET", f"/users/{ALICE}")).status == 200
         unauthenticated = await client.call("GET", f"/users/{ALICE}", token="nope")
         assert unauthenticated.status == 401
+
+
+async def test_deletes_of_meetings_and_of_occurrences_are_charged(clock: Clock) -> None:
+    """Zoom: "A single user can only make 100 create, update, or delete meeting requests per
+    day (UTC)" — deleting one occurrence is a delete request like any other."""
+    async with started(now=clock, daily_limit=5) as sim, client_for(sim) as client:
+        single = (await client.create()).body
+        made = await client.create(
+            type=8,
+            start_time="2030-03-05T10:00:00",
+            timezone="Europe/Zurich",
+            recurrence=weekly("3", end_times=4),
+        )
+        series_path = f"/meetings/{made.body['id']}"
+        first, second, third, _ = (o["occurrence_id"] for o in made.body["occurrences"])
+        assert sim.daily_count(ALICE) == 2
+        deleted = await client.call("DELETE", series_path, params={"occurrence_id": first})
+        assert deleted.status == 204
+        assert sim.daily_count(ALICE) == 3
+        again = await client.call("DELETE", series_path, params={"occurrence_id": first})
+        assert again.code == 3000  # already gone: refused before the budget, not charged
+        assert sim.daily_count(ALICE) == 3
+        moved = await client.call(
+            "PATCH",
+            series_path,
+            params={"occurrence_id": second},
+            json={"start_time": "2030-03-12T15:00:00Z"},
+        )
+        assert moved.status == 204
+        assert (await client.call("DELETE", f"/meetings/{single['id']}")).status == 204
+        assert sim.daily_count(ALICE) == 5
+        refused = await client.call("DELETE", series_path, params={"occurrence_id": third})
+        assert (refused.status, refused.body) == (
+            429,
+            {"code": 429, "message": DAILY.replace("(100)", "(5)")},
+        )
+        assert sim.daily_count(ALICE) == 5
+        live = sim.meeting(made.body["id"])
+        assert live is not None
+        assert [o["status"] for o in live["occurrences"]] == [
+            "deleted",
+            "available",
+            "available",
+            "available",
+        ]
+        clock.now = datetime(2030, 3, 5, 0, 0, 0, tzinfo=UTC)
+        await client.token()
+        retried = await client.call("DELETE", series_path, params={"occurrence_id": third})
+        assert retried.status == 204
+        assert sim.daily_count(ALICE) == 1

@@ -155,3 +155,28 @@ async def test_patch_checks_and_clears_passcodes(zoom: ZoomSimulator, client: Zo
     after = zoom.meeting(created["id"])
     assert after is not None
     assert "password" not in after
+
+
+async def test_a_policy_tightened_while_running_applies_to_the_next_request(
+    zoom: ZoomSimulator, client: ZoomClient
+) -> None:
+    """An admin may tighten the rules at any time (here through the control panel, as in the
+    demo): the settings answer the new rules at once, and a passcode made for the old ones is
+    refused with 300 ``Invalid parameter: password.``, naming each broken rule."""
+    assert (await client.create(password="Kq7mWz2x")).status == 201
+    async with client.session.put(
+        f"{zoom.base_url}/_control/password_requirement",
+        json={"only_allow_numeric": True, "length": 10},
+    ) as response:
+        assert response.status == 200
+    settings = await client.call(
+        "GET", f"/users/{ALICE}/settings", params={"option": "meeting_security"}
+    )
+    requirement = settings.body["meeting_security"]["meeting_password_requirement"]
+    assert (requirement["only_allow_numeric"], requirement["length"]) == (True, 10)
+    refused = await client.create(password="Kq7mWz2x")
+    assert refused.status == 400
+    assert (refused.code, refused.body["message"]) == (300, "Invalid parameter: password.")
+    assert set(refused.fields()) == {"password"}
+    assert len(refused.body["errors"]) == 2  # too short, and not only digits
+    assert (await client.create(password="7305194826")).status == 201

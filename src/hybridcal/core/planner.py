@@ -13,7 +13,9 @@ durable before the next one starts, which is what makes the main path crash-safe
 
 A meeting system may refuse for a while (the organiser has no account there, the daily limit is
 reached): the binding then carries the problem and a time to try again, and the invitation
-carries a short note in the organiser's language until the meeting exists.
+carries a short note in the organiser's language until the meeting exists. A refused update,
+deletion or occurrence change of an existing meeting is recorded the same way (on the event's
+or the occurrence's binding) and is not asked for again before its retry time.
 """
 
 from __future__ import annotations
@@ -110,6 +112,7 @@ class UpdateOccurrence:
 class DeleteOccurrence:
     series: Binding
     original_start: datetime
+    then: Binding | None = None  # the occurrence's binding once it is cancelled there too
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,13 +186,14 @@ def plan(
 ) -> list[Action]:
     """The next steps for one event copy. An empty list means the event is as it should be.
 
-    ``now`` decides whether a refused creation is due to be tried again (None: not yet)."""
+    ``now`` decides whether a refused call (a creation, an update, a deletion, an occurrence)
+    is due to be tried again (None: not yet)."""
     if _shares_external_series_meeting(event, binding, series_binding, policy):
         assert series_binding is not None
-        return _plan_occurrence(event, binding, series_binding)
+        return _plan_occurrence(event, binding, series_binding, now)
     if event.is_cancelled:
         # cancelled copies arrive stripped of most fields: only the binding says it was ours
-        return [*_delete_meeting(binding, policy), _drop(binding)] if binding else []
+        return _cancelled(binding, policy, now) if binding else []
     if not event.is_organizer_copy:
         return []  # attendees' and rooms' copies only feed meeting lists
 
@@ -216,15 +220,22 @@ def _shares_external_series_meeting(
     return event.is_cancelled or _inherited(event, series)
 
 
-def _plan_occurrence(event: Event, binding: Binding | None, series: Binding) -> list[Action]:
+def _plan_occurrence(
+    event: Event, binding: Binding | None, series: Binding, now: datetime | None = None
+) -> list[Action]:
     """An occurrence binding remembers what was mirrored (its time, or that it was cancelled),
-    so a changed occurrence costs one call however often it is seen again."""
+    so a changed occurrence costs one call however often it is seen again. A refused call is
+    made again once its retry time has come, not before."""
     original = event.original_start
     if original is None:
         return []
     cancelled = event.is_cancelled or event.start is None or event.end is None
     fingerprint = CANCELLED_OCCURRENCE if cancelled else occurrence_fingerprint(event)
     if binding is not None and binding.fingerprint == fingerprint:
+        if binding.problem is None:
+            return []
+        return [SaveBinding(replace(binding, problem=None, retry_at=None))]  # changed back
+    if binding is not None and _waiting(binding, now):
         return []
     then = Binding(
         calendar_key=event.calendar_key,
@@ -238,7 +249,7 @@ def _plan_occurrence(event: Event, binding: Binding | None, series: Binding) -> 
         series_id=series.event_id,
     )
     if cancelled:
-        return [DeleteOccurrence(series, original), SaveBinding(then)]
+        return [DeleteOccurrence(series, original, then), SaveBinding(then)]
     return [UpdateOccurrence(series, event, then)]
 
 
@@ -326,7 +337,7 @@ def _continue(
     wanted = _wanted_system(match, policy)
     if wanted is None or wanted != binding.system or _keyword_changed(match, binding):
         # keyword removed, or switched to another system: undo ours, then start afresh
-        return _teardown(event, binding, policy)
+        return _teardown(event, binding, policy, now)
     if binding.system == NOTE:
         return _keep_note(event, binding, policy)
     if binding.system in policy.native_systems:
@@ -431,9 +442,9 @@ def _keep_external(
         # adopted, but our block is gone (or the marker was stale): look the meeting up by its
         # request id, or make a new one, then write the block again
         return [SaveBinding(replace(binding, state=BindingState.INTENT))]
-    fingerprint = meeting_fingerprint(event)
-    if binding.fingerprint != fingerprint and binding.state is BindingState.PATCHED:
-        return [UpdateMeeting(binding, fingerprint)]
+    changes = _mirror_changes(binding, meeting_fingerprint(event), now)
+    if changes:
+        return changes
     if binding.join is None:
         return []  # adopted from an intact marker and block: nothing to do
     block = render_join_block(binding.join, policy.locale)
@@ -442,6 +453,37 @@ def _keep_external(
 
 def _due(binding: Binding, now: datetime | None) -> bool:
     return now is not None and (binding.retry_at is None or now >= binding.retry_at)
+
+
+def _mirror_changes(binding: Binding, fingerprint: str, now: datetime | None) -> list[Action]:
+    """An update when the event changed, unless a refused one waits for its retry time; a
+    refusal is forgotten once its time has come and nothing is left to do."""
+    if binding.fingerprint != fingerprint:
+        if binding.state is BindingState.PATCHED and not _waiting(binding, now):
+            return [UpdateMeeting(binding, fingerprint)]
+        return []
+    if binding.problem is not None and _due(binding, now):
+        return [SaveBinding(replace(binding, problem=None, retry_at=None))]
+    return []
+
+
+def _cancelled(binding: Binding, policy: Policy, now: datetime | None) -> list[Action]:
+    """The event is gone: its meeting goes and the binding with it; a deletion the meeting
+    system refused for now waits for its retry time."""
+    if _waiting(binding, now):
+        return []
+    return [*_delete_meeting(binding, policy), _drop(binding)]
+
+
+def _waiting(binding: Binding, now: datetime | None) -> bool:
+    """A call about an existing meeting (update, deletion, occurrence) was refused and its
+    retry time has not come. (A refused creation is an INTENT with a problem: see
+    ``_keep_external``.)"""
+    return (
+        binding.problem is not None
+        and binding.state is not BindingState.INTENT
+        and not _due(binding, now)
+    )
 
 
 def _problem_note(system: str, problem: MeetingProblem, locale: str) -> RenderedBlock:
@@ -482,9 +524,13 @@ def _ensure_block(
     return [PatchEvent(patch, then)]
 
 
-def _teardown(event: Event, binding: Binding, policy: Policy) -> list[Action]:
-    """Remove our meeting, block and marker; everything the person wrote stays."""
-    delete = _delete_meeting(binding, policy)
+def _teardown(
+    event: Event, binding: Binding, policy: Policy, now: datetime | None = None
+) -> list[Action]:
+    """Remove our meeting, block and marker; everything the person wrote stays. While the
+    meeting system refuses the deletion, the block goes and the binding stays."""
+    waiting = _waiting(binding, now)
+    delete = [] if waiting else _delete_meeting(binding, policy)
     patch = EventPatch(
         description=_without_block(event.description),
         clear_marker=event.marker is not None,
@@ -493,7 +539,9 @@ def _teardown(event: Event, binding: Binding, policy: Policy) -> list[Action]:
         and _is_ours(event, binding),
     )
     if patch.is_empty:
-        return [*delete, _drop(binding)]
+        return [] if waiting else [*delete, _drop(binding)]
+    if waiting:
+        return [PatchEvent(patch, binding)]
     if not delete:
         return [PatchEvent(patch, None)]  # the binding is dropped once the patch landed
     # The block goes first: a 412 (the person put the keyword back) re-plans with the meeting

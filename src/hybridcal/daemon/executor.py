@@ -4,6 +4,11 @@ Creating an external meeting is the one step that cannot be made idempotent by t
 an intent stored by *this* process and not yet sent is created directly (the hot path: one
 call); any other intent (found after a restart, or after a call whose answer was lost) is first
 looked up by its request id in the meeting system, so a crash never leaves two meetings.
+
+A meeting system that refuses for now (MeetingRefusedError: the daily limit, no account) does
+not fail the event, whichever call it refuses: the refusal and its retry time go into the
+binding of the event (or of the occurrence) the call was for, the syncer is told when to look
+again, and the planner asks for nothing more about that binding before then.
 """
 
 from __future__ import annotations
@@ -72,7 +77,7 @@ class PlanDidNotSettleError(ConnectorError):
     pass
 
 
-Deferred = Callable[[Binding], None]  # told of every binding whose creation waits for retry_at
+Deferred = Callable[[Binding], None]  # told of every binding whose call waits for retry_at
 
 
 class EventExecutor:
@@ -137,8 +142,8 @@ class EventExecutor:
                 event, interrupted = await self._patch(calendar, connector, event, action)
                 if interrupted:
                     break
-            else:
-                await self._step(event, action)
+            elif not await self._step(event, action):
+                break  # refused for now and recorded: re-plan
         return event
 
     async def _patch(
@@ -177,7 +182,15 @@ class EventExecutor:
             await self._store.put_binding(action.then)
         return patched, False
 
-    async def _step(self, event: Event, action: Action) -> None:
+    async def _step(self, event: Event, action: Action) -> bool:
+        """Carry out one step; False when the meeting system refused it for now (recorded)."""
+        try:
+            await self._do(event, action)
+        except _Refused:
+            return False
+        return True
+
+    async def _do(self, event: Event, action: Action) -> None:
         match action:
             case SaveBinding(binding, fresh):
                 await self._store.put_binding(binding)
@@ -194,20 +207,9 @@ class EventExecutor:
             case DeleteMeeting(binding):
                 await self._delete(event, binding)
             case UpdateOccurrence(series, occurrence, then):
-                assert series.meeting_id is not None
-                original, start, end = occurrence.original_start, occurrence.start, occurrence.end
-                assert original is not None
-                assert start is not None
-                assert end is not None
-                await self._system(series).update_occurrence(
-                    series.meeting_id, original, start, end
-                )
-                self._metrics.meeting(series.system, "update_occurrence")
-                await self._store.put_binding(then)
-            case DeleteOccurrence(series, original_start):
-                assert series.meeting_id is not None
-                await self._system(series).delete_occurrence(series.meeting_id, original_start)
-                self._metrics.meeting(series.system, "delete_occurrence")
+                await self._update_occurrence(series, occurrence, then)
+            case DeleteOccurrence(series, original_start, then):
+                await self._delete_occurrence(series, original_start, then)
 
     async def _create(self, event: Event, binding: Binding) -> None:
         system = self._system(binding)
@@ -223,6 +225,11 @@ class EventExecutor:
                 join = await system.create(request)
             except MeetingRefusedError as exc:
                 self._metrics.meeting(binding.system, "refused")
+                if exc.made is not None:
+                    # made, but not finished (e.g. excluded occurrences still there): keep the
+                    # meeting; an update (the fingerprint is unknown) finishes it at the retry
+                    self._metrics.meeting(binding.system, "create")
+                    binding = replace(created(binding, exc.made), fingerprint=None)
                 await self._refused(binding, exc.problem, exc.retry_at)
                 return
             self._metrics.meeting(binding.system, "create")
@@ -250,6 +257,9 @@ class EventExecutor:
             join = None if join is None else await system.update(join, request)
         except NotFoundError:
             join = None
+        except MeetingRefusedError as exc:
+            assert join is not None
+            await self._defer(replace(binding, join=join), exc)
         if join is None:
             # someone deleted our meeting in the meeting system: make a new one
             log.info("meeting.vanished", calendar=binding.calendar_key, event_id=binding.event_id)
@@ -260,7 +270,8 @@ class EventExecutor:
             await self._store.put_binding(fresh)
             return
         self._metrics.meeting(binding.system, "update")
-        await self._store.put_binding(replace(binding, join=join, fingerprint=fingerprint))
+        done = replace(binding, join=join, fingerprint=fingerprint, problem=None, retry_at=None)
+        await self._store.put_binding(done)
 
     async def _delete(self, event: Event, binding: Binding) -> None:
         system = self._system(binding)
@@ -271,14 +282,59 @@ class EventExecutor:
             if found is None:
                 return
             meeting_id = found.meeting_id
-        await system.delete(meeting_id)
+            binding = created(binding, found)  # what to remember if the deletion is refused
+        try:
+            await system.delete(meeting_id)
+        except MeetingRefusedError as exc:
+            await self._defer(binding, exc)
         self._metrics.meeting(binding.system, "delete")
+
+    async def _update_occurrence(self, series: Binding, occurrence: Event, then: Binding) -> None:
+        assert series.meeting_id is not None
+        original, start, end = occurrence.original_start, occurrence.start, occurrence.end
+        assert original is not None
+        assert start is not None
+        assert end is not None
+        try:
+            await self._system(series).update_occurrence(series.meeting_id, original, start, end)
+        except MeetingRefusedError as exc:
+            await self._occurrence_refused(then, exc)
+        self._metrics.meeting(series.system, "update_occurrence")
+        await self._store.put_binding(then)
+
+    async def _delete_occurrence(
+        self, series: Binding, original_start: datetime, then: Binding | None
+    ) -> None:
+        assert series.meeting_id is not None
+        try:
+            await self._system(series).delete_occurrence(series.meeting_id, original_start)
+        except MeetingRefusedError as exc:
+            if then is None:
+                raise
+            await self._occurrence_refused(then, exc)
+        self._metrics.meeting(series.system, "delete_occurrence")
+
+    async def _occurrence_refused(self, then: Binding, exc: MeetingRefusedError) -> None:
+        """The occurrence keeps what was mirrored before (if anything) and learns the refusal."""
+        known = await self._store.get_binding(then.calendar_key, then.event_id)
+        await self._defer(known or replace(then, fingerprint=None), exc)
+
+    async def _defer(self, binding: Binding, exc: MeetingRefusedError) -> None:
+        """A call about an existing meeting was refused for now: record it in ``binding`` and
+        stop the rest of the plan (it is planned again, from the binding, at the retry)."""
+        self._metrics.meeting(binding.system, "refused")
+        await self._refused(binding, exc.problem, exc.retry_at)
+        raise _Refused
 
     def _system(self, binding: Binding) -> MeetingSystem:
         system = self._meetings.get(binding.system)
         if system is None:
             raise ConnectorError(f"meeting system {binding.system!r} is not configured")
         return system
+
+
+class _Refused(Exception):  # noqa: N818 - a signal, not an error
+    """A step was refused for now and recorded: the rest of its plan waits for a re-plan."""
 
 
 def _request(event: Event, binding: Binding) -> MeetingRequest:

@@ -40,12 +40,21 @@ class MeetingRequest:
 class MeetingRefusedError(Exception):
     """The system refused in a way that retrying soon cannot fix (no account for the organiser,
     no scheduling privilege, the daily limit). The executor writes a short note into the
-    invitation, shows ``problem`` to the admin and tries again from ``retry_at``."""
+    invitation, shows ``problem`` to the admin and tries again from ``retry_at``.
 
-    def __init__(self, problem: MeetingProblem, retry_at: datetime) -> None:
+    Raised by an update, a delete or an occurrence call, it means that call did nothing: the
+    executor makes it again from ``retry_at`` on. Raised by ``create`` with ``made`` set, the
+    meeting exists (``made``) but finishing it was refused (e.g. removing the occurrences the
+    series excludes): the executor keeps the meeting and finishes it with ``update`` from
+    ``retry_at`` on."""
+
+    def __init__(
+        self, problem: MeetingProblem, retry_at: datetime, *, made: JoinInfo | None = None
+    ) -> None:
         super().__init__(problem.detail)
         self.problem = problem
         self.retry_at = retry_at
+        self.made = made
 
 
 class MeetingSystem(Protocol):

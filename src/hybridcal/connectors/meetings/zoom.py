@@ -5,16 +5,29 @@
   by that user for the organiser (``schedule_for``), which needs the organiser's scheduling
   privilege.
 - Passcodes follow the account's passcode rules (``meeting_security``, read once and cached),
-  and are never weaker than :data:`DEFAULT_POLICY`.
+  and are never weaker than :data:`DEFAULT_POLICY`. When Zoom refuses one (the rules were
+  tightened since we read them), the rules are read again at once, past the cache — the
+  host's own when the account's still allow the refused passcode — and the create is made
+  again, once, with a passcode that follows them; only a second refusal is one for later.
 - Recurring series become one recurring Zoom meeting (:mod:`zoom_schedule`): fixed-time where
   Zoom can express the rule, otherwise one link valid for every occurrence. Occurrences are
   addressed by their original start (Zoom's ``occurrence_id`` is its epoch milliseconds).
+- Only documented operations: an update sends the meeting's ``type`` with the fields that type
+  reads, never a ``null`` (Zoom documents none). A series that became a single meeting is
+  ``"type": 2`` with its ``start_time`` and ``duration`` (``recurrence`` is only read for type
+  8), in place: the meeting keeps its ID, link and passcode.
 - Calls are paced below the account's per-second limit (``requests_per_second``); a 429 that
   still comes is retried after its Retry-After.
 - The hot path is exactly one call: the create. The idempotency key goes into the agenda;
   ``find`` (only after a crash or a lost answer) lists the host's meetings to find it again.
 - Refusals that retrying soon cannot fix (no Zoom user, no scheduling privilege, the per-user
   daily limit) raise :class:`MeetingRefusedError` with the time to try again.
+- The per-user daily limit counts creates, updates *and deletes*, occurrences included (Zoom:
+  "A single user can only make 100 create, update, or delete meeting requests per day (UTC)").
+  Once Zoom answered it for a host or a meeting, further calls for them are refused here until
+  the reset, without asking Zoom again; a create whose excluded occurrences could not all be
+  deleted says so with :attr:`MeetingRefusedError.made`, so that the executor keeps the meeting
+  and finishes it with an update after the reset.
 """
 
 from __future__ import annotations
@@ -45,10 +58,11 @@ from hybridcal.connectors.meetings.zoom_passcode import (
     DEFAULT_POLICY,
     PasscodePolicy,
     generate_passcode,
+    violations,
 )
 from hybridcal.connectors.meetings.zoom_schedule import ZoomSchedule, occurrence_id, zoom_schedule
 from hybridcal.connectors.retry import wait_for_retry
-from hybridcal.core.model import JoinInfo, ProblemKind
+from hybridcal.core.model import JoinInfo, MeetingProblem, ProblemKind
 
 log = structlog.get_logger(__name__)
 
@@ -102,6 +116,8 @@ class ZoomMeetings:
         self._policies: dict[str, tuple[datetime, PasscodePolicy]] = {}
         self._account_rules_readable = True
         self._policy_lock = asyncio.Lock()
+        # "host:<email>" / "meeting:<id>" -> until when Zoom's daily limit refuses them
+        self._limited: dict[str, tuple[datetime, MeetingRefusedError]] = {}
 
     # -- MeetingSystem --------------------------------------------------------------------------
 
@@ -111,12 +127,17 @@ class ZoomMeetings:
             **schedule.body(),
             "topic": wire.topic(self._options.topic_template, request),
             "agenda": wire.agenda(request),
-            "password": generate_passcode(await self._passcode_policy(request.organizer)),
+            "password": self._passcode(await self._passcode_policy(request.organizer)),
             "settings": self._settings(request.organizer),
         }
         meeting = await self._create_for_host(request.organizer, body)
-        await self._drop_excluded(str(meeting["id"]), schedule.excluded)
-        return wire.join_info(meeting)
+        join = wire.join_info(meeting)
+        try:
+            await self._drop_excluded(str(meeting["id"]), schedule.excluded)
+        except MeetingRefusedError as exc:
+            # the meeting exists: its link is good now, the exclusions wait for the reset
+            raise MeetingRefusedError(exc.problem, exc.retry_at, made=join) from None
+        return join
 
     async def find(self, request: MeetingRequest) -> JoinInfo | None:
         for host in self._hosts(request.organizer):
@@ -131,15 +152,16 @@ class ZoomMeetings:
 
     async def update(self, join: JoinInfo, request: MeetingRequest) -> JoinInfo:
         schedule = _schedule(request)
+        # ``type`` says what the meeting is now; Zoom reads ``recurrence`` only for type 8, so a
+        # series that became one meeting (2) or lost its fixed time (3) needs nothing else
         body = {**schedule.body(), "topic": wire.topic(self._options.topic_template, request)}
-        if schedule.type != 8:
-            body["recurrence"] = None  # a series that became one meeting, or lost its rule
         await self._call(
             "PATCH",
             f"/meetings/{join.meeting_id}",
             json_body=body,
             name="meetings.update",
             host=request.organizer,
+            limit_key=_meeting_key(join.meeting_id),
         )
         await self._drop_excluded(join.meeting_id, schedule.excluded)
         return join  # a PATCH keeps the join URL, ID and passcode: nothing to read back
@@ -151,6 +173,7 @@ class ZoomMeetings:
                 f"/meetings/{meeting_id}",
                 params={"schedule_for_reminder": "false"},
                 name="meetings.delete",
+                limit_key=_meeting_key(meeting_id),
             )
         except NotFoundError:
             log.info("zoom.meeting_already_gone", meeting=meeting_id)
@@ -167,6 +190,7 @@ class ZoomMeetings:
                 params={"occurrence_id": occurrence_id(original_start)},
                 json_body=body,
                 name="meetings.update_occurrence",
+                limit_key=_meeting_key(meeting_id),
             )
         except NotFoundError as exc:
             # a series with one link for every occurrence has no occurrence to move
@@ -182,6 +206,7 @@ class ZoomMeetings:
                     "schedule_for_reminder": "false",
                 },
                 name="meetings.delete_occurrence",
+                limit_key=_meeting_key(meeting_id),
             )
         except NotFoundError as exc:
             log.info("zoom.occurrence_already_gone", meeting=meeting_id, error=str(exc))
@@ -239,6 +264,27 @@ class ZoomMeetings:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _create_as(self, host: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Create as ``host``. A passcode Zoom refuses (its rules were tightened since we read
+        them) made no meeting: the rules are read again past the cache and the create is made
+        again at once, once; a second refusal waits like any other refusal."""
+        try:
+            return await self._post_meeting(host, body)
+        except wire.PasscodeRefusedError as exc:
+            refused_code = str(body.get("password") or "")
+            log.info("zoom.passcode_refused", host=host, error=str(exc))
+        policy = await self._policy_after_refusal(host, refused_code)
+        try:
+            return await self._post_meeting(host, {**body, "password": self._passcode(policy)})
+        except wire.PasscodeRefusedError as exc:
+            detail = (
+                f"Zoom refused the passcode for {host} even after hybridcal read the passcode "
+                f"rules again ({exc}); check the passcode requirements in Zoom's Security "
+                "settings (account, group and user level)"
+            )
+            problem = MeetingProblem(ProblemKind.REFUSED, detail)
+            raise MeetingRefusedError(problem, self._now() + wire.RETRY_REFUSED) from None
+
+    async def _post_meeting(self, host: str, body: dict[str, Any]) -> dict[str, Any]:
         scheduler = self._options.scheduler
         if scheduler and scheduler.lower() != host:
             body = {**body, "schedule_for": host}  # made by the scheduler, hosted by ``host``
@@ -252,7 +298,15 @@ class ZoomMeetings:
             # "slow down" is retried here; anything else goes back to the executor, which
             # looks the meeting up by its key before it creates again
             retry_on=ThrottledError,
+            limit_key=f"host:{host.lower()}",
         )
+
+    def _passcode(self, policy: PasscodePolicy) -> str:
+        try:
+            return generate_passcode(policy)
+        except ValueError as exc:  # the account's rules contradict each other
+            problem = MeetingProblem(ProblemKind.REFUSED, f"zoom: {exc}")
+            raise MeetingRefusedError(problem, self._now() + wire.RETRY_REFUSED) from None
 
     async def _find_on(self, host: str, key: str) -> int | None:
         token = ""
@@ -283,35 +337,74 @@ class ZoomMeetings:
     async def _passcode_policy(self, host: str | None) -> PasscodePolicy:
         """The rules the host's passcode must follow, cached for an hour: the account's when
         the app may read them (one read for everyone), else the host's own settings (which
-        inherit the account's), else the fallback host's, else our default."""
-        key = "" if self._account_rules_readable else (host or "").lower()
-        cached = self._policies.get(key)
-        if cached is not None and self._now() < cached[0]:
-            return cached[1]
+        inherit the account's), else the fallback host's, else our default. A host known to
+        have stricter rules of its own (see ``_policy_after_refusal``) gets those."""
+        cached = self._cached_policy(host)
+        if cached is not None:
+            return cached
         async with self._policy_lock:
+            cached = self._cached_policy(host)
+            if cached is None:
+                cached = await self._reread_policy(host)
+            return cached
+
+    def _cached_policy(self, host: str | None) -> PasscodePolicy | None:
+        keys = [(host or "").lower()]
+        if self._account_rules_readable:
+            keys.append("")
+        for key in keys:
             cached = self._policies.get(key)
-            if cached is None or self._now() >= cached[0]:
-                policy = await self._read_policy(host)
-                key = "" if self._account_rules_readable else (host or "").lower()
-                cached = self._policies[key] = (self._now() + POLICY_TTL, policy)
-            return cached[1]
+            if cached is not None and self._now() < cached[0]:
+                return cached[1]
+        return None
+
+    async def _reread_policy(self, host: str | None) -> PasscodePolicy:
+        """Read the rules (see ``_passcode_policy``) whatever the cache holds, and cache them."""
+        policy = await self._read_policy(host)
+        key = "" if self._account_rules_readable else (host or "").lower()
+        self._policies[key] = (self._now() + POLICY_TTL, policy)
+        return policy
+
+    async def _policy_after_refusal(self, host: str, refused_code: str) -> PasscodePolicy:
+        """Zoom refused ``refused_code`` for ``host``: the rules as they are now. The account's
+        are read again first (they changed for everyone); if they still allow the refused
+        passcode, the host has stricter rules of its own (a user or group setting), which are
+        read and remembered for that host."""
+        async with self._policy_lock:
+            self._policies.pop(host.lower(), None)
+            policy = await self._reread_policy(host)
+            if not self._account_rules_readable or violations(refused_code, policy):
+                return policy
+            own = await self._rules_at(f"/users/{quote(host, safe='')}/settings")
+            if own is None:
+                return policy
+            self._policies[host.lower()] = (self._now() + POLICY_TTL, own)
+            return own
 
     async def _read_policy(self, host: str | None) -> PasscodePolicy:
         sources = ["/accounts/me/settings"] if self._account_rules_readable else []
         sources += [f"/users/{quote(h, safe='')}/settings" for h in self._hosts(host)]
         for path in sources:
-            try:
-                settings = await self._call(
-                    "GET", path, params={"option": "meeting_security"}, name="settings.get"
-                )
-                return PasscodePolicy.from_zoom(settings).strengthened(DEFAULT_POLICY)
-            except TransientError:
-                raise
-            except (ConnectorError, MeetingRefusedError, ValueError) as exc:
-                if path.startswith("/accounts/"):
-                    self._account_rules_readable = False  # no account scope: ask per host
-                log.info("zoom.passcode_rules_unread", source=path.split("/")[1], error=str(exc))
+            policy = await self._rules_at(path)
+            if policy is not None:
+                return policy
         return DEFAULT_POLICY
+
+    async def _rules_at(self, path: str) -> PasscodePolicy | None:
+        """The passcode rules of the account or user settings at ``path``; None when they
+        cannot be read (no scope, no such user, an answer we cannot understand)."""
+        try:
+            settings = await self._call(
+                "GET", path, params={"option": "meeting_security"}, name="settings.get"
+            )
+            return PasscodePolicy.from_zoom(settings).strengthened(DEFAULT_POLICY)
+        except TransientError:
+            raise
+        except (ConnectorError, MeetingRefusedError, ValueError) as exc:
+            if path.startswith("/accounts/"):
+                self._account_rules_readable = False  # no account scope: ask per host
+            log.info("zoom.passcode_rules_unread", source=path.split("/")[1], error=str(exc))
+            return None
 
     async def _call(
         self,
@@ -323,6 +416,54 @@ class ZoomMeetings:
         json_body: dict[str, Any] | None = None,
         host: str | None = None,
         retry_on: type[TransientError] = TransientError,
+        limit_key: str | None = None,
+    ) -> dict[str, Any]:
+        """One API call, retried on ``retry_on``. ``limit_key`` marks a call Zoom counts
+        against the daily limit and what the limit is known for ("host:..." or "meeting:...")."""
+        if limit_key is not None:
+            self._check_daily_limit(limit_key)
+        try:
+            return await self._call_retrying(
+                method,
+                path,
+                name=name,
+                params=params,
+                json_body=json_body,
+                host=host,
+                retry_on=retry_on,
+            )
+        except MeetingRefusedError as exc:
+            if limit_key is not None and exc.problem.kind is ProblemKind.DAILY_LIMIT:
+                self._note_daily_limit(limit_key, exc)
+            raise
+
+    def _check_daily_limit(self, key: str) -> None:
+        """Zoom already said the daily limit is reached for ``key``: refuse without asking."""
+        known = self._limited.get(key)
+        if known is None:
+            return
+        until, refusal = known
+        if self._now() >= until:
+            del self._limited[key]
+            return
+        raise MeetingRefusedError(refusal.problem, until)
+
+    def _note_daily_limit(self, key: str, refusal: MeetingRefusedError) -> None:
+        now = self._now()
+        for stale in [k for k, (until, _) in self._limited.items() if until <= now]:
+            del self._limited[stale]
+        self._limited[key] = (refusal.retry_at, refusal)
+
+    async def _call_retrying(
+        self,
+        method: str,
+        path: str,
+        *,
+        name: str,
+        params: dict[str, str] | None,
+        json_body: dict[str, Any] | None,
+        host: str | None,
+        retry_on: type[TransientError],
     ) -> dict[str, Any]:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._attempts),
@@ -397,6 +538,10 @@ def _schedule(request: MeetingRequest) -> ZoomSchedule:
         all_day=request.all_day,
         recurrence=request.recurrence,
     )
+
+
+def _meeting_key(meeting_id: str) -> str:
+    return f"meeting:{meeting_id}"
 
 
 def _utc_text(moment: datetime) -> str:

@@ -30,6 +30,11 @@ RETRY_HOST_PROBLEM = timedelta(hours=1)  # the admin may add the user or grant t
 RETRY_REFUSED = timedelta(hours=6)
 
 
+class PasscodeRefusedError(ConnectorError):
+    """Zoom refused the passcode we generated (400, code 300 ``Invalid parameter: password.``):
+    the account's (or the host's) passcode rules changed since we read them."""
+
+
 @dataclass(frozen=True, slots=True)
 class ZoomAnswer:
     status: int
@@ -44,6 +49,16 @@ class ZoomAnswer:
     @property
     def message(self) -> str:
         return str(self.body.get("message") or "")[:300]
+
+    @property
+    def fields(self) -> list[str]:
+        """The fields a validation error (code 300) names."""
+        items = self.body.get("errors")
+        return [
+            str(item["field"])
+            for item in (items if isinstance(items, list) else [])
+            if isinstance(item, dict) and isinstance(item.get("field"), str)
+        ]
 
 
 def parse_body(text: str) -> dict[str, Any]:
@@ -154,7 +169,8 @@ def error(name: str, answer: ZoomAnswer, *, host: str | None, now: datetime) -> 
     if code == 3001 or (code == 3000 and "occurrence" in name):
         return NotFoundError(what)
     hint = " (is zoom.api_root right?)" if status == 404 else ""
-    return ConnectorError(what + hint)
+    kind = PasscodeRefusedError if passcode_refused(answer) else ConnectorError
+    return kind(what + hint)
 
 
 def _scope_hint(code: int | None, message: str) -> str:
@@ -201,6 +217,15 @@ def _refusal(answer: ZoomAnswer, host: str | None, now: datetime) -> MeetingRefu
     else:
         return None
     return MeetingRefusedError(MeetingProblem(kind, detail), retry_at)
+
+
+def passcode_refused(answer: ZoomAnswer) -> bool:
+    """Zoom's answer to a passcode that breaks the passcode rules: 400, validation code 300,
+    ``Invalid parameter: password.`` (or a validation error naming the ``password`` field)."""
+    if answer.status != 400 or answer.code != 300:
+        return False
+    message = answer.message.lower()
+    return "password" in message or "passcode" in message or "password" in answer.fields
 
 
 def refused(exc: ConnectorError, now: datetime) -> MeetingRefusedError:

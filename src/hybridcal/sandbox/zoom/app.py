@@ -232,13 +232,14 @@ class ZoomSimulator:
         self._daily.limit = value
 
     def charge_daily(self, email: str, requests: int = 1) -> None:
-        """Count create/update requests the host made elsewhere today (other apps, the web)."""
+        """Count create/update/delete requests the host made elsewhere today (other apps, the
+        web)."""
         user = self._find(email)
         for _ in range(requests):
             self._daily.charge(user.id)
 
     def daily_count(self, email: str) -> int:
-        """Create/update requests charged to this host today (UTC day of the clock)."""
+        """Create/update/delete requests charged to this host today (UTC day of the clock)."""
         return self._daily.count(self._find(email).id)
 
     # -- inspection ----------------------------------------------------------------------------

@@ -7,6 +7,14 @@ All problems of one body are reported at once: 400 code 300 ``Validation Failed.
 are ignored, as Zoom does; known fields of the wrong JSON type are refused (no coercion of
 ``"2"`` to ``2``).
 
+``null``: Zoom's meeting reference documents no null value for any field of a create or update
+body (a field is either sent with a value of its type or left out), so a known field sent as
+``null`` is a field of the wrong type: ``{"field": "recurrence", "message": "Invalid field."}``,
+the item Zoom's "Error definitions" page shows for invalid fields. This holds at the top level
+and inside ``settings`` and ``recurrence``; unknown fields stay ignored, null or not. In
+particular a series does not become a single meeting by ``"recurrence": null`` but by the
+documented ``"type": 2`` (with ``start_time``; ``recurrence`` is only read for type 8).
+
 Simplified: registration, tracking fields, templates, language interpretation, breakout rooms
 and the many newer ``settings`` are accepted only as far as listed below (others are ignored).
 """
@@ -51,7 +59,18 @@ STRING_SETTINGS = frozenset(
         "authentication_domains", "enforce_login_domains",
     }
 )  # fmt: skip
+KNOWN_SETTINGS = (
+    BOOL_SETTINGS | ENUM_SETTINGS.keys() | STRING_SETTINGS | {"global_dial_in_countries"}
+)
 OCCURRENCE_FIELDS = frozenset({"start_time", "duration", "agenda", "settings"})
+# the body fields the simulator reads; any of them sent as null is refused (see above)
+BODY_FIELDS = frozenset(
+    {
+        "topic", "agenda", "type", "start_time", "duration", "timezone", "password",
+        "schedule_for", "settings", "recurrence", "pre_schedule", "default_password",
+    }
+)  # fmt: skip
+INVALID_FIELD = "Invalid field."
 SERIES_FIELDS = frozenset(
     {"topic", "type", "timezone", "password", "schedule_for", "recurrence", "pre_schedule"}
 )
@@ -81,6 +100,9 @@ def _is_int(value: Any) -> bool:
 def check_body(body: dict[str, Any], *, update: bool = False) -> Changes:
     """Raise 300 for every badly typed field; answer the changes the body asks for."""
     problems = Problems()
+    for name in sorted(BODY_FIELDS):
+        if name in body and body[name] is None:
+            problems.add(name, INVALID_FIELD)
     changes = Changes(given=frozenset(k for k in body if body[k] is not None))
 
     def text(name: str, limit: int | None = None) -> str | None:
@@ -145,9 +167,11 @@ def _check_settings(settings: Any, problems: Problems) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {}
     for name, value in settings.items():
-        if value is None:
-            continue
         where = f"settings.{name}"
+        if value is None:
+            if name in KNOWN_SETTINGS:
+                problems.add(where, INVALID_FIELD)
+            continue
         if name in BOOL_SETTINGS:
             ok = isinstance(value, bool)
         elif name in ENUM_SETTINGS:
@@ -165,7 +189,7 @@ def _check_settings(settings: Any, problems: Problems) -> dict[str, Any]:
         if ok:
             out[name] = value
         else:
-            problems.add(where, "Invalid field.")
+            problems.add(where, INVALID_FIELD)
     return out
 
 

@@ -1,11 +1,18 @@
-"""Rate limits: the per-user daily Meeting Create/Update budget and the account's per-second cap.
+"""Rate limits: the per-user daily Meeting Create/Update/Delete budget and the account's
+per-second cap.
 
-Daily: each create (``POST /users/{id}/meetings``) and update (``PATCH /meetings/{id}``) is
-charged to the meeting's host — the ``schedule_for`` user when one is given — once the request
-is well-formed and its host is known, whatever happens after that (a passcode refused still
-costs one). The request beyond ``daily_limit`` in one UTC day (by the simulator's clock) is
-answered 429 with Zoom's daily message and *no* ``Retry-After`` (Zoom's headers are not reliable
-there); refused requests are not charged. The budget resets at 00:00 UTC.
+Daily: Zoom's rate-limits page says "A single user can only make 100 create, update, or delete
+meeting requests per day (UTC)" (developers.zoom.us/docs/api/rate-limits, quoted on the Zoom
+developer forum thread "Does meeting requests per day rate limits include DELETE meeting?",
+where Zoom staff confirm the 100 per user). So each create (``POST /users/{id}/meetings``),
+update (``PATCH /meetings/{id}``, with or without ``occurrence_id``) and delete
+(``DELETE /meetings/{id}``, with or without ``occurrence_id``: deleting one occurrence of a
+series costs as much as deleting the meeting) is charged to the meeting's host — the
+``schedule_for`` user when one is given — once the request is well-formed and its host (and,
+for an occurrence, the occurrence) is known, whatever happens after that (a passcode refused
+still costs one). The request beyond ``daily_limit`` in one UTC day (by the simulator's clock)
+is answered 429 with Zoom's daily message and *no* ``Retry-After`` (Zoom's headers are not
+reliable there); refused requests are not charged. The budget resets at 00:00 UTC.
 
 Per second: at most ``qps_limit`` authenticated API requests of the account in any sliding one
 second window of real monotonic time (the simulator's clock is often frozen in tests); beyond

@@ -2,8 +2,9 @@
 
 Checks, in order: the path user (404 code 1001), field types (300), the host — the path user,
 or the ``schedule_for`` user, who must have granted the path user scheduling privilege (1133)
-— which must be an active (1120) licensed user; then the host's daily create/update budget is
-charged (see :mod:`limits`); then what depends on the host: ``start_time`` required for types
+— which must be an active (1120) licensed user; then the host's daily create/update/delete
+budget is charged (see :mod:`limits`; a DELETE of the meeting or of one occurrence is charged
+too); then what depends on the host: ``start_time`` required for types
 2 and 8, ``recurrence`` required for type 8 (ignored for other types), the passcode against
 the host's effective ``meeting_password_requirement`` (300 ``Invalid parameter: password.``),
 ``settings.alternative_hosts`` (each an active licensed user of the account, else 1114).
@@ -277,10 +278,14 @@ class MeetingBook:
             occurrence.settings = {**(occurrence.settings or {}), **settings}
 
     def delete(self, meeting: Meeting, occurrence_id: str | None) -> None:
-        if occurrence_id is None:
+        """Deleting a meeting or one occurrence costs one of the host's daily requests (see
+        :mod:`limits`); an unknown or already deleted occurrence (3000) costs nothing."""
+        occurrence = None if occurrence_id is None else meeting.occurrence(occurrence_id)
+        self._charge(self.host_of(meeting))
+        if occurrence is None:
             meeting.deleted = True
             return
-        meeting.occurrence(occurrence_id).deleted = True
+        occurrence.deleted = True
 
     # -- listing -------------------------------------------------------------------------------
 

@@ -33,6 +33,12 @@ DAILY, WEEKLY, MONTHLY = 1, 2, 3
 _INTERVAL_MAX = {DAILY: 90, WEEKLY: 12, MONTHLY: 3}
 _NAMES = {DAILY: "daily", WEEKLY: "weekly", MONTHLY: "monthly"}
 _MONTHLY_WEEKS = frozenset({-1, 1, 2, 3, 4})
+_KEYS = frozenset(
+    {
+        "type", "repeat_interval", "weekly_days", "monthly_day", "monthly_week",
+        "monthly_week_day", "end_times", "end_date_time",
+    }
+)  # fmt: skip
 # Zoom numbers days 1 = Sunday … 7 = Saturday; dateutil 0 = Monday … 6 = Sunday.
 _WEEKDAYS = {z: rrule.weekdays[(z - 2) % 7] for z in range(1, 8)}
 
@@ -77,6 +83,11 @@ def parse(raw: Any, problems: Problems) -> Recurrence | None:
     """The recurrence of a type-8 meeting; every problem is added to ``problems``."""
     if not isinstance(raw, dict):
         problems.add("recurrence", "Invalid field.")
+        return None
+    nulls = sorted(key for key in _KEYS if key in raw and raw[key] is None)
+    for key in nulls:  # Zoom documents no null for these: an invalid field (see fields.py)
+        problems.add(f"recurrence.{key}", "Invalid field.")
+    if nulls:
         return None
     before = len(problems.items)
 
