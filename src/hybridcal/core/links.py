@@ -208,41 +208,47 @@ def classify_url(url: str, rules: Sequence[LinkRule] = DEFAULT_RULES) -> JoinLin
 
 def unwrap_url(url: str) -> str:
     """The original URL behind mail-gateway rewriting (Safe Links, Google, Proofpoint v2 and
-    v3, Barracuda Link Protection) and behind launcher pages that carry the meeting link in a
-    query parameter (Teams' ``/dl/launcher/launcher.html?url=``)."""
+    v3, Barracuda Link Protection, Cisco Secure Email) and behind launcher pages that carry the
+    meeting link in a query parameter (Teams' ``/dl/launcher/launcher.html?url=``).
+
+    Mimecast's rewritten links (``url.*.mimecastprotect.com/s/<token>``, formerly
+    ``protect-*.mimecast.com``) keep the original on Mimecast's servers: they cannot be
+    unwrapped offline and are left as they are (no join link)."""
     for _ in range(5):  # gateways may wrap each other
-        parts = split_url(url)
-        if parts is None:
+        inner = _unwrap_once(url)
+        if inner is None:
             break
-        host = (parts.hostname or "").lower()
-        query = _query(parts)
-        if host.endswith("safelinks.protection.outlook.com") and "url" in query:
-            url = query["url"][0]
-        elif host == "linkprotect.cudasvc.com" and parts.path == "/url" and "a" in query:
-            url = query["a"][0]  # Barracuda Link Protection: /url?a=<original>&c=...
-        elif (
-            _TEAMS_APP_HOST.fullmatch(host)
-            and parts.path.lower() == "/dl/launcher/launcher.html"
-            and (launched := _teams_launcher_target(host, query)) is not None
-        ):
-            url = launched
-        elif host in {"www.google.com", "google.com"} and parts.path == "/url":
-            target = query.get("q") or query.get("url")
-            if not target:
-                break
-            url = target[0]
-        elif (
-            host == "urldefense.proofpoint.com"
-            and parts.path.startswith("/v2/url")
-            and "u" in query
-        ):
-            url = unquote(query["u"][0].replace("-", "%").replace("_", "/"), errors="replace")
-        elif (v3 := _PROOFPOINT_V3.match(url)) is not None:
-            url = v3.group(1)
-        else:
-            break
-        url = url.strip()
+        url = inner.strip()
     return url
+
+
+def _unwrap_once(url: str) -> str | None:
+    """The URL one wrapper carries, or None when ``url`` is no wrapper we can undo."""
+    parts = split_url(url)
+    if parts is None:
+        return None
+    host = (parts.hostname or "").lower()
+    path = parts.path
+    query = _query(parts)
+    target: list[str] | None = None
+    if host.endswith("safelinks.protection.outlook.com"):
+        target = query.get("url")
+    elif host == "linkprotect.cudasvc.com" and path == "/url":
+        target = query.get("a")  # Barracuda Link Protection: /url?a=<original>&c=...
+    elif host in {"www.google.com", "google.com"} and path == "/url":
+        target = query.get("q") or query.get("url")
+    elif host == "urldefense.proofpoint.com" and path.startswith("/v2/url") and "u" in query:
+        return unquote(query["u"][0].replace("-", "%").replace("_", "/"), errors="replace")
+    elif host == "secure-web.cisco.com":
+        # Cisco Secure Email: /<token>/<the original, percent-encoded>
+        inner = unquote(path.partition("/")[2].partition("/")[2], errors="replace")
+        target = [inner] if inner.lower().startswith(("https://", "http://")) else None
+    elif _TEAMS_APP_HOST.fullmatch(host) and path.lower() == "/dl/launcher/launcher.html":
+        launched = _teams_launcher_target(host, query)
+        target = [launched] if launched else None
+    elif (v3 := _PROOFPOINT_V3.match(url)) is not None:
+        return v3.group(1)
+    return target[0] if target else None
 
 
 def web_url(url: str) -> str:
@@ -258,10 +264,16 @@ def web_url(url: str) -> str:
     if not sep or scheme not in {"zoommtg", "zoomus", "msteams"}:
         return url
     if scheme == "msteams":
+        # msteams:/l/..., msteams://l/... or msteams://teams.microsoft.com/l/...
         path = "/" + rest.lstrip("/")
+        host, slash, tail = path[1:].partition("/")
+        if slash and _TEAMS_APP_HOST.fullmatch(host):
+            path = f"/{tail}"
+        else:
+            host = "teams.microsoft.com"
         if not path.lower().startswith(("/l/meetup-join/", "/meet/")):
             return url
-        return f"https://teams.microsoft.com{path}"
+        return f"https://{host.lower()}{path}"
     parts = split_url(f"https:{rest}" if rest.startswith("//") else f"https://{rest}")
     if parts is None or not parts.hostname:
         return url
@@ -568,12 +580,14 @@ class _Scanner:
 
     def _window(self, pos: int, group: int) -> tuple[int, int]:
         """Lines around ``pos`` up to BEFORE/AFTER, stopping short of another meeting's link:
-        only the lines the window can reach are looked at."""
+        only the lines the window can reach are looked at. Invitations write a meeting's
+        details after its link, so the lines between another meeting's link and this one are
+        that meeting's: when one comes within BEFORE lines, the window starts at ``pos``."""
         count = len(self.doc.lines)
         lo, hi = max(pos - BEFORE, 0), min(pos + AFTER, count - 1)
         for n in range(pos - 1, lo - 1, -1):
             if self._on_line.get(n, {group}) - {group}:
-                lo = n + 1
+                lo = pos
                 break
         for n in range(pos + 1, hi + 1):
             if self._on_line.get(n, {group}) - {group}:
