@@ -78,6 +78,7 @@ from hybridcal.demo import (
     install_service_account,
     install_zoom_app,
     microsoft_config,
+    start_graph,
     zoom_config,
 )
 from hybridcal.logs import configure_logging
@@ -265,12 +266,15 @@ class GraphSide:
         del params
         self.sim = GraphSimulator(domain=DOMAIN)
         self.masters: frozenset[str] = frozenset()
+        self._tls = tempfile.TemporaryDirectory(prefix="hybridcal-bench-tls-")
 
     async def start(self) -> None:
-        await self.sim.start()
+        # over TLS: the daemon runs azure-identity's own credential, as in production
+        await start_graph(self.sim, Path(self._tls.name))
 
     async def close(self) -> None:
         await self.sim.close()
+        self._tls.cleanup()
 
     async def drain(self, limit_s: float) -> None:
         await self.sim.drain(limit_s)

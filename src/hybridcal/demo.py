@@ -5,7 +5,9 @@ Everything is real except the cloud: a throwaway service-account key signs real 
 daemon talks HTTP to the simulator with Google's own client library, the simulator pushes real
 notifications to the daemon's webhook, a throwaway Zoom Server-to-Server app gets real
 ``account_credentials`` tokens, the store is a real SQLite file encrypted with a fresh keyring,
-a throwaway Entra app gets client-credential tokens for msgraph-sdk, Graph validates the
+a throwaway Entra app gets client-credential tokens from azure-identity's own
+ClientSecretCredential (the simulator's token endpoint is served over TLS with a CA made for
+the run, trusted through ``microsoft.ca_bundle``) for msgraph-sdk, Graph validates the
 daemon's webhook and posts change notifications to it, and each room's meeting list is fetched
 from the endpoint API with a device token.
 """
@@ -36,6 +38,7 @@ from hybridcal.daemon.service import Daemon
 from hybridcal.sandbox.google.app import GoogleSimulator
 from hybridcal.sandbox.keys import generate_service_account
 from hybridcal.sandbox.microsoft import GraphApp, GraphSimulator
+from hybridcal.sandbox.microsoft.tls import make_loopback_ca
 from hybridcal.sandbox.zoom import ZoomApp, ZoomSimulator
 
 Echo = Callable[[str], None]
@@ -111,7 +114,17 @@ def microsoft_config(graph: GraphSimulator, app: GraphApp, workdir: Path) -> dic
         "client_secret_file": str(workdir / "microsoft-client-secret"),
         "authority": graph.authority,
         "graph_root": graph.graph_root,
+        # the simulator's CA (see start_graph): the daemon trusts it the way an admin makes it
+        # trust a proxy's CA, for azure-identity and for msgraph alike
+        **({"ca_bundle": str(graph.ca_file)} if graph.ca_file is not None else {}),
     }
+
+
+async def start_graph(graph: GraphSimulator, directory: Path) -> None:
+    """The Graph simulator over TLS, with a certificate authority made now in ``directory``:
+    azure-identity talks to https authorities only, and the daemon must run the credential
+    classes it runs in production."""
+    await graph.start(tls=make_loopback_ca(directory))
 
 
 def zoom_config(zoom: ZoomSimulator, app: ZoomApp, workdir: Path) -> dict[str, Any]:
@@ -160,8 +173,9 @@ async def run_demo(echo: Echo, *, serve_until: asyncio.Event | None = None, port
         sim = GoogleSimulator(domain=DOMAIN, conference_delay_s=0.3)
         zoom = ZoomSimulator(account_id="demoaccount")
         graph = GraphSimulator(domain=TENANT)
-        for simulator in (sim, zoom, graph):
+        for simulator in (sim, zoom):
             await simulator.start()
+        await start_graph(graph, workdir / "graph-tls")
         try:
             await _scenario(echo, (sim, zoom, graph), workdir, serve_until, port or free_port())
         finally:

@@ -17,10 +17,11 @@ from tests.contract.calendar_contract import (
     EventSpec,
     Person,
 )
+from tests.sandbox.graph_tls import ca_bundle, start_tls
 
 from hybridcal.connectors.calendars.base import AccessCheck, CalendarConnector
 from hybridcal.connectors.calendars.microsoft import MicrosoftCalendarConnector
-from hybridcal.connectors.calendars.microsoft_auth import TokenEndpointCredential, make_credential
+from hybridcal.connectors.calendars.microsoft_auth import EntraCredential, make_credential
 from hybridcal.core.model import CalendarKind, CalendarRecord, Provider, calendar_key
 from hybridcal.sandbox.microsoft import GraphApp, GraphSimulator
 
@@ -163,8 +164,7 @@ class GraphWorld:
 
 @pytest.fixture
 async def sim() -> AsyncIterator[GraphSimulator]:
-    simulator = GraphSimulator()
-    await simulator.start()
+    simulator = await start_tls(GraphSimulator())
     simulator.add_user(ALICE, name="Alice", timezone=WINDOWS_ZONE, language="de-CH")
     simulator.add_user(BOB, name="Bob")
     simulator.add_room(ROOM, name="Room 1")
@@ -178,14 +178,14 @@ def app(sim: GraphSimulator) -> GraphApp:
 
 
 @pytest.fixture
-async def credential(sim: GraphSimulator, app: GraphApp) -> AsyncIterator[TokenEndpointCredential]:
+async def credential(sim: GraphSimulator, app: GraphApp) -> AsyncIterator[EntraCredential]:
     cred = make_credential(
         tenant_id=app.tenant_id,
         client_id=app.client_id,
         client_secret=app.client_secret,
         authority=sim.authority,
+        ca_bundle=ca_bundle(),
     )
-    assert isinstance(cred, TokenEndpointCredential)
     yield cred
     await cred.close()
 
@@ -193,10 +193,10 @@ async def credential(sim: GraphSimulator, app: GraphApp) -> AsyncIterator[TokenE
 class TestMicrosoftCalendarContract(CalendarConnectorContract):
     @pytest.fixture
     async def connector(
-        self, sim: GraphSimulator, credential: TokenEndpointCredential
+        self, sim: GraphSimulator, credential: EntraCredential
     ) -> AsyncIterator[CalendarConnector]:
         graph = MicrosoftCalendarConnector(
-            credential=credential, graph_root=sim.graph_root, max_retries=3
+            credential=credential, graph_root=sim.graph_root, max_retries=3, ca_bundle=ca_bundle()
         )
         yield graph
         await graph.close()

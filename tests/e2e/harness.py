@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from hybridcal.demo import (
     install_service_account,
     install_zoom_app,
     sandbox_config,
+    start_graph,
 )
 from hybridcal.sandbox.faults import Faults
 from hybridcal.sandbox.google.app import GoogleSimulator
@@ -457,7 +459,9 @@ class Harness:
         if self._reader is None:
             self._reader = graph.register_app()
         reader = self._reader
-        async with aiohttp.ClientSession() as http:
+        assert graph.ca_file is not None
+        trust = ssl.create_default_context(cafile=str(graph.ca_file))
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=trust)) as http:
             form = {
                 "grant_type": "client_credentials",
                 "client_id": reader.client_id,
@@ -572,7 +576,7 @@ async def start_harness(
     await sim.start()
     await zoom.start()
     if graph is not None:
-        await graph.start()
+        await start_graph(graph, workdir / "graph-tls")  # https, for azure-identity
     graph_app: GraphApp | None = None
     m365_token = ""
     try:

@@ -8,12 +8,18 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
 from aiohttp import web
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from tests.sandbox.graph_tls import ca_bundle, start_tls
 
 from hybridcal.connectors.calendars.microsoft import (
     CURSOR_PREFIX,
@@ -21,7 +27,6 @@ from hybridcal.connectors.calendars.microsoft import (
 )
 from hybridcal.connectors.calendars.microsoft_auth import (
     EntraCredential,
-    TokenEndpointCredential,
     explain_entra_error,
     make_credential,
 )
@@ -89,8 +94,7 @@ def meeting(subject: str = "Planning", *, at: datetime = TOMORROW, **extra: Any)
 
 @pytest.fixture
 async def sim() -> AsyncIterator[GraphSimulator]:
-    simulator = GraphSimulator()
-    await simulator.start()
+    simulator = await start_tls(GraphSimulator())
     simulator.add_user(ALICE, name="Alice", timezone="W. Europe Standard Time", language="de-CH")
     simulator.add_user(BOB, name="Bob")
     simulator.add_room(ROOM, name="Room 1")
@@ -117,29 +121,33 @@ def calls() -> Calls:
 
 
 @pytest.fixture
-async def credential(sim: GraphSimulator, app: GraphApp) -> AsyncIterator[TokenEndpointCredential]:
+async def credential(sim: GraphSimulator, app: GraphApp) -> AsyncIterator[EntraCredential]:
     cred = make_credential(
         tenant_id=app.tenant_id,
         client_id=app.client_id,
         client_secret=app.client_secret,
         authority=sim.authority,
+        ca_bundle=ca_bundle(),
     )
-    assert isinstance(cred, TokenEndpointCredential)
     yield cred
     await cred.close()
 
 
 def build(
-    sim: GraphSimulator, credential: TokenEndpointCredential, calls: Calls, **options: Any
+    sim: GraphSimulator, credential: EntraCredential, calls: Calls, **options: Any
 ) -> MicrosoftCalendarConnector:
     return MicrosoftCalendarConnector(
-        credential=credential, graph_root=sim.graph_root, on_call=calls, **options
+        credential=credential,
+        graph_root=sim.graph_root,
+        on_call=calls,
+        ca_bundle=ca_bundle(),
+        **options,
     )
 
 
 @pytest.fixture
 async def connector(
-    sim: GraphSimulator, credential: TokenEndpointCredential, calls: Calls
+    sim: GraphSimulator, credential: EntraCredential, calls: Calls
 ) -> AsyncIterator[MicrosoftCalendarConnector]:
     conn = build(sim, credential, calls, page_size=2, max_retries=3)
     yield conn
@@ -153,28 +161,38 @@ def graph_calls(sim: GraphSimulator, operation: str) -> list[Any]:
 # -- credentials ------------------------------------------------------------------------------
 
 
+def secret_credential(sim: GraphSimulator, app: GraphApp, **change: Any) -> EntraCredential:
+    """azure-identity's ClientSecretCredential against the simulator's TLS token endpoint."""
+    settings: dict[str, Any] = {
+        "tenant_id": app.tenant_id,
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "authority": sim.authority,
+        "ca_bundle": ca_bundle(),
+        **change,
+    }
+    return make_credential(**settings)
+
+
 async def test_token_is_reused_and_refreshed_once_under_concurrency(
     sim: GraphSimulator, app: GraphApp
 ) -> None:
     clock = [time.time()]
-    cred = TokenEndpointCredential(
-        tenant_id=app.tenant_id,
-        client_id=app.client_id,
-        client_secret=app.client_secret,
-        authority=sim.authority,
-        now=lambda: clock[0],
-    )
+    cred = secret_credential(sim, app, now=lambda: clock[0])
     try:
         scope = "https://graph.microsoft.com/.default"
         tokens = await asyncio.gather(*(cred.get_token(scope) for _ in range(10)))
         assert len({t.token for t in tokens}) == 1
         assert cred.refreshes == 1
         assert len(graph_calls(sim, "token")) == 1
-        clock[0] = tokens[0].expires_on - 240  # inside the five-minute margin
-        await asyncio.gather(*(cred.get_token(scope) for _ in range(5)))
-        assert cred.refreshes == 2
+        [grant] = graph_calls(sim, "token")
+        assert grant.body["grant_type"] == "client_credentials"  # azure-identity's own request
+        clock[0] = tokens[0].expires_on - 240  # inside our five-minute margin
+        await cred.get_token(scope)
+        assert cred.refreshes == 2  # asked azure-identity again (its own cache answers)
         await cred.get_token(scope, claims='{"access_token":{}}')  # a CAE challenge: fresh
         assert cred.refreshes == 3
+        assert len(graph_calls(sim, "token")) == 2  # azure-identity went to Entra for it
         assert app.client_secret not in repr(cred)
     finally:
         await cred.close()
@@ -191,18 +209,7 @@ async def test_token_is_reused_and_refreshed_once_under_concurrency(
 async def test_entra_errors_tell_the_admin_what_to_fix(
     sim: GraphSimulator, app: GraphApp, change: dict[str, str], words: str
 ) -> None:
-    settings = {
-        "tenant_id": app.tenant_id,
-        "client_id": app.client_id,
-        "client_secret": app.client_secret,
-        **change,
-    }
-    cred = TokenEndpointCredential(
-        tenant_id=settings["tenant_id"],
-        client_id=settings["client_id"],
-        client_secret=settings["client_secret"],
-        authority=sim.authority,
-    )
+    cred = secret_credential(sim, app, **change)
     try:
         with pytest.raises(AuthError, match=words) as caught:
             await cred.get_token("https://graph.microsoft.com/.default")
@@ -211,17 +218,113 @@ async def test_entra_errors_tell_the_admin_what_to_fix(
         await cred.close()
 
 
+@pytest.mark.parametrize("how", ["revoked", "expired early"])
+async def test_a_refused_token_is_replaced_although_azure_identity_still_caches_it(
+    how: str, calls: Calls
+) -> None:
+    later = [datetime.now(UTC)]
+    sim = await start_tls(GraphSimulator(now=lambda: later[0]))
+    try:
+        sim.add_user(ALICE, name="Alice")
+        app = sim.register_app()
+        cred = secret_credential(sim, app)
+        connector = build(sim, cred, calls)
+        await connector.check_access(ALICE_CAL)
+        assert len(graph_calls(sim, "token")) == 1
+        if how == "revoked":
+            sim.invalidate_tokens()
+        else:  # Graph's clock says the token expired; azure-identity's cache says it has not
+            later[0] += timedelta(hours=2)
+        await connector.check_access(ALICE_CAL)
+        assert len(graph_calls(sim, "token")) == 2  # one new grant, then the calls succeed
+        assert [r.status for r in graph_calls(sim, "users.get")] == [200, 401, 200]
+        await connector.close()
+        await cred.close()
+    finally:
+        await sim.close()
+
+
+async def test_forgetting_gets_a_new_token_past_azure_identitys_own_cache(
+    sim: GraphSimulator, app: GraphApp
+) -> None:
+    cred = secret_credential(sim, app)
+    try:
+        scope = "https://graph.microsoft.com/.default"
+        first = await cred.get_token(scope)
+        assert (await cred.get_token(scope)).token == first.token
+        cred.forget()  # what the connector does when Graph answers 401
+        fresh = await cred.get_token(scope)
+        assert fresh.token != first.token
+        assert len(graph_calls(sim, "token")) == 2
+    finally:
+        await cred.close()
+
+
 async def test_invalid_scope_is_explained(sim: GraphSimulator, app: GraphApp) -> None:
-    cred = TokenEndpointCredential(
-        tenant_id=app.tenant_id,
-        client_id=app.client_id,
-        client_secret=app.client_secret,
-        authority=sim.authority,
-    )
+    cred = secret_credential(sim, app)
     try:
         with pytest.raises(AuthError, match="scope"):
             await cred.get_token("https://graph.microsoft.com/Calendars.Read")
     finally:
+        await cred.close()
+
+
+async def test_an_untrusted_token_endpoint_is_refused(sim: GraphSimulator, app: GraphApp) -> None:
+    """Without the CA in microsoft.ca_bundle, the system's store does not trust the endpoint:
+    azure-identity verifies TLS, it is not told to skip it."""
+    cred = secret_credential(sim, app, ca_bundle=None)
+    try:
+        with pytest.raises((TransientError, AuthError)):
+            await cred.get_token("https://graph.microsoft.com/.default")
+        assert graph_calls(sim, "token") == []
+    finally:
+        await cred.close()
+
+
+async def test_certificate_credential_against_the_tls_token_endpoint(
+    sim: GraphSimulator, app: GraphApp, tmp_path: Path, calls: Calls
+) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hybridcal")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    sim.add_certificate(app.client_id, cert_pem)
+    pem = tmp_path / "app.pem"
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        + cert_pem
+    )
+    pem.chmod(0o600)
+    cred = make_credential(
+        tenant_id=app.tenant_id,
+        client_id=app.client_id,
+        certificate_path=str(pem),
+        authority=sim.authority,
+        ca_bundle=ca_bundle(),
+    )
+    connector = build(sim, cred, calls)
+    try:
+        check = await connector.check_access(ALICE_CAL)  # Graph over TLS with that token
+        assert check.display_name == "Alice"
+        [grant] = graph_calls(sim, "token")
+        assert grant.body["client_assertion_type"].endswith("jwt-bearer")
+        assert "client_secret" not in grant.body
+    finally:
+        await connector.close()
         await cred.close()
 
 
@@ -236,26 +339,27 @@ def test_explanations_of_other_codes() -> None:
     assert explain("AADSTS12345: something").endswith("AADSTS12345")
 
 
-def test_credential_is_chosen_by_the_authority() -> None:
+def test_credentials_are_azure_identitys_and_need_https(tmp_path: Path) -> None:
     https = make_credential(tenant_id="t", client_id="c", client_secret="s")
     assert isinstance(https, EntraCredential)
     gov = make_credential(
         tenant_id="t", client_id="c", client_secret="s", authority="login.microsoftonline.us"
     )
     assert isinstance(gov, EntraCredential)
-    loop = make_credential(
-        tenant_id="t", client_id="c", client_secret="s", authority="http://127.0.0.1:9"
-    )
-    assert isinstance(loop, TokenEndpointCredential)
-    with pytest.raises(AuthError, match="https"):
-        make_credential(tenant_id="t", client_id="c", client_secret="s", authority="http://idp")
+    for plain in ("http://127.0.0.1:9", "http://idp"):  # loopback too: no hand-made path
+        with pytest.raises(AuthError, match="https"):
+            make_credential(tenant_id="t", client_id="c", client_secret="s", authority=plain)
     with pytest.raises(AuthError, match="exactly one"):
         make_credential(tenant_id="t", client_id="c")
     with pytest.raises(AuthError, match="certificate"):
         make_credential(tenant_id="t", client_id="c", certificate_path="/nonexistent.pem")
+    with pytest.raises(AuthError, match="ca_bundle"):
+        make_credential(
+            tenant_id="t", client_id="c", client_secret="s", ca_bundle=str(tmp_path / "none")
+        )
 
 
-def test_graph_root_must_be_https_off_loopback(credential: TokenEndpointCredential) -> None:
+def test_graph_root_must_be_https_off_loopback(credential: EntraCredential) -> None:
     with pytest.raises(ValueError, match="https"):
         MicrosoftCalendarConnector(credential=credential, graph_root="http://graph.example/v1.0")
 
@@ -358,7 +462,7 @@ async def test_delta_pages_cursor_changes_and_removals(
 
 
 async def test_expired_delta_state_and_a_slid_window_need_a_fresh_round(
-    sim: GraphSimulator, credential: TokenEndpointCredential, calls: Calls
+    sim: GraphSimulator, credential: EntraCredential, calls: Calls
 ) -> None:
     sim.person_create(ALICE, meeting())
     clock = [NOW]
@@ -383,7 +487,7 @@ async def test_expired_delta_state_and_a_slid_window_need_a_fresh_round(
 
 
 def test_window_is_aligned_to_days(
-    sim: GraphSimulator, credential: TokenEndpointCredential, calls: Calls
+    sim: GraphSimulator, credential: EntraCredential, calls: Calls
 ) -> None:
     at = datetime(2030, 3, 4, 15, 30, tzinfo=UTC)
     conn = build(sim, credential, calls, now=lambda: at)
@@ -722,7 +826,7 @@ async def test_presence_from_automatic_replies(
 
 
 async def test_throttling_is_honoured(
-    sim: GraphSimulator, credential: TokenEndpointCredential, calls: Calls
+    sim: GraphSimulator, credential: EntraCredential, calls: Calls
 ) -> None:
     created = sim.person_create(ALICE, meeting())
     conn = build(sim, credential, calls, max_retries=1)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
+from tests.sandbox.graph_tls import ca_bundle, start_tls
 
 from hybridcal.connectors.calendars.microsoft import (
     FRESH_SUBSCRIPTION_SECONDS,
@@ -52,8 +53,7 @@ class Clock:
 
 @pytest.fixture
 async def sim() -> AsyncIterator[GraphSimulator]:
-    simulator = GraphSimulator()
-    await simulator.start()
+    simulator = await start_tls(GraphSimulator())
     simulator.add_user(ALICE, name="Alice")
     yield simulator
     await simulator.close()
@@ -84,6 +84,7 @@ async def test_only_this_apps_older_orphans_are_deleted(sim: GraphSimulator, rec
         client_id=app.client_id,
         client_secret=app.client_secret,
         authority=sim.authority,
+        ca_bundle=ca_bundle(),
     )
     clock = Clock()
     connector = MicrosoftCalendarConnector(
@@ -92,6 +93,7 @@ async def test_only_this_apps_older_orphans_are_deleted(sim: GraphSimulator, rec
         now=clock,
         owns_credential=True,
         client_state_key=KEY,
+        ca_bundle=ca_bundle(),
     )
     try:
         channel = await connector.watch(

@@ -338,6 +338,9 @@ class MicrosoftSettings(_Section):
     # national clouds: https://login.microsoftonline.us, https://login.chinacloudapi.cn, ...
     authority: HttpsUrl = "https://login.microsoftonline.com"
     graph_root: HttpsUrl = "https://graph.microsoft.com/v1.0"
+    # CA certificates (PEM) trusted for the authority and the Graph root instead of the system's:
+    # a TLS-inspecting proxy's CA, or the sandbox's test CA
+    ca_bundle: ConfigPath | None = None
     page_size: Annotated[int, Field(ge=1, le=1000)] = 100
     subscription_minutes: Annotated[int, Field(ge=45, le=10070)] = 10000
     mailbox_concurrency: Annotated[int, Field(ge=1, le=4)] = 4

@@ -182,14 +182,14 @@ async def admin_session(
     Path(settings.store.path).parent.mkdir(parents=True, exist_ok=True)
     store = await SQLiteStore.open(Path(settings.store.path), RecordCipher(keyring), now=utcnow)
     async with aiohttp.ClientSession() as http:
+        connectors: dict[Provider, CalendarConnector] = {}
         try:
-            connectors = (
-                build_connectors(
+            if connect:
+                connectors = build_connectors(
                     settings, http, overrides=overrides or Overrides(), environ=environ, now=utcnow
                 )
-                if connect
-                else {}
-            )
             yield Admin(store, connectors, utcnow)
         finally:
+            for connector in connectors.values():  # their own HTTP clients and credentials
+                await connector.close()
             await store.close()

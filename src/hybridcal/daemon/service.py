@@ -164,7 +164,6 @@ def load_microsoft_secret(settings: Settings, environ: Mapping[str, str]) -> str
 
 def build_microsoft(
     settings: Settings,
-    http: aiohttp.ClientSession,
     *,
     overrides: Overrides,
     environ: Mapping[str, str],
@@ -188,7 +187,7 @@ def build_microsoft(
         client_secret=secret,
         certificate_path=None if secret else str(m.certificate_file),
         authority=m.authority,
-        session=http,
+        ca_bundle=None if m.ca_bundle is None else str(m.ca_bundle),
         timeout=m.http_timeout_seconds,
     )
     w = settings.window
@@ -208,6 +207,7 @@ def build_microsoft(
         client_state_key=client_state_key(
             client_secret=secret, certificate_path=None if secret else m.certificate_file
         ),
+        ca_bundle=None if m.ca_bundle is None else str(m.ca_bundle),
     )
 
 
@@ -294,7 +294,6 @@ def build_connectors(
         count = on_call or (lambda _provider, _name: None)
         connectors[Provider.MICROSOFT] = build_microsoft(
             settings,
-            http,
             overrides=overrides,
             environ=environ,
             now=now,

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import importlib
 import json
+import ssl
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable
@@ -137,11 +138,14 @@ class MicrosoftCalendarConnector:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         owns_credential: bool = False,
         client_state_key: bytes | None = None,
+        ca_bundle: str | None = None,
     ) -> None:
         """``credential`` belongs to the caller (close it after this connector) unless
         ``owns_credential``. ``lifecycle_url`` defaults to the notification URL +
         ``/lifecycle``. With ``client_state_key`` (see ``microsoft_state``) clientStates are
-        signed, so that orphaned subscriptions of this app can be recognised and deleted."""
+        signed, so that orphaned subscriptions of this app can be recognised and deleted.
+        ``ca_bundle``: CA certificates (PEM) to trust for the Graph root instead of the
+        system's."""
         self._owns_credential = owns_credential
         self._state_key = client_state_key
         self._made: OrderedDict[str, datetime] = OrderedDict()  # subscription -> created at
@@ -173,7 +177,7 @@ class MicrosoftCalendarConnector:
         # a notification or a delta item is our own write, and its marker is known
         self._written: OrderedDict[tuple[str, str], tuple[str, Marker | None]] = OrderedDict()
         self._http, self._adapter, self._client = _build_client(
-            credential, root, self._scope, parts.hostname or "", timeout
+            credential, root, self._scope, parts.hostname or "", timeout, ca_bundle=ca_bundle
         )
 
     # -- activation --------------------------------------------------------------------------
@@ -801,7 +805,13 @@ _BUILDER_MODULES = (
 
 
 def _build_client(
-    credential: GraphCredential, root: str, scope: str, host: str, timeout: float
+    credential: GraphCredential,
+    root: str,
+    scope: str,
+    host: str,
+    timeout: float,
+    *,
+    ca_bundle: str | None,
 ) -> tuple[httpx.AsyncClient, GraphRequestAdapter, GraphServiceClient]:
     """The SDK client over our own httpx client (timeouts; kiota's retries off)."""
     import httpx  # noqa: PLC0415
@@ -819,7 +829,12 @@ def _build_client(
         warnings.simplefilter("ignore", DeprecationWarning)
         for module in _BUILDER_MODULES:
             importlib.import_module(f"msgraph.generated.{module}")
-    http = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
+    verify: ssl.SSLContext | bool = True
+    if ca_bundle is not None:
+        verify = ssl.create_default_context(cafile=ca_bundle)
+    http = httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), verify=verify
+    )
     options: dict[str, Any] = {
         RetryHandlerOption.get_key(): RetryHandlerOption(max_retries=0, should_retry=False)
     }

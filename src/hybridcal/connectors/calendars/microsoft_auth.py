@@ -1,29 +1,30 @@
 """App-only access tokens for Microsoft Graph (client-credentials grant against Entra ID).
 
-Production uses azure-identity's asynchronous ``ClientSecretCredential`` or
-``CertificateCredential`` with a configurable authority (national clouds:
-``https://login.microsoftonline.us``, ``https://login.chinacloudapi.cn``). azure-identity refuses
-an authority that is not https, so a loopback authority (the sandbox, the tests) is served by
-:class:`TokenEndpointCredential`, a small client-credentials client of our own on aiohttp.
-:func:`make_credential` picks one from the authority's scheme.
+azure-identity's asynchronous ``ClientSecretCredential`` or ``CertificateCredential`` with a
+configurable authority (national clouds: ``https://login.microsoftonline.us``,
+``https://login.chinacloudapi.cn``). The authority must be https, everywhere: the sandbox, the
+tests and the benchmarks serve their token endpoint over TLS with a CA made for the run, and
+``ca_bundle`` (``microsoft.ca_bundle``) makes azure-identity trust a CA that is not in the
+system's store (a TLS-inspecting proxy's, or the sandbox's) through its documented
+``connection_verify`` setting. The same code path runs in production and under test.
 
-Both are wrapped the same way: a token is reused until five minutes before it expires, concurrent
-callers share one refresh (an asyncio.Lock), Entra's error codes become an :class:`AuthError`
-that tells the admin what to fix, and no token or secret is ever logged or put in a message.
+:class:`EntraCredential` wraps the credential: a token is reused until five minutes before it
+expires, concurrent callers share one refresh (an asyncio.Lock), Entra's error codes become an
+:class:`AuthError` that tells the admin what to fix, and no token or secret is ever logged or
+put in a message.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import aiohttp
 from azure.core.credentials import AccessToken
 
 from hybridcal.connectors.errors import AuthError, TransientError
@@ -31,7 +32,6 @@ from hybridcal.connectors.errors import AuthError, TransientError
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 EARLY_REFRESH_SECONDS = 300.0
-_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class GraphCredential(Protocol):
@@ -101,102 +101,6 @@ class _TokenCache:
         self._tokens.clear()
 
 
-class TokenEndpointCredential:
-    """Client-credentials grant with aiohttp against ``{authority}/{tenant}/oauth2/v2.0/token``.
-
-    For loopback authorities (the sandbox), where azure-identity refuses plain http. The session
-    is closed only if this object created it."""
-
-    def __init__(
-        self,
-        *,
-        tenant_id: str,
-        client_id: str,
-        client_secret: str,
-        authority: str,
-        session: aiohttp.ClientSession | None = None,
-        timeout: float = 30.0,
-        now: Callable[[], float] = time.time,
-    ) -> None:
-        if not (tenant_id and client_id and client_secret):
-            raise AuthError("microsoft: tenant_id, client_id and client_secret are all required")
-        self._tenant = tenant_id
-        self._client_id = client_id
-        self._secret = client_secret
-        self._url = f"{authority.rstrip('/')}/{tenant_id}/oauth2/v2.0/token"
-        self._session = session
-        self._own_session = session is None
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._cache = _TokenCache(now)
-        self._now = now
-
-    def __repr__(self) -> str:  # never the secret
-        return f"TokenEndpointCredential(tenant={self._tenant!r}, client_id={self._client_id!r})"
-
-    @property
-    def refreshes(self) -> int:
-        return self._cache.refreshes
-
-    async def get_token(
-        self,
-        *scopes: str,
-        claims: str | None = None,
-        tenant_id: str | None = None,  # noqa: ARG002 - one tenant per credential
-        enable_cae: bool = False,  # noqa: ARG002 - the sandbox has no CAE
-        **kwargs: Any,  # noqa: ARG002 - kiota may pass more options
-    ) -> AccessToken:
-        return await self._cache.get(scopes, claims, lambda: self._request(scopes))
-
-    def forget(self) -> None:
-        self._cache.forget()
-
-    async def close(self) -> None:
-        if self._own_session and self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    async def _request(self, scopes: tuple[str, ...]) -> AccessToken:
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": self._client_id,
-            "client_secret": self._secret,
-            "scope": " ".join(scopes),
-        }
-        try:
-            async with self._session.post(self._url, data=form, timeout=self._timeout) as resp:
-                status = resp.status
-                text = await resp.text()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise TransientError(
-                f"Entra ID token endpoint unreachable: {type(exc).__name__}"
-            ) from None
-        if status >= 500 or status == 429:
-            raise TransientError(f"Entra ID token endpoint answered {status}")
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = {}
-        if not isinstance(data, dict):
-            data = {}
-        if status != 200 or not data.get("access_token"):
-            detail = f"{data.get('error', '')} {data.get('error_description', '')}".strip()
-            raise AuthError(
-                explain_entra_error(
-                    detail or f"HTTP {status}",
-                    tenant_id=self._tenant,
-                    client_id=self._client_id,
-                    scopes=scopes,
-                )
-            )
-        try:
-            lifetime = float(data.get("expires_in", 3600))
-        except (TypeError, ValueError):
-            lifetime = 3600.0
-        return AccessToken(str(data["access_token"]), int(self._now() + lifetime))
-
-
 class EntraCredential:
     """An azure-identity aio credential with our caching, locking and error messages."""
 
@@ -207,8 +111,13 @@ class EntraCredential:
         tenant_id: str,
         client_id: str,
         now: Callable[[], float] = time.time,
+        rebuild: Callable[[], _AsyncTokenSource] | None = None,
     ) -> None:
+        """``rebuild`` makes a new azure-identity credential: ``forget`` uses it, because
+        azure-identity keeps its own cache and would hand a refused token back."""
         self._inner = inner
+        self._rebuild = rebuild
+        self._retired: list[_AsyncTokenSource] = []
         self._tenant = tenant_id
         self._client_id = client_id
         self._cache = _TokenCache(now)
@@ -234,10 +143,17 @@ class EntraCredential:
         return await self._cache.get(scopes, claims, fetch)
 
     def forget(self) -> None:
+        """Graph refused our token (revoked, or expired early): the next call gets a new one,
+        from a new azure-identity credential (closed, with the old one, on ``close``)."""
         self._cache.forget()
+        if self._rebuild is not None:
+            self._retired.append(self._inner)
+            self._inner = self._rebuild()
 
     async def close(self) -> None:
-        await self._inner.close()
+        for inner in [*self._retired, self._inner]:
+            await inner.close()
+        self._retired.clear()
 
     async def _fetch(
         self, scopes: tuple[str, ...], claims: str | None, *, enable_cae: bool
@@ -248,6 +164,8 @@ class EntraCredential:
             ServiceResponseError,
         )
 
+        while self._retired:  # fetches run one at a time (the cache's lock): none is in use
+            await self._retired.pop().close()
         try:
             token = await self._inner.get_token(*scopes, claims=claims, enable_cae=enable_cae)
         except ClientAuthenticationError as exc:
@@ -275,43 +193,51 @@ def make_credential(
     certificate_path: str | None = None,
     certificate_password: str | None = None,
     authority: str = DEFAULT_AUTHORITY,
-    session: aiohttp.ClientSession | None = None,
+    ca_bundle: str | None = None,
     timeout: float = 30.0,
-) -> EntraCredential | TokenEndpointCredential:
-    """The credential for ``authority``: azure-identity for https, ours for loopback http."""
+    now: Callable[[], float] = time.time,
+) -> EntraCredential:
+    """azure-identity's credential for ``authority`` (https only), wrapped in our cache.
+
+    ``ca_bundle``: a PEM file of CA certificates to trust instead of the system's (the
+    sandbox's test CA, or a proxy's)."""
     if bool(client_secret) == bool(certificate_path):
         raise AuthError("microsoft: give exactly one of client_secret and certificate_path")
     parts = urlsplit(authority if "://" in authority else f"https://{authority}")
-    if parts.scheme == "http":
-        if parts.hostname not in _LOOPBACK:
-            raise AuthError(
-                f"microsoft.authority {authority!r} must use https (plain http is accepted for "
-                "loopback addresses only)"
-            )
-        if not client_secret:
-            raise AuthError("microsoft: a loopback authority supports client secrets only")
-        return TokenEndpointCredential(
-            tenant_id=tenant_id,
-            client_id=client_id,
-            client_secret=client_secret,
-            authority=authority,
-            session=session,
-            timeout=timeout,
+    if parts.scheme != "https" or not parts.netloc:
+        raise AuthError(
+            f"microsoft.authority {authority!r} must be an https URL (Entra ID and "
+            "azure-identity accept nothing else; for a local token endpoint, serve it over TLS "
+            "and name its CA in microsoft.ca_bundle)"
         )
-    if parts.scheme != "https":
-        raise AuthError(f"microsoft.authority {authority!r} must be an https URL")
-    return EntraCredential(
-        _azure_credential(
+    if ca_bundle is not None and not Path(ca_bundle).is_file():
+        raise AuthError(f"microsoft.ca_bundle {ca_bundle!r} is not a readable file")
+
+    def build() -> _AsyncTokenSource:
+        return _azure_credential(
             tenant_id=tenant_id,
             client_id=client_id,
             client_secret=client_secret,
             certificate_path=certificate_path,
             certificate_password=certificate_password,
             authority=f"https://{parts.netloc}",
-        ),
-        tenant_id=tenant_id,
-        client_id=client_id,
+            transport=_transport_options(ca_bundle, timeout),
+        )
+
+    return EntraCredential(
+        build(), tenant_id=tenant_id, client_id=client_id, now=now, rebuild=build
     )
+
+
+def _transport_options(ca_bundle: str | None, timeout: float) -> dict[str, Any]:
+    """azure-core's connection settings, given to the credential's own transport."""
+    options: dict[str, Any] = {
+        "connection_timeout": min(timeout, 10.0),
+        "read_timeout": timeout,
+    }
+    if ca_bundle is not None:
+        options["connection_verify"] = ca_bundle
+    return options
 
 
 def _azure_credential(
@@ -322,6 +248,7 @@ def _azure_credential(
     certificate_path: str | None,
     certificate_password: str | None,
     authority: str,
+    transport: dict[str, Any],
 ) -> _AsyncTokenSource:
     # imported here: azure-identity is only needed when Microsoft 365 is configured
     from azure.identity.aio import (  # noqa: PLC0415
@@ -331,10 +258,17 @@ def _azure_credential(
 
     try:
         if client_secret:
-            return ClientSecretCredential(tenant_id, client_id, client_secret, authority=authority)
+            return ClientSecretCredential(
+                tenant_id, client_id, client_secret, authority=authority, **transport
+            )
         password = certificate_password.encode() if certificate_password else None
         return CertificateCredential(
-            tenant_id, client_id, certificate_path, password=password, authority=authority
+            tenant_id,
+            client_id,
+            certificate_path,
+            password=password,
+            authority=authority,
+            **transport,
         )
     except (ValueError, OSError, TypeError) as exc:
         what = "certificate" if certificate_path else "credential settings"

@@ -25,6 +25,7 @@ import random
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -47,6 +48,7 @@ from hybridcal.sandbox.microsoft.notify import Notifier
 from hybridcal.sandbox.microsoft.render import View, render
 from hybridcal.sandbox.microsoft.subscription_api import SubscriptionApi
 from hybridcal.sandbox.microsoft.subscriptions import SubscriptionService
+from hybridcal.sandbox.microsoft.tls import LoopbackCA
 from hybridcal.sandbox.microsoft.validate import parse_event
 from hybridcal.sandbox.tasks import TaskSet
 
@@ -105,12 +107,21 @@ class GraphSimulator:
         self.authority = ""
         self.graph_root = ""
         self.token_url = ""
+        self.ca_file: Path | None = None  # the CA of the TLS certificate, when served over TLS
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    async def start(
+        self, host: str = "127.0.0.1", port: int = 0, *, tls: LoopbackCA | None = None
+    ) -> None:
+        """Listen on ``host:port``. With ``tls`` (``tls.make_loopback_ca``) the token endpoint
+        and Graph are served over https, as azure-identity requires of an authority; clients
+        trust ``ca_file`` (the daemon: ``microsoft.ca_bundle``)."""
         self._tasks.bind(asyncio.get_running_loop())
         sock, self.base_url = listen.bind(host, port)
+        if tls is not None:
+            self.base_url = "https://" + self.base_url.removeprefix("http://")
+            self.ca_file = tls.ca_file
         self.authority = self.base_url
         self.graph_root = f"{self.base_url}/v1.0"
         self.token_url = f"{self.authority}/{self.tenant_id}/oauth2/v2.0/token"
@@ -119,7 +130,8 @@ class GraphSimulator:
         await self._notifier.start()
         self._runner = web.AppRunner(self._build_app(), access_log=None)
         await self._runner.setup()
-        await web.SockSite(self._runner, sock).start()
+        context = None if tls is None else tls.server_context
+        await web.SockSite(self._runner, sock, ssl_context=context).start()
 
     def _build_app(self) -> web.Application:
         handlers: dict[str, Handler] = {}

@@ -2,9 +2,10 @@
 
 ``POST /{tenant}/oauth2/v2.0/token`` with ``grant_type=client_credentials``, ``client_id``,
 ``scope=https://graph.microsoft.com/.default`` and either ``client_secret`` or a certificate
-assertion (``client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer`` and an
-RS256 JWT whose ``x5t``/``x5t#S256`` header names a certificate registered for the app, with
-``iss == sub == client_id``, ``aud`` the token URL, a valid ``nbf``/``exp`` and a ``jti``).
+assertion (``client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer``
+and an RS256 or PS256 JWT whose ``x5t``/``x5t#S256`` header names a certificate registered for
+the app, with ``iss == sub == client_id``, ``aud`` the token URL, a valid ``nbf``/``exp`` and a
+``jti``).
 Errors carry ``AADSTS`` codes in Entra's JSON shape.
 
 The access token is a JWT-shaped string (signed with a per-simulator HMAC key, so only the
@@ -59,6 +60,11 @@ KNOWN_PERMISSIONS = frozenset(
     }
 )
 _SKEW_S = 300
+# JWS RSA signatures Entra accepts on client assertions; PS256's salt is the hash's size (RFC 7518)
+_ASSERTION_PADDING: dict[str, Callable[[], padding.AsymmetricPadding]] = {
+    "RS256": padding.PKCS1v15,
+    "PS256": lambda: padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+}
 _MAX_ASSERTION_LIFETIME_S = 3600 * 24
 
 
@@ -307,10 +313,12 @@ class TokenService:
             raise bad(50012, "The client assertion is not a well-formed JWT.") from None
         if not isinstance(header, dict) or not isinstance(claims, dict):
             raise bad(50012, "The client assertion is not a well-formed JWT.")
-        if header.get("alg") != "RS256":
+        alg = header.get("alg")
+        if alg not in _ASSERTION_PADDING:  # RS256, or PS256 (what azure-identity signs with)
             raise bad(5002738, "Invalid JWT token. Unsupported signing algorithm.")
         thumb = header.get("x5t#S256") or header.get("x5t")
-        key = registration.certificates.get(str(thumb))
+        # base64url, with or without its padding (azure-identity keeps the '=')
+        key = registration.certificates.get(str(thumb).rstrip("="))
         if key is None:
             raise bad(
                 700027,
@@ -319,7 +327,10 @@ class TokenService:
             )
         try:
             key.verify(
-                signature, f"{parts[0]}.{parts[1]}".encode(), padding.PKCS1v15(), hashes.SHA256()
+                signature,
+                f"{parts[0]}.{parts[1]}".encode(),
+                _ASSERTION_PADDING[str(alg)](),
+                hashes.SHA256(),
             )
         except InvalidSignature:
             raise bad(700027, "Client assertion contains an invalid signature.") from None
