@@ -41,6 +41,16 @@ FRAGMENTS = [
     "urldefense.com/v3/__", "__;!!", "urldefense.proofpoint.com/v2/url?u=", "www.google.com/url?q=",
     "sip:", "sips:", "h323:", "@", "zoomcrc.com", "vc.example.com", "xn--mnchen-3ya",
     "%", "%zz", "%ff", "%3A", "[::1", "]",
+    # app deep links, launchers and wrappers, newer hosts and forms
+    "zoommtg://", "zoomus://", "msteams:/", "msteams://", "/join?action=join&confno=",
+    "confno=", "/start?confno=", "gov.teams.microsoft.us", "dod.", "teams.cloud.microsoft",
+    "/dl/launcher/launcher.html?url=", "%2f_%23%2fl%2fmeetup-join%2f", "/_#/l/meetup-join/",
+    "linkprotect.cudasvc.com/url?a=", "secure-web.cisco.com/1x/", "https%3a%2f%2f",
+    "url.us.m.mimecastprotect.com/s/", "m.php?AT=JM&MK=", "&AT=JM", "2551112223", "/m/",
+    "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "g.co/meet/", "/lookup/", "abcd-efgh-ijk",
+    "zoom.com", "app.zoom.us/wc/", "/join", "chime.aws/", "meet.goto.com/",
+    "&gt;", "&quot;", "&#62;", "%3E", "%3e", "%22", "Join", "Password", "\u0661\u0662",
+    "Passcode: 123456", "Passcode: river7",
     # labels
     "Meeting ID:", "Meeting ID: 123 456 789", "Passcode:", "Passcode: abc", "Password: 1",
     "SIP:", "SIP address", "Video address:", "join by SIP", "H.323:", "VTC Conference ID: 1234",

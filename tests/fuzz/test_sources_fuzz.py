@@ -33,6 +33,10 @@ INSERTS = [
     b"\xef\xbc\x8f", b"\xe2\x80\x8b", b"{", b"[", b'{"a":', b"}", b"]", b"x", b'; a="',
     b"\nContent-Type: multipart/mixed; boundary=", b"\nContent-Disposition: attachment; ",
     b"&#", b"9", b"&#" + b"9" * 5000 + b";",
+    b"UID:x\n", b"SUMMARY:", b"DTSTART;TZID=Europe/Berlin:20260105T090000\n",
+    b"RECURRENCE-ID:20260112T090000Z\n", b"STATUS:CONFIRMED\n",
+    b"BEGIN:VEVENT\nUID:y\nLOCATION:zoommtg://zoom.us/join?confno=123456789\nEND:VEVENT\n",
+    b"msteams:/l/meetup-join/19%3ameeting_x%40thread.v2/0",
 ]  # fmt: skip
 
 _EDIT = st.tuples(
@@ -64,6 +68,11 @@ def _analyse(data: bytes) -> SourceReport:
     assert report.kind in {"email", "ics", "google-event", "graph-event", "text"}
     assert len(report.links) <= MAX_LINKS
     assert not (report.cancelled and report.links)
+    for event in report.events:  # per-event answers keep the same promises
+        assert len(event.links) <= MAX_LINKS
+        assert not (event.cancelled and event.links)
+    if report.events and not report.cancelled:
+        assert not all(event.cancelled for event in report.events)
     return report
 
 

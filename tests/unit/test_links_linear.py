@@ -54,6 +54,28 @@ SHAPES: dict[str, Callable[[int], str]] = {
     "full-width text": lambda size: (
         "\uff48\uff54\uff54\uff50\uff53\uff1a\uff0f\uff0f " * (size // 9)
     ),
+    # the families added for 2023-2026 invitations
+    "distinct app deep links": lambda size: _repeat(
+        lambda n: f"zoommtg://zoom.us/join?action=join&confno={10**9 + n}&pwd=x\n", size
+    ),
+    "wrapped launchers": lambda size: _repeat(
+        lambda n: (
+            "https://linkprotect.cudasvc.com/url?a=https%3a%2f%2fteams.microsoft.com%2fdl%2f"
+            f"launcher%2flauncher.html%3furl%3d%252f_%2523%252fl%252fmeetup-join%252f{n}\n"
+        ),
+        size,
+    ),
+    "glued escapes after URLs": lambda size: _repeat(
+        lambda n: f"https://zoom.us/j/{10**9 + n}" + "%3e" * 500 + "&gt; ", size
+    ),
+    "long Webex URL API queries": lambda size: _repeat(
+        lambda n: f"https://a.webex.com/a/m.php?{'x=1&' * 1000}AT=JM&MK={10**9 + n}\n", size
+    ),
+    "meetings separated by labels": lambda size: _repeat(
+        lambda n: f"https://zoom.us/j/{10**9 + n}\nMeeting ID: {10**9 + n}\nPasscode: 1\n",
+        size,
+    ),
+    "dotted provider host run": lambda size: "zoommtg://" + "a." * (size // 2) + "zoom.us/join",
 }
 
 

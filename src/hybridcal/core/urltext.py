@@ -92,8 +92,10 @@ def normalise_url(url: str) -> str:
             url = url[: label.start()]
         if (markup := _GLUED_MARKUP.search(url, end.start())) is not None:
             url = url[: markup.start()]
-        while url[-3:].lower() in _GLUED_ESCAPES and len(url) > end.end():
-            url = url[:-3]
+        cut = len(url)
+        while cut - 3 >= end.end() and url[cut - 3 : cut].lower() in _GLUED_ESCAPES:
+            cut -= 3
+        url = url[:cut]
     return url
 
 
