@@ -183,6 +183,23 @@ async def test_an_orphaned_subscription_of_ours_is_acknowledged_and_deleted(m: H
     assert unknown >= 1
 
 
+async def test_the_daemon_gets_its_tokens_from_azure_identity_over_tls(m: Harness) -> None:
+    """The daemon under test runs production's credential: azure-identity's own
+    ClientSecretCredential against an https authority it trusts through microsoft.ca_bundle."""
+    from azure.identity.aio import ClientSecretCredential  # noqa: PLC0415
+
+    assert m.graph is not None
+    assert m.graph.authority.startswith("https://127.0.0.1:")
+    assert m.graph.graph_root.startswith("https://")
+    assert m.daemon.settings.microsoft.ca_bundle == m.graph.ca_file
+    connector = m.daemon.connectors[Provider.MICROSOFT]
+    inner = connector._credential._inner  # type: ignore[attr-defined]
+    assert isinstance(inner, ClientSecretCredential)
+    grants = [r for r in m.graph.request_log if r.operation == "token" and r.status == 200]
+    assert grants
+    assert all(r.body["grant_type"] == "client_credentials" for r in grants)
+
+
 async def test_the_validation_handshake_echoes_the_token_as_plain_text(m: Harness) -> None:
     # Graph's tokens are text with spaces and punctuation, URL-encoded in the query
     token = (
