@@ -942,7 +942,8 @@ async def test_our_patch_comes_back_as_an_echo_that_needs_no_write(
 
 
 class FakeAzure:
-    """Stands in for an azure-identity aio credential (which refuses a loopback authority)."""
+    """Stands in for an azure-identity aio credential, for failures a token endpoint cannot
+    easily be made to produce (a network error)."""
 
     def __init__(self, error: Exception | None = None) -> None:
         self.error = error
