@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
+from hybridcal.core.link_rules import DEFAULT_RULES, compile_rule
 from hybridcal.core.links import classify_url, detect_links, find_links_in_text, unwrap_url
 from hybridcal.core.model import Conference, EntryPoint, Event, EventStatus, JoinLink
 
@@ -345,4 +346,22 @@ def test_glued_text_and_parameter_meeting_numbers(text: str, expected: JoinLink)
         expected.url,
         expected.meeting_id,
         expected.passcode,
+    )
+
+
+def test_a_custom_rule_reads_the_meeting_number_from_a_parameter() -> None:
+    rule = compile_rule(
+        "pexip-webapp",
+        "pexip",
+        r"vc\.example\.com/webapp/\?",
+        id_param="conference",
+        dial=("{id}@vc.example.com",),
+    )
+    url = "https://vc.example.com/webapp/?conference=4711234&pin=1"
+    assert classify_url(url) is None
+    (link,) = find_links_in_text(url, (*DEFAULT_RULES, rule))
+    assert (link.provider, link.meeting_id, link.dial) == (
+        "pexip",
+        "4711234",
+        "4711234@vc.example.com",
     )

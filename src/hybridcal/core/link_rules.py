@@ -184,6 +184,9 @@ URL_RULES: tuple[LinkRule, ...] = (
         canonical="https://{host}/j/{id}",
     ),
     LinkRule("zoomgov-personal-link", "zoom", _rx(rf"{_ZOOMGOV_HOST}/my/(?P<user>[\w.-]+)")),
+    # Teams join links: the long /l/meetup-join/ form and the short /meet/<id>?p= form Teams
+    # writes into invitations since 2025 (Microsoft 365 message center MC772556); the app's
+    # msteams: links and the /dl/launcher/ page are read as these (links.web_url, unwrap_url)
     LinkRule(
         "teams-meetup-join",
         "teams",
@@ -197,6 +200,8 @@ URL_RULES: tuple[LinkRule, ...] = (
         passcode_param="p",
         enrich=_teams_video_gateway,
     ),
+    # a Meet meeting code is "in the form aaa-bbbb-ccc" (Meet add-ons SDK, meetingCode): any
+    # other path on meet.google.com is no meeting
     LinkRule(
         "meet",
         "meet",
@@ -214,6 +219,8 @@ URL_RULES: tuple[LinkRule, ...] = (
         id_label=None,
         passcode_label=None,
     ),
+    # Webex: personal rooms, j.php?MTID= (the REST API's webLink) and the join service (its
+    # joinLink); the video address is <meeting number>@<site> (the API's sipAddress)
     LinkRule(
         "webex-personal-room",
         "webex",
