@@ -87,6 +87,12 @@ JOIN_FORMS: list[tuple[str, str, str, str | None]] = [
         "https://teams.cloud.microsoft/meet/3661234567890?p=x2",
         "3661234567890",
     ),
+    (
+        f"https://teams.microsoftonline.cn/l/meetup-join/{_TEAMS_THREAD}",
+        "teams",
+        f"https://teams.microsoftonline.cn/l/meetup-join/{_TEAMS_THREAD}",
+        None,
+    ),
     # the Teams app's protocol handler (Teams deep links: msteams:)
     (
         f"msteams:/l/meetup-join/{_TEAMS_THREAD}",

@@ -89,10 +89,14 @@ _END = r"(?=$|[/?#&])"
 # (us02web.zoom.us, acme.zoom.us); Zoom for Government: zoomgov.com.
 _ZOOM_HOST = r"(?:[\w-]+\.)*zoom\.(?:us|com)"
 _ZOOMGOV_HOST = r"(?:[\w-]+\.)*zoomgov\.com"
-# Teams: commercial and GCC (teams.microsoft.com), GCC High (gov.teams.microsoft.us), DoD
-# (dod.teams.microsoft.us), Teams free (teams.live.com), and the cloud.microsoft domain
+# Teams clients by cloud (Microsoft Teams platform docs, "Sovereign clouds"): commercial and GCC
+# teams.microsoft.com, GCC High gov.teams.microsoft.us, DoD dod.teams.microsoft.us, China
+# (21Vianet) teams.microsoftonline.cn; Teams free teams.live.com; and the cloud.microsoft domain
 # Microsoft is moving Teams to (teams.cloud.microsoft, message center MC1162275).
-_TEAMS_HOST = r"(?:[\w-]+\.)*teams\.(?:microsoft\.com|microsoft\.us|live\.com|cloud\.microsoft)"
+_TEAMS_HOST = (
+    r"(?:[\w-]+\.)*teams\."
+    r"(?:microsoft\.com|microsoft\.us|live\.com|cloud\.microsoft|microsoftonline\.cn)"
+)
 _WEBEX_HOST = r"(?:[\w-]+\.)*webex\.com"
 _ZOOM_DIAL = ("{id}.{passcode}@zoomcrc.com", "{id}@zoomcrc.com")
 

@@ -79,7 +79,7 @@ class TextScan:
 _URL_CHARS = r"[^\s<>\"'\[\]{}|\\^`]++"
 _BARE_HOSTS = (
     r"zoom\.us|zoom\.com|zoomgov\.com|webex\.com|meet\.google\.com|teams\.microsoft\.com"
-    r"|teams\.microsoft\.us|teams\.live\.com|teams\.cloud\.microsoft"
+    r"|teams\.microsoft\.us|teams\.live\.com|teams\.cloud\.microsoft|teams\.microsoftonline\.cn"
 )
 # app deep links: Zoom's desktop (zoommtg://) and mobile (zoomus://) schemes, Teams' msteams:
 _APP_SCHEMES = r"zoommtg://|zoomus://|msteams:/"
@@ -107,7 +107,8 @@ _NON_DIGITS = re.compile(r"\D++")
 _PROOFPOINT_V3 = re.compile(r"^https?://urldefense\.com/v3/__(.+?)__;", re.IGNORECASE)
 _ZOOM_APP_HOST = re.compile(r"(?:[\w-]++\.)*zoom(?:gov)?\.(?:us|com)", re.IGNORECASE)
 _TEAMS_APP_HOST = re.compile(
-    r"(?:[\w-]++\.)*teams\.(?:microsoft\.com|microsoft\.us|live\.com|cloud\.microsoft)",
+    r"(?:[\w-]++\.)*teams\."
+    r"(?:microsoft\.com|microsoft\.us|live\.com|cloud\.microsoft|microsoftonline\.cn)",
     re.IGNORECASE,
 )
 _MEETING_NUMBER = re.compile(r"\d{9,11}")
