@@ -82,7 +82,7 @@ _BARE_HOSTS = (
     r"|teams\.microsoft\.us|teams\.live\.com|teams\.cloud\.microsoft|teams\.microsoftonline\.cn"
 )
 # app deep links: Zoom's desktop (zoommtg://) and mobile (zoomus://) schemes, Teams' msteams:
-_APP_SCHEMES = r"zoommtg://|zoomus://|msteams:/"
+_APP_SCHEMES = r"(?:zoommtg://|zoomus://|msteams:/)"
 # the host labels before a bare provider host are taken one whole label at a time (lazily), so
 # a long "a.b.c..." run costs one pass, and a bare host starts only where a word starts
 _URL = re.compile(
