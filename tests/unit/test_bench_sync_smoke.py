@@ -110,3 +110,14 @@ def test_quick_run_against_microsoft_365() -> None:
     assert result["graph_notifications_failed"] == 0
     assert result["initial_failed_requests"] == 0
     assert result["burst_failed_requests"] == 0
+
+
+@needs_proc
+def test_quick_run_while_graph_sends_lifecycle_notifications_on_its_own() -> None:
+    result = quick_run("--provider", "microsoft", "--graph-lifecycle", "0.5")
+    sent = result["graph_lifecycle_notifications"]
+    assert sent["reauthorizationRequired"] >= 10
+    assert result["parameters"]["graph_lifecycle_s"] == 0.5
+    # the promises hold under that load: one write per keyword event, nothing refused
+    assert result["burst_calls_by_method"]["event.update"] == 4
+    assert result["initial_sync_errors"] == 0

@@ -350,6 +350,11 @@ class GraphSimulator:
         return dict(self._lifecycle.sent)
 
     @property
+    def lifecycle_by_event(self) -> dict[str, int]:
+        """Every lifecycle notification made (scheduled, asked for, or after a loss)."""
+        return dict(self._notifier.lifecycle_by_event)
+
+    @property
     def notifications_held_back(self) -> int:
         """Change notifications not sent because a reauthorization was pending."""
         return self._notifier.held_back

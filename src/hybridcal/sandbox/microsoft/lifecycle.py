@@ -38,6 +38,7 @@ class LifecycleSchedule:
     miss_every_s: float | None = None
     tick_s: float = 0.1
     seed: int = 0
+    for_s: float | None = None  # stop sending after this long (None: until stopped)
 
 
 class LifecycleTicker:
@@ -49,8 +50,8 @@ class LifecycleTicker:
         self._subs = subscriptions
         self._send = send
         self._task: asyncio.Task[None] | None = None
+        # sent directly; `missed` follows a real loss and is counted by the notifier
         self.sent: dict[str, int] = {"reauthorizationRequired": 0, "subscriptionRemoved": 0}
-        self.sent["missed"] = 0
 
     def start(self, schedule: LifecycleSchedule | None) -> None:
         self.stop()
@@ -78,7 +79,9 @@ class LifecycleTicker:
             ("missed", schedule.miss_every_s),
             ("reauthorizationRequired", schedule.reauthorize_every_s),
         )
-        while True:
+        loop = asyncio.get_running_loop()
+        until = None if schedule.for_s is None else loop.time() + schedule.for_s
+        while until is None or loop.time() < until:
             await asyncio.sleep(schedule.tick_s)
             self._subs.purge()
             for sub in list(self._subs.subscriptions.values()):

@@ -87,6 +87,7 @@ class Notifier:
         self.posts = 0
         self.lifecycle_sent = 0
         self.held_back = 0  # notifications not sent while a reauthorization was pending
+        self.lifecycle_by_event: dict[str, int] = {}  # lifecycle notifications made, by event
         self.latencies_s: list[float] = []
         self.delivered: list[dict[str, Any]] = []  # every notification that was acknowledged
 
@@ -196,6 +197,7 @@ class Notifier:
     def lifecycle(self, sub: Subscription, event: str) -> None:
         if event not in LIFECYCLE_EVENTS:
             raise ValueError(f"lifecycle event must be one of {LIFECYCLE_EVENTS}")
+        self.lifecycle_by_event[event] = self.lifecycle_by_event.get(event, 0) + 1
         if event == "subscriptionRemoved":
             self._subs.remove(sub.id)
         elif event == "reauthorizationRequired":
