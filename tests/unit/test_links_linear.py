@@ -9,10 +9,10 @@ cap costs nothing more.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 import pytest
+from tests.growth import growth
 
 from hybridcal.core.links import MAX_SCAN_CHARS, Limits, dedupe_links, find_links_in_text
 from hybridcal.core.model import JoinLink
@@ -79,20 +79,12 @@ SHAPES: dict[str, Callable[[int], str]] = {
 }
 
 
-def _best_of_three(run: Callable[[], object]) -> float:
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return max(best, 1e-4)
-
-
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_four_times_the_input_costs_about_four_times_the_work(shape: str) -> None:
     small, large = SHAPES[shape](16_000), SHAPES[shape](64_000)
-    ratio = _best_of_three(lambda: find_links_in_text(large, limits=UNCAPPED)) / _best_of_three(
-        lambda: find_links_in_text(small, limits=UNCAPPED)
+    ratio = growth(
+        lambda: find_links_in_text(small, limits=UNCAPPED),
+        lambda: find_links_in_text(large, limits=UNCAPPED),
     )
     assert ratio < 8, f"{shape}: 4x the input took {ratio:.1f}x the time"
 
@@ -105,16 +97,12 @@ def test_merging_distinct_links_is_linear() -> None:
         ]
 
     small, large = links(2_000), links(8_000)
-    ratio = _best_of_three(lambda: dedupe_links(large)) / _best_of_three(
-        lambda: dedupe_links(small)
-    )
+    ratio = growth(lambda: dedupe_links(small), lambda: dedupe_links(large))
     assert ratio < 8, f"4x the links took {ratio:.1f}x the time"
 
 
 @pytest.mark.parametrize("shape", ["distinct links", "long line after a Teams link", "deep HTML"])
 def test_input_past_the_cap_costs_nothing_more(shape: str) -> None:
     at_cap, far_past = SHAPES[shape](MAX_SCAN_CHARS), SHAPES[shape](8 * MAX_SCAN_CHARS)
-    ratio = _best_of_three(lambda: find_links_in_text(far_past)) / _best_of_three(
-        lambda: find_links_in_text(at_cap)
-    )
+    ratio = growth(lambda: find_links_in_text(at_cap), lambda: find_links_in_text(far_past))
     assert ratio < 2.5, f"{shape}: 8x the input past the cap took {ratio:.1f}x the time"
