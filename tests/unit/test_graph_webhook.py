@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -497,7 +497,10 @@ class Forgetter:
 
 
 async def _forgetting(
-    store: FakeStore, seen: Recorder, forget: Forgetter
+    store: FakeStore,
+    seen: Recorder,
+    forget: Forgetter,
+    ours: Callable[[str], bool] | None = None,
 ) -> tuple[GraphWebhook, web.Application]:
     hook = GraphWebhook(
         store=cast("Store", store),
@@ -508,6 +511,7 @@ async def _forgetting(
         recreate=seen.recreate,
         resync=seen.resync,
         forget=forget,
+        ours=ours,
     )
     app = web.Application()
     app.router.add_post("/webhooks/microsoft", hook.handle)
@@ -584,5 +588,21 @@ async def test_skipped_lookups_and_missing_states_are_not_offered(
             # only the subscriptions the store was asked about, never past the lookup cap
             assert len(forget.calls) == MAX_MISSES
             assert all(sub.startswith("f") for sub, _ in forget.calls)
+    finally:
+        await hook.stop()
+
+
+async def test_forged_states_of_unknown_subscriptions_cost_only_their_lookup(
+    store: FakeStore, seen: Recorder
+) -> None:
+    forget = Forgetter(store)
+    hook, app = await _forgetting(store, seen, forget, ours=lambda state: state == "signed")
+    try:
+        async with TestClient(TestServer(app)) as test_client:
+            items = [change("x1", "forged"), change("x2", "signed"), change("x3", "")]
+            assert await post(test_client, items) == 202
+            await settle(hook)
+            assert forget.calls == [("x2", "signed")]
+            assert store.lookups == ["x1", "x2", "x3", "x2"]  # the last: the re-check
     finally:
         await hook.stop()

@@ -102,6 +102,8 @@ async def test_only_this_apps_older_orphans_are_deleted(sim: GraphSimulator, rec
         [described] = sim.subscriptions()
         assert described["clientState"] == channel.secret  # signed, and what we store
         assert is_signed_state(KEY, channel.secret)
+        assert connector.is_own_client_state(channel.secret)
+        assert not connector.is_own_client_state("r" * 43)
         sub = channel.channel_id
 
         # a stranger's state, or ours for a subscription made moments ago: no call at all

@@ -81,11 +81,14 @@ class GraphWebhook:
         resync: Callback,
         own_write: OwnWrite | None = None,
         forget: Forget | None = None,
+        ours: Callable[[str], bool] | None = None,
     ) -> None:
         """``renew(subscription_id)`` extends a subscription; ``recreate(calendar_key)`` makes
         a new one for a calendar whose subscription Graph removed; ``resync(calendar_key)``
         queues a full resync of the window (notifications were missed); ``forget(subscription,
-        clientState)`` deletes an unknown subscription whose clientState proves it ours."""
+        clientState)`` deletes an unknown subscription whose clientState proves it ours;
+        ``ours(clientState)``, a cheap check made first, keeps forged items from costing more
+        than their lookup."""
         self._store = store
         self._enqueue = enqueue
         self._metrics = metrics
@@ -95,6 +98,7 @@ class GraphWebhook:
         self._resync = resync
         self._own_write = own_write or (lambda _key, _event, _etag: False)
         self._forget = forget
+        self._ours = ours or (lambda _state: True)
         self._forgotten: OrderedDict[str, None] = OrderedDict()  # orphans deleted lately
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: set[tuple[str, str]] = set()  # (action, key) in flight: no duplicates
@@ -177,7 +181,9 @@ class GraphWebhook:
             self._metrics.webhook(PROVIDER, outcome)
             if channel is None or outcome != "accepted":
                 rejected[outcome] = rejected.get(outcome, 0) + 1
-                if verdicts.looked_up_and_unknown(item.subscription_id) and item.client_state:
+                if verdicts.looked_up_and_unknown(item.subscription_id) and self._ours(
+                    item.client_state
+                ):
                     orphans.setdefault(item.subscription_id, item.client_state)
                 continue
             accepted += 1

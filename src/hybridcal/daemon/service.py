@@ -434,6 +434,7 @@ class Daemon:
                 resync=self._resync,
                 own_write=self.connectors[Provider.MICROSOFT].is_own_write,
                 forget=getattr(self.connectors[Provider.MICROSOFT], "forget_subscription", None),
+                ours=getattr(self.connectors[Provider.MICROSOFT], "is_own_client_state", None),
             )
             if Provider.MICROSOFT in self.connectors
             else None

@@ -628,12 +628,16 @@ class MicrosoftCalendarConnector:
         with contextlib.suppress(NotFoundError):  # expired or deleted before
             await self._call(calendar, item.to_delete_request_information, "subscriptions.delete")
 
+    def is_own_client_state(self, client_state: str) -> bool:
+        """Whether this app signed ``client_state`` (see ``microsoft_state``)."""
+        return self._state_key is not None and is_signed_state(self._state_key, client_state)
+
     async def forget_subscription(self, subscription_id: str, client_state: str) -> bool:
         """Delete a subscription we hold no channel for, when its clientState proves it is
         this app's (see ``microsoft_state``) and it is not one this process made moments ago
         (its channel may be on its way into the store). True when it was deleted (or was
         already gone)."""
-        if self._state_key is None or not is_signed_state(self._state_key, client_state):
+        if not self.is_own_client_state(client_state):
             return False
         made = self._made.get(subscription_id)
         if made is not None and self._now() - made < timedelta(seconds=FRESH_SUBSCRIPTION_SECONDS):
