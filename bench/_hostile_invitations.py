@@ -81,8 +81,8 @@ def many_links(n: int, scale: float) -> Invitation:
 
 
 def teams_long_line(n: int, scale: float) -> Invitation:
-    """A Teams meetup-join link glued to 400 KB on one line without spaces, twice: once as URL
-    characters, once as punctuation a URL may end with."""
+    """A Teams meetup-join link glued to 200 KB of URL characters on one line without spaces,
+    and another glued to 200 KB of punctuation a URL may end with (``.)``)."""
     size = int(200_000 * scale)
     glued = TEAMS.format(n=n) + ("%3a" + "A" * 61) * (size // 64)
     dots = TEAMS.format(n=n + 1) + ".)" * (size // 2)

@@ -11,15 +11,16 @@ HTTP client, so that the simulator's work here cannot inflate its figures) recei
 on a Unix datagram socket and polls ``GET /healthz`` every ``POLL_MS`` ms (5 s client timeout),
 stamping everything with the system-wide monotonic clock.
 
-Phases, each measured from the first insert until the daemon has listed every copy of every
-invitation (``hybridcal_events_processed_total``) and is idle again:
+Phases (the last two of ``--rounds`` rounds; in a round every invitation is sent at once, and
+the round lasts until the daemon has listed every copy (``hybridcal_events_processed_total``)
+and is idle again):
 
 - ``idle``: nothing happens for a few seconds (the floor of the figures);
-- ``baseline``: N ordinary vendor invitations (a Zoom, Teams or Webex block each);
-- ``hostile``: N of the nastiest invitations (``bench._hostile_invitations``): 5,000 links in
-  560 KB, a Teams link glued to 400 KB without spaces, Unicode look-alike URLs, 10,000 nested
-  ``<div>``, 50,000 anchors, label floods, a 100 KB location, nested link wrappers, SIP hosts of
-  700 labels.
+- ``baseline``: N ordinary vendor invitations per round (a Zoom, Teams or Webex block each);
+- ``hostile``: N of the nastiest invitations per round (``bench._hostile_invitations``): 5,000
+  links in 560 KB, a Teams link glued to 200 KB without spaces, Unicode look-alike URLs, 10,000
+  nested ``<div>``, 50,000 anchors, label floods, a 100 KB location, nested link wrappers, SIP
+  hosts of 700 labels.
 
 Invitation ``i`` comes from an outsider (not enabled) to person ``i % people`` and the room: two
 calendars list it. Per phase: ``/healthz`` latency (p50, p99, max, timeouts), the watchdog's
