@@ -4,6 +4,7 @@ syncs on and the room's meeting list keeps being served."""
 
 from __future__ import annotations
 
+import inspect
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -106,7 +107,7 @@ async def test_a_failing_event_does_not_stop_its_calendar(
     # fixed (the bug goes away): at its retry time the event is read again and heals
     monkeypatch.undo()
     h.clock.advance(timedelta(minutes=2))
-    h.daemon.retry_deferred()
+    await h.daemon.retry_deferred()
     await h.settle()
     assert await _faults(h, ALICE_KEY) == []
     assert await _faults(h, ROOM_KEY) == []
@@ -123,7 +124,7 @@ async def test_a_fault_that_persists_is_retried_ever_more_rarely(h: Harness) -> 
         assert fault.retry_at is not None
         retries.append(fault.retry_at - fault.last_seen)
         h.clock.advance(fault.retry_at - h.clock() + timedelta(seconds=1))
-        h.daemon.retry_deferred()
+        await h.daemon.retry_deferred()
         await h.settle()
     [fault] = await _faults(h, ALICE_KEY)
     assert (fault.event_id, fault.attempts) == (poison, 5)
@@ -238,3 +239,15 @@ async def test_a_transient_failure_holds_the_cursor_only_for_a_while(
     [fault] = await _faults(h, ALICE_KEY)
     assert (fault.event_id, fault.error) == (stuck, "TransientError")
     assert len(h.patches()) == 1  # the other event was served all along
+
+
+async def test_every_scheduled_job_runs_on_the_event_loop(h: Harness) -> None:
+    """APScheduler runs a plain function in a worker thread, where the queue cannot be used
+    (a retry job enqueued from there once wedged calendars): every job is a coroutine."""
+    jobs = h.daemon.jobs
+    assert jobs is not None
+    scheduled = jobs._scheduler.get_jobs()
+    assert {job.id for job in scheduled} >= {"retry", "sweep", "reconcile", "gauges"}
+    assert all(inspect.iscoroutinefunction(job.func) for job in scheduled), [
+        job.id for job in scheduled if not inspect.iscoroutinefunction(job.func)
+    ]

@@ -102,12 +102,12 @@ async def test_usage_limits_pause_one_users_writes_and_resume_by_themselves(
     assert "Calendar usage limits exceeded" in problems[first]["message"]
     retry = datetime.fromisoformat(problems[first]["next_retry"])
     assert timedelta(hours=2, minutes=59) < retry - h.clock() <= timedelta(hours=3)
-    assert h.daemon.retry_deferred() == 0
+    assert await h.daemon.retry_deferred() == 0
 
     # hours later Google lifts it; the daemon tries again on its own
     h.sim.limit_writes(ALICE, datetime.now(UTC))
     h.clock.advance(timedelta(hours=3, minutes=1))
-    assert h.daemon.retry_deferred() == 1
+    assert await h.daemon.retry_deferred() == 1
     await h.settle()
     assert conference_status(h.event(ALICE, first)) == "success"
     assert conference_status(h.event(ALICE, second)) == "success"

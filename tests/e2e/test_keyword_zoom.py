@@ -212,7 +212,7 @@ async def test_an_organiser_without_zoom_gets_a_note_then_the_meeting(h: Harness
     h.zoom.add_user(CAROL, timezone=ZONE)
     assert binding.retry_at is not None
     h.clock.advance(binding.retry_at - h.clock() + timedelta(seconds=1))
-    assert h.daemon.retry_deferred() == 1
+    assert await h.daemon.retry_deferred() == 1
     await h.settle()
     [meeting] = h.zoom_meetings()
     assert meeting["host_email"] == CAROL
@@ -237,10 +237,10 @@ async def test_the_daily_limit_becomes_a_note_and_a_retry_after_midnight(h: Harn
     assert binding.problem.kind is ProblemKind.DAILY_LIMIT
     assert binding.retry_at is not None
     assert (binding.retry_at.hour, binding.retry_at.minute) == (0, 1)
-    assert h.daemon.retry_deferred() == 0  # not before midnight
+    assert await h.daemon.retry_deferred() == 0  # not before midnight
 
     h.clock.advance(binding.retry_at - h.clock() + timedelta(seconds=1))
-    assert h.daemon.retry_deferred() == 1
+    assert await h.daemon.retry_deferred() == 1
     await h.settle()
     [meeting] = h.zoom_meetings()
     assert meeting["join_url"] in h.event(ALICE, event_id)["description"]
@@ -401,14 +401,14 @@ async def test_occurrences_refused_by_the_daily_limit_are_mirrored_after_the_res
 
     writes = len(_zoom_writes(h))
     await h.reconcile()
-    assert h.daemon.retry_deferred() == 0  # not before the reset
+    assert await h.daemon.retry_deferred() == 0  # not before the reset
     await h.restart()  # the refusal outlives the daemon
     await h.settle()
     assert len(_zoom_writes(h)) == writes  # no storm: nothing asked again meanwhile
 
     assert retry_at is not None
     h.clock.advance(retry_at - h.clock() + timedelta(seconds=1))
-    assert h.daemon.retry_deferred() == 1
+    assert await h.daemon.retry_deferred() == 1
     await h.settle()
     current = h.zoom.meeting(meeting["id"])
     assert current is not None

@@ -79,12 +79,12 @@ async def test_a_failed_conference_becomes_a_note_and_a_retry_an_hour_later(h: H
     await h.settle()
     await h.reconcile()
     assert len(h.patches(event_id)) == patches
-    assert h.daemon.retry_deferred() == 0
+    assert await h.daemon.retry_deferred() == 0
 
     # an hour later (Meet turned on meanwhile) the retry makes it and the note goes
     h.sim.set_meet(ALICE, "success")
     h.clock.advance(binding.retry_at - h.clock() + timedelta(seconds=1))
-    assert h.daemon.retry_deferred() == 1
+    assert await h.daemon.retry_deferred() == 1
     await h.settle()
     event = h.event(ALICE, event_id)
     assert conference_status(event) == "success"

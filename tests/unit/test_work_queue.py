@@ -307,3 +307,23 @@ async def test_failures_and_recoveries_are_reported(handler: Handler) -> None:
         assert successes == [A]  # the retry went through: the daemon clears the sync fault
     finally:
         await queue.stop()
+
+
+async def test_enqueue_from_another_thread_fails_without_wedging_the_calendar(
+    handler: Handler,
+) -> None:
+    queue = CalendarQueue(handler, debounce=0.01)
+    queue.start()
+    try:
+        with pytest.raises(RuntimeError):
+            await asyncio.to_thread(queue.enqueue, A)
+        queue.enqueue(A)  # on the loop: still works
+        for _ in range(200):
+            if handler.calls:
+                break
+            await asyncio.sleep(0.01)
+        assert handler.keys() == [A]
+        await asyncio.wait_for(queue.wait_idle(), 2)
+        assert queue.depth == 0  # nothing left marked pending by the failed call
+    finally:
+        await queue.stop()

@@ -513,8 +513,10 @@ class Daemon:
         assert self.syncer is not None
         self.syncer.note_deferred(binding)
 
-    def retry_deferred(self) -> int:
-        """Queue the calendars whose refused meetings are due to be tried again."""
+    async def retry_deferred(self) -> int:
+        """Queue the calendars whose refused meetings or failed events are due to be tried
+        again. A coroutine on purpose: APScheduler runs plain functions in a worker thread,
+        and the queue belongs to the event loop."""
         assert self.syncer is not None
         assert self.queue is not None
         due = self.syncer.due_calendars()

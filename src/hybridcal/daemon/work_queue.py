@@ -66,6 +66,9 @@ class CalendarQueue:
         self._progress_at = time.monotonic()
 
     def enqueue(self, key: str, *, full: bool = False) -> None:
+        # The queue belongs to the event loop: called from another thread, fail before any
+        # state changes (a calendar marked pending by a failed call would never sync again).
+        loop = asyncio.get_running_loop()
         if full:
             self._full.add(key)
         if key in self._running:
@@ -84,7 +87,6 @@ class CalendarQueue:
         self._pending.add(key)
         self._idle.clear()
         if self._debounce > 0:
-            loop = asyncio.get_running_loop()
             self._debouncing[key] = loop.call_later(self._debounce, self._release, key)
         else:
             self._queue.put_nowait(key)
