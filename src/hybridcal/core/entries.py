@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from hybridcal.core.links import detect_links
 from hybridcal.core.model import Event, EventStatus, JoinLink, MeetingEntry, Window
@@ -98,3 +99,47 @@ def _declined_by_calendar(event: Event) -> bool:
 
 def _tentative_for_calendar(event: Event) -> bool:
     return _self_response(event) == "tentative"
+
+
+Sources = Mapping[str, tuple[list[Event], str | None]]  # source id -> (events, row source id)
+
+
+class RowsError(Exception):
+    """Why one source's rows could not be built as they should; carries the original error's
+    type name, so that it reads the same after crossing into another process."""
+
+    def __init__(self, error: str, message: str) -> None:
+        super().__init__(error, message)
+        self.error = error
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def rows_for_sources(
+    sources: Sources, window: Window, budget: float | None
+) -> tuple[dict[str, list[MeetingEntry]], dict[str, RowsError]]:
+    """Rows per source, and the error of each source whose rows could not be built as they
+    should. When join-link detection fails, the meeting is still listed, without a Join
+    button; when even that fails, the source has no rows here (the caller keeps its old ones).
+    Pure and picklable in and out: it may run in a worker thread or process."""
+    rows: dict[str, list[MeetingEntry]] = {}
+    errors: dict[str, RowsError] = {}
+    for source_id, (events, row_source) in sources.items():
+        try:
+            rows[source_id] = entries_in_window(events, window, source_id=row_source, budget=budget)
+        except Exception as exc:  # one source's rows; the others are built
+            errors[source_id] = RowsError(type(exc).__name__, str(exc))
+            with contextlib.suppress(Exception):
+                rows[source_id] = entries_in_window(
+                    events, window, source_id=row_source, detect=False
+                )
+    return rows, errors
+
+
+def text_size(sources: Sources) -> int:
+    """Characters of invitation text the sources hold (what detection may have to read)."""
+    return sum(
+        len(e.description) + len(e.location) for events, _ in sources.values() for e in events
+    )

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from hybridcal.connectors.errors import ConnectorError, WritesPausedError
+from hybridcal.core.entries import RowsError
 from hybridcal.core.model import SYNC_FAULT, Fault
 from hybridcal.store.base import Store
 
@@ -41,12 +42,13 @@ def retry_delay(attempts: int) -> timedelta:
 
 def describe(exc: BaseException) -> tuple[str, str]:
     """(error type, admin-readable message) of ``exc``; never more than MESSAGE_LIMIT."""
-    text = str(exc).strip() or type(exc).__name__
+    error = exc.error if isinstance(exc, RowsError) else type(exc).__name__  # from a worker
+    text = str(exc).strip() or error
     if not isinstance(exc, ConnectorError):
         text = f"{text} (unexpected: a bug in hybridcal or the provider's answer; please report)"
     if len(text) > MESSAGE_LIMIT:
         text = text[: MESSAGE_LIMIT - 1] + "…"
-    return type(exc).__name__, text
+    return error, text
 
 
 class FaultBook:

@@ -45,6 +45,7 @@ from hybridcal.daemon.graph_webhook import GraphWebhook
 from hybridcal.daemon.http_guard import serve
 from hybridcal.daemon.jobs import Jobs
 from hybridcal.daemon.metrics import Metrics
+from hybridcal.daemon.row_builder import RowBuilder
 from hybridcal.daemon.sdnotify import SystemdNotifier
 from hybridcal.daemon.sync import CalendarSyncer, WindowPolicy
 from hybridcal.daemon.webhooks import GoogleWebhook
@@ -334,6 +335,7 @@ class Daemon:
         self._graph_webhook: GraphWebhook | None = None
         self._sweep_lock = asyncio.Lock()
         self.faults: FaultBook | None = None
+        self.rows = RowBuilder()
         self._bookkeeping: set[asyncio.Task[None]] = set()
         self._google_webhook: GoogleWebhook | None = None
         self._recovering: dict[str, asyncio.Task[None]] = {}  # calendar -> its channel check
@@ -406,6 +408,7 @@ class Daemon:
             metrics=self.metrics,
             now=self.now,
             faults=self.faults,
+            rows=self.rows,
         )
         public = str(s.daemon.public_url).rstrip("/")
         self.channels = ChannelManager(
@@ -473,6 +476,7 @@ class Daemon:
                 log.warning("daemon.shutdown_timeout", queued=self.queue.depth)
             await self.queue.stop()
         await asyncio.gather(*self._bookkeeping, return_exceptions=True)
+        await self.rows.close()
         if self._runner is not None:
             await self._runner.cleanup()
         if self._graph_webhook is not None:

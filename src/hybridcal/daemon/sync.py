@@ -7,8 +7,9 @@ and the cursor moves on, and the event is read again at its retry time. Only a t
 harmless, every step is idempotent — and only for a while (``TRANSIENT_GRACE``): an event that
 keeps failing transiently is then treated like any other failing event.
 
-Meeting-list rows are built off the event loop, in a worker thread, with a time budget per event:
-join-link detection reads text that anyone who can invite a user or a room wrote.
+Meeting-list rows are built off the event loop (``daemon.row_builder``: a worker thread, or a
+worker process for big text), with a time budget per event: join-link detection reads text that
+anyone who can invite a user or a room wrote.
 
 Events whose meeting a meeting system refused for now (daily limit, no account) are not in
 any listing when their retry time comes: the syncer keeps the earliest retry time per
@@ -17,8 +18,6 @@ calendar and, once it has passed, reads those events again in the calendar's nex
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -35,7 +34,6 @@ from hybridcal.connectors.errors import (
     NotFoundError,
     TransientError,
 )
-from hybridcal.core.entries import entries_in_window
 from hybridcal.core.model import (
     Binding,
     CalendarRecord,
@@ -51,6 +49,7 @@ from hybridcal.core.planner import Policy
 from hybridcal.core.recurrence import may_occur_in
 from hybridcal.daemon.executor import EventExecutor
 from hybridcal.daemon.faults import TRANSIENT_GRACE, FaultBook
+from hybridcal.daemon.row_builder import RowBuilder
 from hybridcal.store.base import Store, SyncResult
 
 log = structlog.get_logger(__name__)
@@ -87,6 +86,7 @@ class CalendarSyncer:
         metrics: SyncMetrics,
         now: Callable[[], datetime],
         faults: FaultBook | None = None,
+        rows: RowBuilder | None = None,
     ) -> None:
         self._store = store
         self._connectors = connectors
@@ -97,6 +97,7 @@ class CalendarSyncer:
         self._now = now
         self._deferred: dict[str, datetime] = {}  # calendar -> earliest retry of a refusal
         self.faults = faults or FaultBook(store, now)
+        self._rows = rows or RowBuilder()
         self._repair: set[str] = set()  # calendars with rows that failed to decrypt
 
     def note_deferred(self, binding: Binding) -> None:
@@ -283,11 +284,11 @@ class CalendarSyncer:
         return fault
 
     async def _build_rows(self, calendar: CalendarRecord, window: Window, plan: _CachePlan) -> None:
-        """Meeting-list rows of the round, built in a worker thread: join-link detection reads
+        """Meeting-list rows of the round, built off the event loop: join-link detection reads
         invitation text, which must not hold up webhooks, the endpoint API or the watchdog."""
         if not plan.sources:
             return
-        built, errors = await asyncio.to_thread(_rows_of, plan.sources, window, DETECTION_BUDGET)
+        built, errors = await self._rows.build(plan.sources, window, DETECTION_BUDGET)
         plan.rows.update(built)
         for source_id, exc in errors.items():
             await self._event_failed(calendar, source_id, exc, plan)
@@ -413,23 +414,3 @@ class _CachePlan:
             self.cancelled.add(event.event_id)
         else:
             self.sources[event.event_id] = ([event], None)
-
-
-def _rows_of(
-    sources: Mapping[str, tuple[list[Event], str | None]], window: Window, budget: float
-) -> tuple[dict[str, list[MeetingEntry]], dict[str, Exception]]:
-    """Rows per source, and the error of each source whose rows could not be built as they
-    should (runs in a worker thread). When join-link detection fails, the meeting is still
-    listed, without a Join button; when even that fails, the source keeps its old rows."""
-    rows: dict[str, list[MeetingEntry]] = {}
-    errors: dict[str, Exception] = {}
-    for source_id, (events, row_source) in sources.items():
-        try:
-            rows[source_id] = entries_in_window(events, window, source_id=row_source, budget=budget)
-        except Exception as exc:  # one event's rows; the others are built
-            errors[source_id] = exc
-            with contextlib.suppress(Exception):
-                rows[source_id] = entries_in_window(
-                    events, window, source_id=row_source, detect=False
-                )
-    return rows, errors
