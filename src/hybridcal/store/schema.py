@@ -20,7 +20,8 @@ What is stored in clear and what is encrypted (``BLOB`` columns, see ``sqlite_ta
 - devices: id, calendar, token hash (sha256 hex, unique), created_at, revoked in clear; name
   encrypted; ``seal`` an empty record whose associated data are the clear columns, so that a
   device authenticates even when its cosmetic name no longer decrypts, and an edited clear column
-  (a cleared ``revoked``, a swapped token hash) still fails. presence: one encrypted record per calendar. cache_versions: plain counters.
+  (a cleared ``revoked``, a swapped token hash) still fails.
+- presence: one encrypted record per calendar. cache_versions: plain counters.
 - faults: calendar, event id ('' for the calendar's sync), error type, times, attempts in clear;
   the message encrypted. quarantine: rows that failed authentication, kept as they were.
 """
