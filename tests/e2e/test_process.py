@@ -61,6 +61,17 @@ async def test_daemon_process_speaks_systemd_and_stops_cleanly(
         started = await _messages(notify, "READY=1", 30)
         assert not any(m == "STOPPING=1" for m in started)
 
+        # a second daemon on the same SQLite file refuses to start, naming the first
+        second = await start_daemon(config, {})
+        async with asyncio.timeout(30):
+            refused = await second.wait()
+        assert second.stderr is not None
+        complaint = (await second.stderr.read()).decode()
+        assert refused == 1
+        assert f"pid {process.pid}" in complaint
+        assert "in use by another hybridcal daemon" in complaint
+        assert "Traceback" not in complaint
+
         event = sim.person_insert(ALICE, {"summary": "Standup", "location": "@meet", **when_soon()})
         async with asyncio.timeout(20):
             # the other process does the work: polling the simulator is the only signal here

@@ -51,6 +51,7 @@ from hybridcal.daemon.sync import CalendarSyncer, WindowPolicy
 from hybridcal.daemon.webhooks import GoogleWebhook
 from hybridcal.daemon.work_queue import CalendarQueue
 from hybridcal.store.sqlite import SQLiteStore
+from hybridcal.store.sqlite_lock import DaemonLock
 
 log = structlog.get_logger(__name__)
 
@@ -336,6 +337,7 @@ class Daemon:
         self._sweep_lock = asyncio.Lock()
         self.faults: FaultBook | None = None
         self.rows = RowBuilder()
+        self._lock: DaemonLock | None = None
         self._bookkeeping: set[asyncio.Task[None]] = set()
         self._google_webhook: GoogleWebhook | None = None
         self._recovering: dict[str, asyncio.Task[None]] = {}  # calendar -> its channel check
@@ -353,6 +355,7 @@ class Daemon:
             environ=self._environ,
         )
         Path(s.store.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = DaemonLock.acquire(Path(s.store.path))  # one daemon per embedded store
         self.store = await SQLiteStore.open(
             Path(s.store.path),
             RecordCipher(keyring),
@@ -486,9 +489,14 @@ class Daemon:
         await asyncio.gather(*(system.close() for system in self.meetings.values()))
         if self._http is not None:
             await self._http.close()
+        await self._close_store()
+        log.info("daemon.stopped")
+
+    async def _close_store(self) -> None:
         if self.store is not None:
             await self.store.close()
-        log.info("daemon.stopped")
+        if self._lock is not None:
+            self._lock.release()
 
     async def run_until(self, stop: asyncio.Event) -> None:
         """Serve until ``stop`` is set; whatever part of the start-up succeeded is undone."""
