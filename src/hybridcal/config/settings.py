@@ -242,7 +242,13 @@ class DaemonSettings(_Section):
 
 
 class StoreSettings(_Section):
-    path: ConfigPath = Path("/var/lib/hybridcal/hybridcal.db")
+    backend: Annotated[Literal["sqlite", "postgresql"], _choice("sqlite", "postgresql")] = "sqlite"
+    path: ConfigPath = Path("/var/lib/hybridcal/hybridcal.db")  # the SQLite database
+    # PostgreSQL: a libpq connection string without the password, which comes from a private
+    # file or a systemd credential (never from the configuration file itself)
+    dsn: NonEmpty | None = None
+    password_file: ConfigPath | None = None
+    password_credential: CredentialName | None = None
 
 
 class CryptoSettings(_Section):
@@ -397,9 +403,46 @@ class Settings(BaseModel):
         return self.model_dump(mode="json")
 
 
+def _dsn_has_password(dsn: str) -> bool:
+    if "://" in dsn:  # postgresql://user:secret@host/db
+        authority = dsn.split("://", 1)[1].split("/", 1)[0]
+        return "@" in authority and ":" in authority.rsplit("@", 1)[0]
+    return re.search(r"(^|\s)password\s*=", dsn) is not None
+
+
+def _store_problems(store: StoreSettings) -> list[Problem]:
+    problems: list[Problem] = []
+    if store.password_file is not None and store.password_credential is not None:
+        problems.append(
+            (
+                "store.password_credential",
+                "set either password_file or password_credential, not both",
+            )
+        )
+    if store.backend == "postgresql":
+        if store.dsn is None:
+            problems.append(("store.dsn", 'store.backend = "postgresql" needs a dsn'))
+        elif _dsn_has_password(store.dsn):
+            problems.append(
+                (
+                    "store.dsn",
+                    "must not hold the password: use password_file or password_credential",
+                )
+            )
+    else:
+        unused = f'only used with store.backend = "postgresql" (got {store.backend!r})'
+        problems.extend(
+            (f"store.{key}", unused)
+            for key in ("dsn", "password_file", "password_credential")
+            if getattr(store, key) is not None
+        )
+    return problems
+
+
 def cross_field_problems(settings: Settings) -> list[Problem]:
     """Rules that involve more than one key; every broken rule is reported."""
     problems: list[Problem] = []
+    problems.extend(_store_problems(settings.store))
     google = settings.google
     if google.service_account_file is not None and google.service_account_credential is not None:
         problems.append(

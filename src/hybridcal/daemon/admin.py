@@ -29,13 +29,13 @@ from hybridcal.crypto import RecordCipher, open_keyring
 from hybridcal.daemon.activation import activate
 from hybridcal.daemon.devices import hash_token, new_device_token
 from hybridcal.daemon.service import Overrides, build_connectors, utcnow
-from hybridcal.store.base import AlreadyExistsError, NotFoundError
-from hybridcal.store.sqlite import SQLiteStore
+from hybridcal.store.base import AlreadyExistsError, NotFoundError, Store
+from hybridcal.store.registry import open_store
 
 
 @dataclass
 class Admin:
-    store: SQLiteStore
+    store: Store
     connectors: Mapping[Provider, CalendarConnector]
     now: Callable[[], datetime]
 
@@ -179,8 +179,7 @@ async def admin_session(
     keyring = (overrides.keyring if overrides else None) or open_keyring(
         path=Path(settings.crypto.keyring), credential=settings.crypto.credential, environ=environ
     )
-    Path(settings.store.path).parent.mkdir(parents=True, exist_ok=True)
-    store = await SQLiteStore.open(Path(settings.store.path), RecordCipher(keyring), now=utcnow)
+    store = await open_store(settings, RecordCipher(keyring), now=utcnow)
     async with aiohttp.ClientSession() as http:
         connectors: dict[Provider, CalendarConnector] = {}
         try:

@@ -50,7 +50,8 @@ from hybridcal.daemon.sdnotify import SystemdNotifier
 from hybridcal.daemon.sync import CalendarSyncer, WindowPolicy
 from hybridcal.daemon.webhooks import GoogleWebhook
 from hybridcal.daemon.work_queue import CalendarQueue
-from hybridcal.store.sqlite import SQLiteStore
+from hybridcal.store.base import Store
+from hybridcal.store.registry import open_store
 from hybridcal.store.sqlite_lock import DaemonLock
 
 log = structlog.get_logger(__name__)
@@ -318,7 +319,7 @@ class Daemon:
         self._environ = dict(environ or {})
         self.now = now
         self.metrics = Metrics()
-        self.store: SQLiteStore | None = None
+        self.store: Store | None = None
         self.connectors: dict[Provider, CalendarConnector] = {}
         self.meetings: dict[str, MeetingSystem] = {}
         self.queue: CalendarQueue | None = None
@@ -354,13 +355,11 @@ class Daemon:
             credential=s.crypto.credential,
             environ=self._environ,
         )
-        Path(s.store.path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = DaemonLock.acquire(Path(s.store.path))  # one daemon per embedded store
-        self.store = await SQLiteStore.open(
-            Path(s.store.path),
-            RecordCipher(keyring),
-            now=self.now,
-            on_integrity_error=self._unreadable_row,
+        if s.store.backend == "sqlite":
+            Path(s.store.path).parent.mkdir(parents=True, exist_ok=True)
+            self._lock = DaemonLock.acquire(Path(s.store.path))  # one daemon per embedded store
+        self.store = await open_store(
+            s, RecordCipher(keyring), now=self.now, on_integrity_error=self._unreadable_row
         )
         self.faults = FaultBook(self.store, self.now)
         await self.faults.load()
