@@ -10,6 +10,7 @@ import pytest
 from hybridcal.config import ConfigError, settings_from_mapping
 from hybridcal.config.settings import Settings
 from hybridcal.crypto import Keyring, RecordCipher
+from hybridcal.store import registry
 from hybridcal.store.base import StoreError
 from hybridcal.store.registry import open_store
 from hybridcal.store.sqlite import SQLiteStore
@@ -34,7 +35,10 @@ async def test_sqlite_is_the_default(tmp_path: Path) -> None:
         await store.close()
 
 
-async def test_unavailable_backend_is_a_clear_error(tmp_path: Path) -> None:
+async def test_an_unregistered_backend_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delitem(registry.BACKENDS, "postgresql")
     settings = _settings(tmp_path, backend="postgresql", dsn="host=/nowhere dbname=h")
     with pytest.raises(StoreError, match=r"postgresql.*available: sqlite"):
         await open_store(settings, RecordCipher(Keyring.generate()), now=_now)

@@ -179,7 +179,7 @@ async def admin_session(
     keyring = (overrides.keyring if overrides else None) or open_keyring(
         path=Path(settings.crypto.keyring), credential=settings.crypto.credential, environ=environ
     )
-    store = await open_store(settings, RecordCipher(keyring), now=utcnow)
+    store = await open_store(settings, RecordCipher(keyring), now=utcnow, environ=environ)
     async with aiohttp.ClientSession() as http:
         connectors: dict[Provider, CalendarConnector] = {}
         try:

@@ -359,7 +359,11 @@ class Daemon:
             Path(s.store.path).parent.mkdir(parents=True, exist_ok=True)
             self._lock = DaemonLock.acquire(Path(s.store.path))  # one daemon per embedded store
         self.store = await open_store(
-            s, RecordCipher(keyring), now=self.now, on_integrity_error=self._unreadable_row
+            s,
+            RecordCipher(keyring),
+            now=self.now,
+            on_integrity_error=self._unreadable_row,
+            environ=self._environ,
         )
         self.faults = FaultBook(self.store, self.now)
         await self.faults.load()

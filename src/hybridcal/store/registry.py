@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import os
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -21,6 +22,7 @@ class Opener(Protocol):
         *,
         now: Callable[[], datetime],
         on_integrity_error: Callable[[str, str], None] | None,
+        environ: Mapping[str, str],
     ) -> Awaitable[Store]: ...
 
 
@@ -30,6 +32,7 @@ async def _open_sqlite(
     *,
     now: Callable[[], datetime],
     on_integrity_error: Callable[[str, str], None] | None,
+    environ: Mapping[str, str],  # noqa: ARG001 - SQLite needs no secret
 ) -> Store:
     from hybridcal.store.sqlite import SQLiteStore  # noqa: PLC0415 - load only the chosen store
 
@@ -38,8 +41,53 @@ async def _open_sqlite(
     return await SQLiteStore.open(path, cipher, now=now, on_integrity_error=on_integrity_error)
 
 
+def _postgres_password(settings: Settings, environ: Mapping[str, str]) -> str | None:
+    store = settings.store
+    if store.password_file is not None:
+        path = Path(store.password_file)
+    elif store.password_credential is not None:
+        directory = environ.get("CREDENTIALS_DIRECTORY")
+        if not directory:
+            raise StoreError(
+                f"store.password_credential {store.password_credential!r} is set but"
+                " CREDENTIALS_DIRECTORY is not (add LoadCredential= to the unit)"
+            )
+        path = Path(directory) / store.password_credential
+    else:
+        return None  # trust, peer or a client certificate
+    try:
+        return path.read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise StoreError(
+            f"cannot read the PostgreSQL password from {path}: {exc.strerror}"
+        ) from None
+
+
+async def _open_postgresql(
+    settings: Settings,
+    cipher: RecordCipher,
+    *,
+    now: Callable[[], datetime],
+    on_integrity_error: Callable[[str, str], None] | None,
+    environ: Mapping[str, str],
+) -> Store:
+    from hybridcal.store.postgres import PostgreSQLStore  # noqa: PLC0415 - load only the chosen store
+
+    dsn = settings.store.dsn
+    if dsn is None:  # settings validation already refuses this
+        raise StoreError('store.backend = "postgresql" needs store.dsn')
+    return await PostgreSQLStore.connect(
+        dsn,
+        cipher,
+        password=_postgres_password(settings, environ),
+        now=now,
+        on_integrity_error=on_integrity_error,
+    )
+
+
 BACKENDS: dict[str, Opener] = {
     "sqlite": _open_sqlite,
+    "postgresql": _open_postgresql,
 }
 
 
@@ -49,8 +97,10 @@ async def open_store(
     *,
     now: Callable[[], datetime],
     on_integrity_error: Callable[[str, str], None] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Store:
-    """Open (creating or migrating as needed) the store ``settings.store.backend`` names."""
+    """Open (creating or migrating as needed) the store ``settings.store.backend`` names;
+    ``environ`` (default: the process's) locates systemd credentials."""
     backend = settings.store.backend
     opener = BACKENDS.get(backend)
     if opener is None:
@@ -58,4 +108,10 @@ async def open_store(
             f"store.backend = {backend!r} is not available in this version of hybridcal"
             f" (available: {', '.join(sorted(BACKENDS))})"
         )
-    return await opener(settings, cipher, now=now, on_integrity_error=on_integrity_error)
+    return await opener(
+        settings,
+        cipher,
+        now=now,
+        on_integrity_error=on_integrity_error,
+        environ=os.environ if environ is None else environ,
+    )

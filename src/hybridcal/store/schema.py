@@ -189,3 +189,9 @@ def migrate(db: Database, migrations: Sequence[Migration] = MIGRATIONS) -> int:
         migrations[version](db)
         db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [version + 1])
     return target
+
+
+# The table definitions, shared with the PostgreSQL store (``postgres_schema``), which adapts
+# the few type names that differ; both stores keep the same tables, columns and clear values.
+TABLES_V1 = _V1
+TABLES_V2 = _V2
