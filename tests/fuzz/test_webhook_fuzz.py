@@ -42,7 +42,7 @@ class Sink:
     def __init__(self) -> None:
         self.enqueued: list[str] = []
 
-    def webhook(self, provider: str, outcome: str) -> None:
+    def webhook(self, provider: str, outcome: str, count: int = 1) -> None:
         pass
 
     async def nothing(self, *_args: str) -> None:

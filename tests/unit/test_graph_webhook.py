@@ -51,9 +51,9 @@ class Recorder:
         self.gate.set()
         self.fail = False
 
-    def webhook(self, provider: str, outcome: str) -> None:
+    def webhook(self, provider: str, outcome: str, count: int = 1) -> None:
         assert provider == "microsoft"
-        self.outcomes.append(outcome)
+        self.outcomes.extend([outcome] * count)
 
     async def _call(self, name: str, arg: str) -> None:
         self.calls.append((name, arg))

@@ -719,8 +719,8 @@ class Outcomes:
     def __init__(self) -> None:
         self.seen: list[str] = []
 
-    def webhook(self, provider: str, outcome: str) -> None:
-        self.seen.append(outcome)
+    def webhook(self, provider: str, outcome: str, count: int = 1) -> None:
+        self.seen.extend([outcome] * count)
 
 
 async def test_subscription_through_a_real_webhook(

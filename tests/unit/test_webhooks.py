@@ -40,9 +40,9 @@ class Recorder:
         self.outcomes: list[str] = []
         self.stop_fails = False
 
-    def webhook(self, provider: str, outcome: str) -> None:
+    def webhook(self, provider: str, outcome: str, count: int = 1) -> None:
         assert provider == "google"
-        self.outcomes.append(outcome)
+        self.outcomes.extend([outcome] * count)
 
     async def stop_unknown(self, channel_id: str, resource_id: str, calendar: str) -> None:
         self.stopped.append((channel_id, resource_id, calendar))

@@ -183,8 +183,8 @@ class Metrics:
             self.endpoint_requests.labels(status=status)
 
     # -- recording -------------------------------------------------------------------------------
-    def webhook(self, provider: str, outcome: str) -> None:
-        self.webhook_notifications.labels(provider=provider, outcome=outcome).inc()
+    def webhook(self, provider: str, outcome: str, count: int = 1) -> None:
+        self.webhook_notifications.labels(provider=provider, outcome=outcome).inc(count)
 
     def sync(self, provider: str, outcome: str, seconds: float) -> None:
         self.syncs.labels(provider=provider, outcome=outcome).inc()

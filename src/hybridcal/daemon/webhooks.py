@@ -35,7 +35,7 @@ STOPS_PER_MINUTE = 10  # channels.stop calls for unknown channels, at most
 
 
 class WebhookMetrics(Protocol):
-    def webhook(self, provider: str, outcome: str) -> None: ...
+    def webhook(self, provider: str, outcome: str, count: int = 1) -> None: ...
 
 
 StopUnknown = Callable[[str, str, str], Awaitable[None]]  # (channel id, resource id, calendar)
