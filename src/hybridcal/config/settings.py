@@ -251,6 +251,16 @@ class StoreSettings(_Section):
     password_credential: CredentialName | None = None
 
 
+class ClusterSettings(_Section):
+    """Replicas sharing one PostgreSQL store (see docs/deployment.md)."""
+
+    # how this replica is named in leases and logs; empty: host name, process id and a nonce
+    replica_id: str = ""
+    # a calendar's lease lapses this long after its owner last renewed it; a dead replica's
+    # calendars are taken over within about this time
+    lease_seconds: Annotated[float, Field(ge=5, le=300)] = 15
+
+
 class CryptoSettings(_Section):
     keyring: ConfigPath = Path("/etc/hybridcal/keyring.json")
     credential: CredentialName | None = None  # wins over `keyring` when set
@@ -365,6 +375,7 @@ class Settings(BaseModel):
 
     daemon: DaemonSettings
     store: StoreSettings = Field(default_factory=StoreSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     crypto: CryptoSettings = Field(default_factory=CryptoSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     window: WindowSettings = Field(default_factory=WindowSettings)

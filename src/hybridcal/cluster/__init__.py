@@ -1,0 +1,1 @@
+"""Which replica acts on which calendar: leases, notifications between replicas, the leader."""
