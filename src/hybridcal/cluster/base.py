@@ -63,8 +63,17 @@ class Coordinator(Protocol):
     def owns(self, calendar_key: str) -> bool:
         """Whether this replica may act on the calendar now (lease held and locally valid)."""
 
-    def fence(self, calendar_key: str) -> None:
-        """Raise LeaseLostError unless ``owns``: called before every write to a provider."""
+    def fence(self, calendar_key: str) -> float:
+        """Seconds the lease stays locally valid (``math.inf`` with one replica); raises
+        LeaseLostError unless ``owns``. Called before every write to a provider: a meeting
+        create runs under a timeout of that many seconds, so no call is *started* by a
+        replica after its lease could have been taken over."""
+
+    def held_for(self, calendar_key: str) -> float:
+        """Seconds since this replica took the calendar over from another (``math.inf`` when
+        nobody else can have acted on it: one replica, or held since the calendar was new).
+        An intent stored by another replica is looked up only once this exceeds the longest
+        call a meeting system makes, so a create the old owner had in flight has ended."""
 
     def leader(self) -> bool:
         """Whether this replica runs the cluster-wide jobs (pruning, clean-up) now."""

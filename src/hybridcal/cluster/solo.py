@@ -5,6 +5,8 @@ share with; notifications go straight to the local queue."""
 
 from __future__ import annotations
 
+import math
+
 from hybridcal.cluster.base import ClusterView, OnAcquired, OnNotified, OnReleasing
 
 
@@ -25,8 +27,11 @@ class SoloCoordinator:
     def owns(self, calendar_key: str) -> bool:  # noqa: ARG002 - every calendar is ours
         return True
 
-    def fence(self, calendar_key: str) -> None:
-        pass
+    def fence(self, calendar_key: str) -> float:  # noqa: ARG002 - every calendar is ours
+        return math.inf
+
+    def held_for(self, calendar_key: str) -> float:  # noqa: ARG002 - nobody else acts
+        return math.inf
 
     def leader(self) -> bool:
         return True
