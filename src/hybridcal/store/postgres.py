@@ -9,6 +9,20 @@ UPDATE``). Like ``SQLiteStore``, every call runs on one worker thread that owns 
 so the event loop never waits for the network or for encryption and calls keep their order.
 
 The password is never in the DSN: it comes from a private file or a systemd credential.
+
+When replicas share the database (``hybridcal.cluster.postgres``), :meth:`PostgreSQLStore.set_fence`
+makes the writes that could otherwise duplicate a meeting (bindings, and a sync round's cache
+rows with its cursor) check, inside their own transaction, that this replica still owns the
+calendar under the epoch it was granted; the check locks the ownership row (``FOR SHARE``), so
+a takeover commits either before the write (which is then refused) or after it.
+
+Why the store keeps psycopg's synchronous connection on one worker thread, not psycopg_pool or
+asyncpg: the table code (sealing, associated data, quarantine, cache versions) is shared with
+SQLite and is synchronous DB-API code; one connection on one thread keeps every call in the
+order it was made, which the daemon relies on (a binding is durable before the next step). A
+pool would buy parallel reads the daemon does not need (the endpoint's hot path is one query)
+at the price of that ordering; the cluster's own traffic (renewals, LISTEN) has its own
+asynchronous connections in ``hybridcal.cluster.postgres`` so it never queues behind the store.
 """
 
 from __future__ import annotations
@@ -16,21 +30,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Self, cast
 
 import psycopg
 
+from hybridcal.cluster.base import LeaseLostError
 from hybridcal.crypto import DecryptionError, WrongKeyringError, row_aad
 from hybridcal.store.base import DeviceView, StoreError
 from hybridcal.store.postgres_schema import migrate
 from hybridcal.store.sqlite import SQLiteStore, _Tables, _utcnow
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
     from datetime import datetime
 
+    from hybridcal.core.model import Binding
     from hybridcal.crypto import RecordCipher
+    from hybridcal.store.base import SyncResult
+
+FenceProvider = Callable[[str], tuple[str, int] | None]
+"""A calendar key -> (this replica's id, the epoch it owns the calendar under), or None when
+this replica does not hold the calendar's lease (the write is then refused at once)."""
 
 _CANARY = b"hybridcal store canary v1"
 _CANARY_AAD = row_aad("meta", "canary")
@@ -41,6 +63,11 @@ _PRIMARY_KEYS = {
     "presence": ("calendar_key",),
     "faults": ("calendar_key", "event_id"),
 }
+_FENCE = (
+    "SELECT 1 FROM ownership o JOIN replicas r ON r.id = o.owner"
+    " WHERE o.calendar_key = %s AND o.owner = %s AND o.epoch = %s AND r.lease_until > now()"
+    " FOR SHARE OF o"
+)
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
@@ -87,6 +114,8 @@ class _PostgresTables(_Tables):
         self._failures = []
         self._memo = None
         self._views = None
+        self._depth = 0  # nesting of _write: only the outermost opens a transaction
+        self.fence: FenceProvider | None = None
 
     @classmethod
     def connect(
@@ -130,8 +159,45 @@ class _PostgresTables(_Tables):
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[None]:
-        with self._pg.pg.transaction():
+        if self._depth:  # inside a fenced write: one transaction, no savepoint round trips
             yield
+            return
+        self._depth += 1
+        try:
+            with self._pg.pg.transaction():
+                yield
+        finally:
+            self._depth -= 1
+
+    @contextlib.contextmanager
+    def _fenced(self, calendar_key: str) -> Iterator[None]:
+        """A write transaction that first checks (and locks) this replica's ownership."""
+        fence = self.fence
+        if fence is None:
+            yield
+            return
+        with self._write():
+            token = fence(calendar_key)
+            if (
+                token is None
+                or self._pg.pg.execute(_FENCE, [calendar_key, *token]).fetchone() is None
+            ):
+                raise LeaseLostError(calendar_key)
+            yield
+
+    # The shared table code's writes that matter for duplicates, wrapped in the fence.
+
+    def put_binding(self, binding: Binding) -> None:
+        with self._fenced(binding.calendar_key):
+            super().put_binding(binding)
+
+    def delete_binding(self, calendar_key: str, event_id: str) -> None:
+        with self._fenced(calendar_key):
+            super().delete_binding(calendar_key, event_id)
+
+    def apply_sync(self, result: SyncResult) -> None:
+        with self._fenced(result.calendar_key):
+            super().apply_sync(result)
 
     def _insert(self, table: str, values: dict[str, Any], *, replace: bool = False) -> None:
         columns = ", ".join(values)
@@ -195,6 +261,12 @@ class PostgreSQLStore(SQLiteStore):
             await asyncio.get_running_loop().run_in_executor(self._executor, self._tables.close)
         finally:
             self._executor.shutdown(wait=False)
+
+    def set_fence(self, fence: FenceProvider | None) -> None:
+        """Refuse (``LeaseLostError``, nothing written) binding and sync-round writes to a
+        calendar this replica does not own under the epoch ``fence`` names; None: no check
+        (one daemon, or the admin commands)."""
+        cast("_PostgresTables", self._tables).fence = fence
 
     async def device_view(self, token_hash: str) -> DeviceView | None:
         """One query (device, calendar, cache version and presence joined) on the worker."""

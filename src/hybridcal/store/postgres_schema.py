@@ -27,7 +27,36 @@ def _postgres(sql: str) -> str:
     )
 
 
-MIGRATIONS: tuple[str, ...] = (_postgres(schema.TABLES_V1), _postgres(schema.TABLES_V2))
+# Replicas sharing the database (``hybridcal.cluster.postgres``): PostgreSQL only, since an
+# SQLite file has one daemon. A calendar's owner counts only while the owner's replica row is
+# unexpired, so renewing every lease is one UPDATE of that row; ``epoch`` grows at every change
+# of owner and fences the store's writes (``PostgreSQLStore.set_fence``). Instants are
+# TIMESTAMPTZ from the database's clock, the one clock every replica agrees on.
+CLUSTER_V3 = """
+CREATE TABLE replicas (
+    id TEXT PRIMARY KEY,
+    started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    lease_until TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE ownership (
+    calendar_key TEXT PRIMARY KEY REFERENCES calendars (key) ON DELETE CASCADE,
+    owner TEXT,
+    epoch BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX ownership_owner ON ownership (owner);
+CREATE TABLE cluster_leader (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    owner TEXT,
+    epoch BIGINT NOT NULL DEFAULT 0
+);
+INSERT INTO cluster_leader (id) VALUES (1)
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    _postgres(schema.TABLES_V1),
+    _postgres(schema.TABLES_V2),
+    CLUSTER_V3,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

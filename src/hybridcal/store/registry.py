@@ -41,7 +41,9 @@ async def _open_sqlite(
     return await SQLiteStore.open(path, cipher, now=now, on_integrity_error=on_integrity_error)
 
 
-def _postgres_password(settings: Settings, environ: Mapping[str, str]) -> str | None:
+def postgres_password(settings: Settings, environ: Mapping[str, str]) -> str | None:
+    """The PostgreSQL password from ``store.password_file`` or ``store.password_credential``
+    (the coordinator's connections use it too); None when the server needs none."""
     store = settings.store
     if store.password_file is not None:
         path = Path(store.password_file)
@@ -79,7 +81,7 @@ async def _open_postgresql(
     return await PostgreSQLStore.connect(
         dsn,
         cipher,
-        password=_postgres_password(settings, environ),
+        password=postgres_password(settings, environ),
         now=now,
         on_integrity_error=on_integrity_error,
     )
