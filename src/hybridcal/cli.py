@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Final, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, TextIO, TypeVar
 
 import click
 
@@ -176,19 +176,38 @@ def _calendar_group(kind: CalendarKind) -> click.Group:
 
 def _add_command(kind: CalendarKind) -> click.Command:
     @click.command("add")
-    @click.argument("addresses", nargs=-1, required=True)
+    @click.argument("addresses", nargs=-1)
     @_PROVIDER
     @click.option("--name", default=None, help="Display name (rooms).")
     @click.option("--lead-minutes", type=click.IntRange(0, 60), default=None, help="OBTP lead.")
+    @click.option(
+        "--from-file",
+        "from_file",
+        type=click.File("r", encoding="utf-8"),
+        default=None,
+        help="Enable every address in this file ('-' = stdin), one a line, # for comments:"
+        " stored as pending at once, checked and synced by the daemon.",
+    )
     @click.pass_obj
     def add(
         obj: Context,
+        *,
         addresses: tuple[str, ...],
         provider: str,
         name: str | None,
         lead_minutes: int | None,
+        from_file: TextIO | None,
     ) -> None:
-        """Enable calendars; each is checked at once and shown active or with its error."""
+        """Enable calendars. Addresses given as arguments are checked with the provider at once
+        and shown active or with their error; a --from-file list (thousands) is stored at once
+        and left to the daemon (see `hybridcal status`)."""
+        if from_file is not None:
+            if addresses or name is not None:
+                raise click.UsageError("--from-file takes no addresses and no --name")
+            _bulk_add(obj, kind, Provider(provider), from_file.read(), lead_minutes)
+            return
+        if not addresses:
+            raise click.UsageError("give one or more addresses, or --from-file")
         from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
 
         async def body() -> int:
@@ -206,6 +225,43 @@ def _add_command(kind: CalendarKind) -> click.Command:
             raise SystemExit(1)
 
     return add
+
+
+def _bulk_add(
+    obj: Context, kind: CalendarKind, provider: Provider, text: str, lead_minutes: int | None
+) -> None:
+    """Bad lines are named on stderr and nothing is stored for them; the others are stored in
+    one transaction without a provider call. Exit code 1 when any line was bad."""
+    from hybridcal.daemon.admin import admin_session, read_address_lines  # noqa: PLC0415
+
+    lines = read_address_lines(text)
+    for number, problem in lines.bad:
+        click.echo(f"line {number}: {problem}: skipped", err=True)
+
+    async def body() -> tuple[int, int]:
+        async with admin_session(obj.settings, os.environ, connect=False) as admin:
+            outcome = await admin.enable_many(
+                provider, lines.addresses, kind, lead_minutes=lead_minutes
+            )
+            return outcome.enabled, len(outcome.existing)
+
+    enabled, existing = _run(body()) if lines.addresses else (0, 0)
+    click.echo(
+        f"{_count(enabled, 'calendar')} enabled (pending: the daemon checks and syncs them;"
+        " see hybridcal status)"
+    )
+    if existing:
+        click.echo(f"{existing:,} already enabled, left as they were")
+    if lines.duplicates:
+        click.echo(f"{_count(lines.duplicates, 'repeated line')} ignored")
+    if lines.bad:
+        verb = "is not an address" if len(lines.bad) == 1 else "are not addresses"
+        click.echo(f"{_count(len(lines.bad), 'line')} {verb} (see above)", err=True)
+        raise SystemExit(1)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def _remove_command() -> click.Command:
@@ -269,6 +325,76 @@ users = _calendar_group(CalendarKind.USER)
 rooms = _calendar_group(CalendarKind.ROOM)
 main.add_command(users)
 main.add_command(rooms)
+
+
+# -- status ------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the status document as JSON.")
+@click.option("--watch", is_flag=True, help="Redraw it live with a progress bar (Ctrl-C ends).")
+@click.option(
+    "--interval",
+    type=click.FloatRange(0.5, 3600),
+    default=2.0,
+    show_default=True,
+    help="Seconds between redraws with --watch.",
+)
+@click.pass_obj
+def status(obj: Context, as_json: bool, watch: bool, interval: float) -> None:
+    """Where the organisation stands: calendars by state with the top error reasons, the first
+    sweep's progress and time left, expiring channels, and the latest problems. Read from the
+    store, so it works without asking the daemon (whose queue depth is in GET
+    /admin/v1/status)."""
+    from hybridcal import cli_status  # noqa: PLC0415
+    from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
+    from hybridcal.daemon.service import utcnow  # noqa: PLC0415
+    from hybridcal.daemon.status import status_document  # noqa: PLC0415
+
+    if watch and as_json:
+        raise click.UsageError("--watch and --json do not go together")
+
+    async def body() -> dict[str, Any] | None:
+        async with admin_session(obj.settings, os.environ, connect=False) as admin:
+
+            async def fetch() -> dict[str, Any]:
+                return await status_document(admin.store, utcnow())
+
+            if not watch:
+                return await fetch()
+            from rich.console import Console  # noqa: PLC0415
+
+            await cli_status.watch(fetch, Console(), interval=interval)
+            return None
+
+    try:
+        doc = _run(body())
+    except KeyboardInterrupt:  # the way out of --watch: the last drawing stays on screen
+        return
+    if doc is None:
+        return
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        click.echo("\n".join(cli_status.status_lines(doc)))
+
+
+@main.command("admin-token")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace an existing token file.")
+def admin_token(path: Path, force: bool) -> None:
+    """Write a new random admin API token to PATH (mode 0600) for daemon.admin_token_file.
+
+    The token is not printed; read it from the file. Restart the daemon afterwards."""
+    import secrets  # noqa: PLC0415
+
+    from hybridcal.crypto.secret_files import write_private  # noqa: PLC0415
+
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; --force replaces it (the old token stops)")
+    write_private(path, (secrets.token_urlsafe(32) + "\n").encode())
+    click.echo(f"wrote a new admin token to {path}; set daemon.admin_token_file to it and")
+    click.echo('restart the daemon; use it as: curl -H "Authorization: Bearer $(cat PATH)" ...')
 
 
 # -- zoom --------------------------------------------------------------------------------------

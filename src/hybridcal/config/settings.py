@@ -239,6 +239,8 @@ class DaemonSettings(_Section):
     max_connections: Annotated[int, Field(ge=8, le=1_000_000)] = 1000
     max_requests_per_client: Annotated[int, Field(ge=1, le=100_000)] = 32
     trusted_proxies: tuple[IpAddress, ...] = ()
+    # a private file holding the admin API's bearer token; unset: no admin API (404)
+    admin_token_file: ConfigPath | None = None
 
 
 class StoreSettings(_Section):

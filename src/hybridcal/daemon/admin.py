@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,6 +66,30 @@ class Admin:
         if connector is None:
             return record  # provider not configured yet: stays pending
         return await activate(record, connector, self.store)
+
+    async def enable_many(
+        self,
+        provider: Provider,
+        addresses: Iterable[str],
+        kind: CalendarKind,
+        *,
+        lead_minutes: int | None = None,
+    ) -> BulkEnable:
+        """Store the calendars as pending in one transaction, without asking the provider: the
+        daemon's sweep checks and syncs them (``hybridcal status`` shows how far it got).
+        Addresses must be valid already (``read_address_lines``)."""
+        records = [
+            CalendarRecord(
+                key=calendar_key(provider, address),
+                provider=provider,
+                address=address.strip().lower(),
+                kind=kind,
+                obtp_lead_minutes=lead_minutes,
+            )
+            for address in addresses
+        ]
+        existing = await self.store.add_calendars(records)
+        return BulkEnable(enabled=len({r.key for r in records}) - len(existing), existing=existing)
 
     async def disable(self, provider: Provider, address: str) -> None:
         key = calendar_key(provider, address)
@@ -151,6 +176,77 @@ class Admin:
         )
         await self.store.add_device(device)
         return device, token
+
+
+@dataclass(frozen=True, slots=True)
+class BulkEnable:
+    enabled: int
+    existing: list[str]  # keys that were already enabled, left as they were
+
+
+@dataclass(frozen=True, slots=True)
+class AddressLines:
+    """A list of addresses as an admin wrote it: one a line, ``#`` starts a comment."""
+
+    addresses: list[str]  # valid, lower case, each once, in the order given
+    bad: list[tuple[int, str]]  # (line number, why) of lines that are not addresses
+    duplicates: int
+
+
+MAX_ADDRESS = 254  # characters (RFC 5321 path limit)
+_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$")
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def address_problem(address: str) -> str | None:
+    """Why ``address`` is not a mailbox address we can enable, or None. Checked locally: the
+    provider is asked later, by the daemon."""
+    if len(address) > MAX_ADDRESS:
+        return f"longer than {MAX_ADDRESS} characters"
+    if any(c.isspace() for c in address):
+        return "contains a space: one address a line"
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        return "not an e-mail address (name@domain)"
+    if not _LOCAL.match(local) or local.startswith(".") or local.endswith(".") or ".." in local:
+        return "the part before @ has characters a mailbox address cannot have"
+    return _domain_problem(domain)
+
+
+def _domain_problem(domain: str) -> str | None:
+    try:
+        labels = domain.encode("idna").decode("ascii").lower().split(".")
+    except UnicodeError:
+        labels = []
+    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        return f"{domain!r} is not a valid domain"
+    return None
+
+
+def read_address_lines(text: str) -> AddressLines:
+    """Parse a bulk list; a comment is ``#`` at the start of a line or after a space."""
+    addresses: list[str] = []
+    seen: set[str] = set()
+    bad: list[tuple[int, str]] = []
+    duplicates = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line.startswith("#"):
+            continue
+        line = re.split(r"\s#", line, maxsplit=1)[0].strip()
+        if not line:
+            continue
+        problem = address_problem(line)
+        if problem is not None:
+            bad.append((number, f"{line[:80]!r}: {problem}"))
+            continue
+        address = line.lower()
+        if address in seen:
+            duplicates += 1
+            continue
+        seen.add(address)
+        addresses.append(address)
+    return AddressLines(addresses, bad, duplicates)
 
 
 def _iso(instant: datetime | None) -> str | None:

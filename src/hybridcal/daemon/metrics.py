@@ -161,6 +161,19 @@ class Metrics:
             namespace=ns,
             registry=r,
         )
+        self.sweep_synced = Gauge(
+            "sweep_calendars_synced",
+            "Calendars synced (active, with a cursor and a live channel).",
+            namespace=ns,
+            registry=r,
+        )
+        self.sweep_remaining = Gauge(
+            "sweep_calendars_remaining",
+            "Calendars the sweep has still to sync (neither synced nor in error); 0 when the"
+            " first sweep is done.",
+            namespace=ns,
+            registry=r,
+        )
         self._integrity_seen = 0
         self._integrity_lock = threading.Lock()
         self._initialise_series()
@@ -209,6 +222,11 @@ class Metrics:
         """Set every state's gauge; states missing from ``counts`` go to 0."""
         for state in CalendarState:
             self.calendars.labels(state=state.value).set(counts.get(state, 0))
+
+    def set_sweep(self, *, synced: int, remaining: int) -> None:
+        """From ``status.overview()``: ``synced`` and ``remaining`` of ``CalendarOverview``."""
+        self.sweep_synced.set(synced)
+        self.sweep_remaining.set(remaining)
 
     def renewal(self, provider: str, outcome: str) -> None:
         self.channel_renewals.labels(provider=provider, outcome=outcome).inc()

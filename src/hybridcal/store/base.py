@@ -9,8 +9,8 @@ each ciphertext to its row; only lookup keys and times are stored in clear.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -72,10 +72,64 @@ class DeviceView:
     presence: Presence | None
 
 
+@dataclass(frozen=True, slots=True)
+class CalendarOverview:
+    """Counts over all calendars for ``hybridcal status`` and the gauges, read from clear
+    columns only (nothing is decrypted), so they stay cheap at 10,000 calendars.
+
+    A calendar is *synced* when it is active, has a cursor and a live channel. *Newly synced*
+    estimates how many became synced since ``recent_since`` without a first-sync column: synced
+    calendars whose last round is in that span and whose oldest live channel was made after
+    ``fresh_since`` (a calendar synced long ago has an old channel, so a re-sync of it, e.g.
+    after a notification, is not counted; a renewed Google channel briefly looks new)."""
+
+    by_state: Mapping[CalendarState, int]
+    synced: int
+    newly_synced: int
+    first_newly_synced: datetime | None  # the earliest last-round time among the newly synced
+    channels_expiring: int  # live channels that expire before ``expiring_before``
+    calendars_failing: int  # calendars with a sync fault
+    event_faults: int
+    by_kind: Mapping[CalendarKind, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_state.values())
+
+    @property
+    def remaining(self) -> int:
+        """Calendars the sweep still has to sync: neither synced nor in error."""
+        return max(0, self.total - self.by_state.get(CalendarState.ERROR, 0) - self.synced)
+
+
 class Store(Protocol):
     # -- calendars ---------------------------------------------------------------------------
     async def add_calendar(self, record: CalendarRecord) -> None:
         """Insert a new calendar; raises AlreadyExistsError if the key exists."""
+
+    async def add_calendars(self, records: Sequence[CalendarRecord]) -> list[str]:
+        """Insert many new calendars in one transaction; returns the keys that already existed
+        (those records are left out, the stored calendars untouched)."""
+        existing = []
+        for record in records:
+            try:
+                await self.add_calendar(record)
+            except AlreadyExistsError:
+                existing.append(record.key)
+        return existing
+
+    async def calendar_overview(
+        self,
+        *,
+        now: datetime,
+        recent_since: datetime,
+        fresh_since: datetime,
+        expiring_before: datetime,
+    ) -> CalendarOverview:
+        """Counts by state and kind, the sweep's progress, expiring channels and faults."""
+
+    async def calendar_reasons(self, state: CalendarState) -> list[tuple[str, str | None]]:
+        """(key, reason) of every calendar in ``state``; an unreadable reason is None."""
 
     async def get_calendar(self, key: str) -> CalendarRecord | None: ...
 
@@ -165,6 +219,9 @@ class Store(Protocol):
     async def list_faults(self, calendar_key: str | None = None) -> list[Fault]:
         """Faults of one calendar, or of all, oldest first. A fault whose sealed message cannot
         be read is returned with a placeholder message (it is still a fault)."""
+
+    async def latest_faults(self, limit: int) -> list[Fault]:
+        """The ``limit`` faults seen most recently (any calendar), newest first."""
 
     # -- quarantine: rows that fail authentication -------------------------------------------
     async def quarantine_unreadable(self, calendar_key: str) -> int:

@@ -26,13 +26,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Generic, ParamSpec, Self, TypeVar, cast
 
-from hybridcal.store.base import DeviceView, StoreError
+from hybridcal.store.base import CalendarOverview, DeviceView, StoreError
 from hybridcal.store.sqlite_cache import CacheTables
 from hybridcal.store.sqlite_faults import FaultTables
+from hybridcal.store.sqlite_overview import OverviewTables
 from hybridcal.store.sqlite_tables import DirectoryTables
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection
+    from collections.abc import Callable, Collection, Sequence
     from pathlib import Path
     from types import TracebackType
 
@@ -59,7 +60,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class _Tables(DirectoryTables, CacheTables, FaultTables):
+class _Tables(DirectoryTables, CacheTables, FaultTables, OverviewTables):
     """Every table of the store on one connection."""
 
 
@@ -172,8 +173,26 @@ class SQLiteStore:
     async def add_calendar(self, record: CalendarRecord) -> None:
         await self._run(self._tables.add_calendar, record)
 
+    async def add_calendars(self, records: Sequence[CalendarRecord]) -> list[str]:
+        return await self._run(self._tables.add_calendars, records)
+
     async def get_calendar(self, key: str) -> CalendarRecord | None:
         return await self._run(self._tables.get_calendar, key)
+
+    async def calendar_overview(
+        self,
+        *,
+        now: datetime,
+        recent_since: datetime,
+        fresh_since: datetime,
+        expiring_before: datetime,
+    ) -> CalendarOverview:
+        return await self._run(
+            self._tables.calendar_overview, now, recent_since, fresh_since, expiring_before
+        )
+
+    async def calendar_reasons(self, state: CalendarState) -> list[tuple[str, str | None]]:
+        return await self._run(self._tables.calendar_reasons, state)
 
     async def list_calendars(
         self,
@@ -282,6 +301,9 @@ class SQLiteStore:
 
     async def list_faults(self, calendar_key: str | None = None) -> list[Fault]:
         return await self._run(self._tables.list_faults, calendar_key)
+
+    async def latest_faults(self, limit: int) -> list[Fault]:
+        return await self._run(self._tables.latest_faults, limit)
 
     async def quarantine_unreadable(self, calendar_key: str) -> int:
         return await self._run(self._tables.quarantine_unreadable, calendar_key)

@@ -72,6 +72,13 @@ class FaultTables(RowStore):
             )
         return [self._fault_from_row(row) for row in rows]
 
+    def latest_faults(self, limit: int) -> list[Fault]:
+        rows = self._query(
+            "SELECT * FROM faults ORDER BY last_seen DESC, calendar_key, event_id LIMIT ?",
+            [limit],
+        )
+        return [self._fault_from_row(row) for row in rows]
+
     def _fault_from_row(self, row: dict[str, Any]) -> Fault:
         key, event_id = row["calendar_key"], row["event_id"]
         message = self._open_optional(row["message"], _fault_aad(key, event_id), "faults", key)

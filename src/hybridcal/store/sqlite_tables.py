@@ -13,6 +13,7 @@ full, so that nothing stays unreadable for good.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from hybridcal.core.model import (
@@ -33,6 +34,7 @@ from hybridcal.store.sqlite_rows import MEMO_LIMIT, RowStore
 
 _UNREADABLE = (DecryptionError, codec.CodecError)
 UNREADABLE_NAME = "(name unreadable)"
+_KEYS_PER_QUERY = 500  # bound parameters per lookup, well below SQLite's limit
 
 
 _DEVICE_VIEW_SQL = (
@@ -97,6 +99,32 @@ class DirectoryTables(RowStore):
             if self._conn.execute("SELECT 1 FROM calendars WHERE key = ?", [record.key]).fetchone():
                 raise AlreadyExistsError(f"calendar {record.key} already exists")
             self._insert("calendars", values)
+
+    def add_calendars(self, records: Sequence[CalendarRecord]) -> list[str]:
+        """One transaction and one prepared insert for all (bulk enable of thousands); sealing
+        happens before the write lock is taken. Keys already stored are returned, not touched;
+        ``ON CONFLICT DO NOTHING`` also covers a replica inserting the same key meanwhile."""
+        values: dict[str, dict[str, Any]] = {}
+        for record in records:
+            values.setdefault(record.key, self._calendar_values(record))
+        if not values:
+            return []
+        columns = list(next(iter(values.values())))
+        sql = (
+            f"INSERT INTO calendars ({', '.join(columns)})"  # noqa: S608 - fixed column names
+            f" VALUES ({', '.join('?' for _ in columns)}) ON CONFLICT (key) DO NOTHING"
+        )
+        keys = list(values)
+        with self._write():
+            existing: set[str] = set()
+            for start in range(0, len(keys), _KEYS_PER_QUERY):
+                chunk = keys[start : start + _KEYS_PER_QUERY]
+                marks = ", ".join("?" for _ in chunk)
+                query = f"SELECT key FROM calendars WHERE key IN ({marks})"  # noqa: S608
+                existing.update(str(row[0]) for row in self._conn.execute(query, chunk))
+            fresh = [[v[c] for c in columns] for k, v in values.items() if k not in existing]
+            self._conn.executemany(sql, fresh)
+        return [key for key in keys if key in existing]
 
     def get_calendar(self, key: str) -> CalendarRecord | None:
         rows = list(self._query("SELECT * FROM calendars WHERE key = ?", [key]))
