@@ -7,6 +7,7 @@ Needs the PostgreSQL server binaries (see ``tests/postgres.py``), like the store
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import signal
 import subprocess
@@ -163,6 +164,7 @@ async def test_postgres_replicas_split_calendars_disjointly_and_completely(
 ) -> None:
     a = await cluster("a")
     assert a.owned() == set(KEYS)  # alone: start() returns with everything claimed
+    assert a.coordinator.held_for(KEYS[0]) == math.inf  # its first owner ever
     b = await cluster("b")
     await eventually(lambda: settled(a, b))
     c = await cluster("c")
@@ -238,6 +240,21 @@ async def test_postgres_stalled_replica_stops_acting_before_anyone_takes_over(
     assert lost_locally - stalled <= TIMING.local_validity + 0.2
     assert min(claimed_at) - stalled <= TIMING.lease_seconds + 2 * TIMING.interval + 0.5
     assert a.coordinator.view().owned == 0
+    assert all(b.coordinator.held_for(key) < TIMING.lease_seconds for key in held_by_a)
+
+
+async def test_postgres_replica_whose_row_vanished_rejoins_under_new_epochs(
+    cluster: Callable[..., Any], dsn: str
+) -> None:
+    a = await cluster("a")
+    before = {key: a.coordinator.fence_token(key) for key in KEYS}
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as admin:
+        await admin.execute("DELETE FROM replicas WHERE id = 'a'")
+    await eventually(lambda: bool(a.releases) and a.owned() == set(KEYS))
+    assert a.releases == [set(KEYS)]  # it stopped acting on everything first
+    for key, token in before.items():
+        assert token is not None
+        assert a.coordinator.fence_token(key) == ("a", token[1] + 1)
 
 
 async def test_postgres_killed_replica_is_taken_over_within_lease_and_a_renewal(

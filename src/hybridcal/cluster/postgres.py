@@ -40,34 +40,16 @@ import structlog
 
 from hybridcal.cluster import postgres_leases as sql
 from hybridcal.cluster.base import ClusterView, LeaseLostError
+from hybridcal.cluster.postgres_leases import LeaseTiming
 from hybridcal.cluster.postgres_listen import Listener
 
 if TYPE_CHECKING:
     from hybridcal.cluster.base import OnAcquired, OnNotified, OnReleasing
     from hybridcal.cluster.postgres_leases import AsyncConn
 
+__all__ = ["LeaseTiming", "PostgresCoordinator"]
+
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class LeaseTiming:
-    """How long leases last and how often they are renewed (injectable so tests run fast)."""
-
-    lease_seconds: float = 15.0
-    renew_interval: float | None = None  # default: lease / 5
-    margin: float | None = None  # default: 2 s or 10 %, whichever is more, at most lease / 2
-    forget_after: float = 600.0  # the leader deletes replica rows lapsed this long ago
-
-    @property
-    def interval(self) -> float:
-        return self.renew_interval or self.lease_seconds / 5
-
-    @property
-    def local_validity(self) -> float:
-        margin = self.margin
-        if margin is None:
-            margin = min(max(2.0, self.lease_seconds / 10), self.lease_seconds / 2)
-        return self.lease_seconds - margin
 
 
 @dataclass(slots=True)
@@ -109,7 +91,8 @@ class PostgresCoordinator:
         )
         self._round_lock = asyncio.Lock()
         self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._renewer: asyncio.Task[None] | None = None
+        self._rounds: asyncio.Task[None] | None = None
         self._closing = False
 
     # -- the contract ------------------------------------------------------------------------
@@ -118,16 +101,18 @@ class PostgresCoordinator:
         self, *, on_acquired: OnAcquired, on_releasing: OnReleasing, on_notified: OnNotified
     ) -> None:
         self._callbacks = _Callbacks(on_acquired, on_releasing, on_notified)
-        self._lease_conn = await self._connect("lease")
-        self._work_conn = await self._connect("work")
-        await self._join()
-        await self._listener.start()  # before claiming: no notification slips between
-        await self._round()
-        await sql.send(self._work_conn, sql.CONTROL_CHANNEL, self._control("joined"))
-        self._tasks = [
-            asyncio.create_task(self._renew_loop(), name="hybridcal-cluster-renew"),
-            asyncio.create_task(self._round_loop(), name="hybridcal-cluster-rounds"),
-        ]
+        try:
+            self._lease_conn = await self._connect("lease")
+            self._work_conn = await self._connect("work")
+            await self._join()
+            await self._listener.start()  # before claiming: no notification slips between
+            await self._round()
+            await sql.send(self._work_conn, sql.CONTROL_CHANNEL, self._control("joined"))
+        except BaseException:
+            await self.aclose()
+            raise
+        self._renewer = asyncio.create_task(self._renew_loop(), name="hybridcal-cluster-renew")
+        self._rounds = asyncio.create_task(self._round_loop(), name="hybridcal-cluster-rounds")
 
     def owns(self, calendar_key: str) -> bool:
         return calendar_key in self._owned and self._valid()
@@ -175,16 +160,20 @@ class PostgresCoordinator:
             return
         self._closing = True
         self._wake.set()  # the round loop ends after the round in flight, not inside it
-        for task in reversed(self._tasks):
-            if task.get_name() == "hybridcal-cluster-renew":
-                task.cancel()
+        if self._rounds is not None:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(task, self._timing.lease_seconds)
+                await asyncio.wait_for(self._rounds, self._timing.lease_seconds)
         await self._listener.aclose()
         async with self._round_lock:
+            # Renewals go on while the daemon stops acting (that may take a while), so the
+            # calendars are released, not left to lapse.
             owned = list(self._owned)
-            if owned and self._callbacks is not None:
+            if owned:
                 await self._releasing(owned)
+            if self._renewer is not None:
+                self._renewer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._renewer
             self._owned.clear()
             self._leader = False
             self._deadline = -math.inf

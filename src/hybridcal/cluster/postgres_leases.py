@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -20,6 +21,28 @@ AsyncConn = psycopg.AsyncConnection[tuple[Any, ...]]
 SYNC_CHANNEL = "hybridcal_sync"  # payload: {"calendar": key, "full": bool}
 CONTROL_CHANNEL = "hybridcal_control"  # payload: {"replica": id, "event": joined|released|left}
 MAX_PAYLOAD = 7999  # PostgreSQL refuses a NOTIFY payload of 8000 bytes or more
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseTiming:
+    """How long leases last and how often they are renewed (injectable so tests run fast)."""
+
+    lease_seconds: float = 15.0
+    renew_interval: float | None = None  # default: lease / 5
+    margin: float | None = None  # default: 2 s or 10 %, whichever is more, at most lease / 2
+    forget_after: float = 600.0  # the leader deletes replica rows lapsed this long ago
+
+    @property
+    def interval(self) -> float:
+        return self.renew_interval or self.lease_seconds / 5
+
+    @property
+    def local_validity(self) -> float:
+        margin = self.margin
+        if margin is None:
+            margin = min(max(2.0, self.lease_seconds / 10), self.lease_seconds / 2)
+        return self.lease_seconds - margin
+
 
 _LIVE = "SELECT 1 FROM replicas r WHERE r.id = {owner} AND r.lease_until > now()"
 
