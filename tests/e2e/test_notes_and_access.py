@@ -17,7 +17,7 @@ from tests.e2e.harness import (
 from hybridcal.config.settings import GOOGLE_SCOPES
 from hybridcal.core.model import CalendarState
 from hybridcal.core.render import END_MARK, START_MARK
-from hybridcal.daemon.service import ERROR_RECHECK
+from hybridcal.daemon.sweep import ERROR_RECHECK
 
 PERSON_TEXT = "Quarterly numbers.\nPlease read the deck first."
 

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from hybridcal.cli import main
 from hybridcal.config import settings_from_mapping
 from hybridcal.config.preflight import preflight
+from hybridcal.config.secrets import load_microsoft_secret, load_service_account, load_zoom_secret
 from hybridcal.config.settings import Settings
 from hybridcal.connectors.errors import ConnectorError
 from hybridcal.crypto import KeyringError, init_keyring, load_keyring
@@ -26,7 +27,6 @@ from hybridcal.crypto.secret_files import (
     read_private,
     write_private,
 )
-from hybridcal.daemon.service import load_microsoft_secret, load_service_account, load_zoom_secret
 from hybridcal.demo import install_zoom_app
 from hybridcal.sandbox.zoom.app import ZoomSimulator
 

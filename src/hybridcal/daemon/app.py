@@ -2,52 +2,69 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from aiohttp import web
 
+from hybridcal.cluster.base import Coordinator
+from hybridcal.config.settings import Settings
 from hybridcal.daemon.endpoint_api import EndpointApi, add_endpoint_routes
+from hybridcal.daemon.faults import FaultBook
 from hybridcal.daemon.graph_webhook import GraphWebhook
 from hybridcal.daemon.http_guard import HttpGuard, HttpLimits
+from hybridcal.daemon.metrics import Metrics
 from hybridcal.daemon.webhooks import GoogleWebhook
+from hybridcal.daemon.work_queue import CalendarQueue
+from hybridcal.store.base import Store
 
-if TYPE_CHECKING:
-    from hybridcal.daemon.service import Daemon
+
+@dataclass(frozen=True, slots=True)
+class AppParts:
+    """What the HTTP surface works with (not the whole daemon)."""
+
+    settings: Settings
+    store: Store
+    metrics: Metrics
+    queue: CalendarQueue
+    faults: FaultBook
+    coordinator: Coordinator
+    google: GoogleWebhook
+    graph: GraphWebhook | None
+    ready: Callable[[], bool]  # the daemon has started and is not stopping
+    now: Callable[[], datetime]
 
 
-def build_app(
-    daemon: Daemon, google: GoogleWebhook, graph: GraphWebhook | None = None
-) -> web.Application:
-    s = daemon.settings
+def build_app(p: AppParts) -> web.Application:
+    s = p.settings
     app = web.Application(client_max_size=s.daemon.max_webhook_body_bytes)
-    assert daemon.store is not None
     # timeouts, connection and per-client caps, security headers; served by http_guard.serve
     guard = HttpGuard(HttpLimits.from_settings(s.daemon))
     guard.install(app)
-    guard.register(daemon.metrics.registry)
-    app.router.add_post("/webhooks/google", google.handle)
-    if graph is not None:
-        app.router.add_post("/webhooks/microsoft", graph.handle)
-        app.router.add_post("/webhooks/microsoft/lifecycle", graph.handle_lifecycle)
+    guard.register(p.metrics.registry)
+    app.router.add_post("/webhooks/google", p.google.handle)
+    if p.graph is not None:
+        app.router.add_post("/webhooks/microsoft", p.graph.handle)
+        app.router.add_post("/webhooks/microsoft/lifecycle", p.graph.handle_lifecycle)
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"status": "alive"})
 
     async def readyz(_request: web.Request) -> web.Response:
-        queue = daemon.queue
-        ok = daemon.ready and queue is not None and queue.healthy()
-        faults = daemon.faults
+        ok = p.ready() and p.queue.healthy()
         body = {
             "status": "ready" if ok else "not ready",
-            "queue_depth": queue.depth if queue else 0,
+            "queue_depth": p.queue.depth,
             # ready all the same: one calendar's trouble must not take the others' lists away
-            "calendars_in_trouble": faults.troubled_calendars() if faults else 0,
-            "event_faults": faults.event_faults() if faults else 0,
+            "calendars_in_trouble": p.faults.troubled_calendars(),
+            "event_faults": p.faults.event_faults(),
+            "cluster": p.coordinator.view().as_dict(),
         }
         return web.json_response(body, status=200 if ok else 503)
 
     async def metrics(_request: web.Request) -> web.Response:
-        body, content_type = daemon.metrics.render()
+        body, content_type = p.metrics.render()
         return web.Response(body=body, headers={"Content-Type": content_type})
 
     app.router.add_get("/healthz", healthz)
@@ -56,9 +73,9 @@ def build_app(
     add_endpoint_routes(
         app,
         EndpointApi(
-            store=daemon.store,
-            metrics=daemon.metrics,
-            now=daemon.now,
+            store=p.store,
+            metrics=p.metrics,
+            now=p.now,
             obtp_lead_minutes=s.endpoint.obtp_lead_minutes,
             hide_tentative=s.endpoint.hide_tentative,
             hide_private_titles=s.endpoint.hide_private_titles,

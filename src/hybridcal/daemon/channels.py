@@ -64,13 +64,18 @@ class ChannelManager:
             return max(live, key=lambda c: c.expires_at)
         return await self._open(calendar)
 
-    async def renew_due(self, on_renewed: Callable[[Provider], None] | None = None) -> int:
-        """Extend or replace every channel close to expiry; returns how many were renewed and
-        tells ``on_renewed`` the provider of each."""
+    async def renew_due(
+        self,
+        on_renewed: Callable[[Provider], None] | None = None,
+        *,
+        owned: Callable[[str], bool] = lambda _key: True,
+    ) -> int:
+        """Extend or replace every channel close to expiry of the calendars ``owned`` (by this
+        replica); returns how many were renewed and tells ``on_renewed`` the provider of each."""
         renewed = 0
         tell = on_renewed or (lambda _provider: None)
         for channel in await self._store.list_channels():
-            if not self._due(channel):
+            if not self._due(channel) or not owned(channel.calendar_key):
                 continue
             calendar = await self._store.get_calendar(channel.calendar_key)
             if calendar is None or calendar.state is not CalendarState.ACTIVE:

@@ -5,6 +5,12 @@ an intent stored by *this* process and not yet sent is created directly (the hot
 call); any other intent (found after a restart, or after a call whose answer was lost) is first
 looked up by its request id in the meeting system, so a crash never leaves two meetings.
 
+With several replicas (``hybridcal.cluster``) every step is fenced: it is taken only while this
+replica holds the calendar's lease, a create runs under a timeout of what is left of the lease,
+and an intent stored by another replica is looked up only once the calendar has been held for
+longer than any call can last (``settle_seconds``), so a create the previous owner had in flight
+has ended, one way or the other, before we look.
+
 A meeting system that refuses for now (MeetingRefusedError: the daily limit, no account) does
 not fail the event, whichever call it refuses: the refusal and its retry time go into the
 binding of the event (or of the occurrence) the call was for, the syncer is told when to look
@@ -13,6 +19,8 @@ again, and the planner asks for nothing more about that binding before then.
 
 from __future__ import annotations
 
+import asyncio
+import math
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -20,12 +28,15 @@ from typing import Protocol
 
 import structlog
 
+from hybridcal.cluster.base import Coordinator, LeaseLostError
+from hybridcal.cluster.solo import SoloCoordinator
 from hybridcal.connectors.calendars.base import CalendarConnector
 from hybridcal.connectors.errors import (
     ConferenceRefusedError,
     ConflictError,
     ConnectorError,
     NotFoundError,
+    TransientError,
 )
 from hybridcal.connectors.meetings.base import MeetingRefusedError, MeetingRequest, MeetingSystem
 from hybridcal.core.html_text import html_to_text, looks_like_html
@@ -77,6 +88,17 @@ class PlanDidNotSettleError(ConnectorError):
     pass
 
 
+class IntentSettlingError(TransientError):
+    """An intent stored by the calendar's previous owner waits until any create that replica
+    had in flight has ended; the round is tried again shortly."""
+
+    def __init__(self, binding: Binding, wait_seconds: float) -> None:
+        super().__init__(
+            f"event {binding.event_id}: the previous owner's call may still be in flight;"
+            f" looked up in {wait_seconds:.0f} s"
+        )
+
+
 Deferred = Callable[[Binding], None]  # told of every binding whose call waits for retry_at
 
 
@@ -89,8 +111,12 @@ class EventExecutor:
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_deferred: Deferred | None = None,
+        coordinator: Coordinator | None = None,
+        settle_seconds: float = 0.0,
     ) -> None:
         self._store = store
+        self._coordinator: Coordinator = coordinator or SoloCoordinator()
+        self._settle_seconds = settle_seconds
         self._meetings = meetings
         self._metrics = metrics
         self._now = now
@@ -138,6 +164,7 @@ class EventExecutor:
     ) -> Event:
         """Execute steps in order; stops early (for a re-plan) when the event changed under us."""
         for action in actions:
+            self._coordinator.fence(calendar.key)
             if isinstance(action, PatchEvent):
                 event, interrupted = await self._patch(calendar, connector, event, action)
                 if interrupted:
@@ -218,11 +245,14 @@ class EventExecutor:
         if binding.request_id in self._unsent:
             self._unsent.discard(binding.request_id)  # from now on it may have been sent
         else:
+            held = self._coordinator.held_for(binding.calendar_key)
+            if held < self._settle_seconds:
+                raise IntentSettlingError(binding, self._settle_seconds - held)
             join = await system.find(request)
             self._metrics.meeting(binding.system, "find")
         if join is None:
             try:
-                join = await system.create(request)
+                join = await self._bounded_create(system, request, binding.calendar_key)
             except MeetingRefusedError as exc:
                 self._metrics.meeting(binding.system, "refused")
                 if exc.made is not None:
@@ -234,6 +264,23 @@ class EventExecutor:
                 return
             self._metrics.meeting(binding.system, "create")
         await self._store.put_binding(created(binding, join))
+
+    async def _bounded_create(
+        self, system: MeetingSystem, request: MeetingRequest, calendar_key: str
+    ) -> JoinInfo:
+        """The create, cut short when the lease would run out first: no attempt (a wait for
+        Retry-After included) goes on after another replica may have taken over."""
+        remaining = self._coordinator.fence(calendar_key)
+        if math.isinf(remaining):
+            return await system.create(request)
+        deadline = asyncio.timeout(remaining)
+        try:
+            async with deadline:
+                return await system.create(request)
+        except TimeoutError:
+            if deadline.expired():
+                raise LeaseLostError(calendar_key) from None
+            raise
 
     async def _refused(self, binding: Binding, problem: MeetingProblem, retry_at: datetime) -> None:
         later = refused(binding, problem, retry_at)

@@ -26,6 +26,7 @@ from typing import Protocol
 
 import structlog
 
+from hybridcal.cluster.base import LeaseLostError
 from hybridcal.connectors.calendars.base import CalendarConnector, ChangeBatch
 from hybridcal.connectors.errors import (
     AuthError,
@@ -255,6 +256,8 @@ class CalendarSyncer:
         """The event as it now stands; whatever goes wrong is recorded as the event's fault."""
         try:
             current = await self._executor.process(calendar, connector, event, policy, bound=bound)
+        except LeaseLostError:
+            raise  # another replica acts on this calendar now: not a fault of the event
         except TransientError as exc:
             fault = await self._event_failed(calendar, event.event_id, exc, plan)
             if self._now() - fault.first_seen < TRANSIENT_GRACE:
@@ -339,6 +342,8 @@ class CalendarSyncer:
             )
             try:
                 await self._executor.process(calendar, connector, gone, policy, bound=bound)
+            except LeaseLostError:
+                raise
             except TransientError as exc:
                 plan.retry_later.append(exc)
             except Exception as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
 import structlog
@@ -58,6 +58,8 @@ class CalendarQueue:
         self._dirty: set[str] = set()
         self._full: set[str] = set()
         self._backoff: dict[str, _Backoff] = {}
+        self._dropped: set[str] = set()  # forgotten while queued: skipped when taken
+        self._finishing: dict[str, asyncio.Event] = {}  # running key -> set when it ends
         self._workers: list[asyncio.Task[None]] = []
         self._idle = asyncio.Event()
         self._idle.set()
@@ -85,6 +87,7 @@ class CalendarQueue:
         if not self.busy:
             self._progress_at = time.monotonic()  # the stall clock starts with the work
         self._pending.add(key)
+        self._dropped.discard(key)
         self._idle.clear()
         if self._debounce > 0:
             self._debouncing[key] = loop.call_later(self._debounce, self._release, key)
@@ -112,6 +115,25 @@ class CalendarQueue:
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers.clear()
 
+    async def forget(self, keys: Collection[str]) -> None:
+        """Drop the calendars' waiting work (queued, debounced, retries) and return once none
+        of them is being synced: another replica takes them over."""
+        gone = set(keys)
+        for key in gone:
+            handle = self._debouncing.pop(key, None)
+            if handle is not None:
+                handle.cancel()
+            entry = self._backoff.pop(key, None)
+            if entry is not None and entry.handle is not None:
+                entry.handle.cancel()
+        self._dirty -= gone
+        self._full -= gone
+        self._dropped |= gone & self._pending  # skipped when a worker takes them
+        self._pending -= gone
+        self._on_depth(len(self._pending))
+        for key in gone & self._running:
+            await self._finishing[key].wait()
+
     async def wait_idle(self) -> None:
         """Until nothing is queued or running (retries waiting on a timer do not count)."""
         await self._idle.wait()
@@ -131,9 +153,15 @@ class CalendarQueue:
     async def _work(self) -> None:
         while True:
             key = await self._queue.get()
+            if key in self._dropped:  # forgotten while it waited in the queue
+                self._dropped.discard(key)
+                self._queue.task_done()
+                self._idle_if_done()
+                continue
             self._pending.discard(key)
             self._progress_at = time.monotonic()
             self._running.add(key)
+            finished = self._finishing[key] = asyncio.Event()
             full = key in self._full
             self._full.discard(key)
             try:
@@ -150,13 +178,18 @@ class CalendarQueue:
             finally:
                 self._progress_at = time.monotonic()
                 self._running.discard(key)
+                del self._finishing[key]
+                finished.set()
                 self._queue.task_done()
             if key in self._dirty:
                 self._dirty.discard(key)
                 self.enqueue(key)
             self._on_depth(len(self._pending))
-            if not self._pending and not self._running:
-                self._idle.set()
+            self._idle_if_done()
+
+    def _idle_if_done(self) -> None:
+        if not self._pending and not self._running:
+            self._idle.set()
 
     def _schedule_retry(self, key: str, exc: Exception, full: bool) -> None:
         entry = self._backoff.setdefault(key, _Backoff())

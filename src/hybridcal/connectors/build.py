@@ -1,0 +1,26 @@
+"""What every connector builder gets besides the settings and the HTTP session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from hybridcal.config.secrets import Overrides
+
+
+def uncounted(_provider: str, _name: str) -> None:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class BuildContext:
+    overrides: Overrides
+    environ: Mapping[str, str]
+    now: Callable[[], datetime]
+    # (provider or system, call name): counted in the daemon's metrics
+    on_call: Callable[[str, str], None] = field(default=uncounted)
+
+    def counter(self, provider: str) -> Callable[[str], None]:
+        """``on_call`` bound to one provider, as the connectors take it."""
+        return lambda name: self.on_call(provider, name)
