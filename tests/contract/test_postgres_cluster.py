@@ -87,9 +87,11 @@ class Replica:
         if self.on_acquired_check is not None:
             self.on_acquired_check(set(keys))
         self.acquisitions.append(set(keys))
+        await self.coordinator.rebalance()  # allowed from a callback: asks for another round
 
     async def on_releasing(self, keys: Collection[str]) -> None:
         self.releases.append(set(keys))
+        await self.coordinator.rebalance()
         if not all(self.coordinator.owns(key) for key in keys):
             return  # a lost lease (the database may have moved them already), not a handover
         # A handover: the database must still show this replica as the owner.

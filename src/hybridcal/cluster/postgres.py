@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import math
 import time
 from collections.abc import Callable, Collection
@@ -50,6 +51,12 @@ if TYPE_CHECKING:
 __all__ = ["LeaseTiming", "PostgresCoordinator"]
 
 log = structlog.get_logger(__name__)
+
+# Set while on_acquired/on_releasing run (under the round lock): rebalance() from there only
+# asks for another round instead of waiting for the lock its caller holds.
+_IN_CALLBACK: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "hybridcal_cluster_callback", default=False
+)
 
 
 @dataclass(slots=True)
@@ -138,7 +145,9 @@ class PostgresCoordinator:
         return self._leader and self._valid()
 
     async def notify(self, calendar_key: str, *, full: bool = False) -> None:
-        if self.owns(calendar_key) and self._callbacks is not None:
+        if self._closing or self._callbacks is None:
+            return  # not in the cluster: the owner's catch-up covers whatever this was
+        if self.owns(calendar_key):
             self._callbacks.notified(calendar_key, full)
             return
         payload = sql.sync_payload(calendar_key, full=full)
@@ -149,6 +158,9 @@ class PostgresCoordinator:
             await sql.send(self._work(), sql.SYNC_CHANNEL, payload)
 
     async def rebalance(self) -> None:
+        if _IN_CALLBACK.get():  # called from on_acquired/on_releasing: a round is running
+            self._wake.set()
+            return
         await self._round()
 
     def view(self) -> ClusterView:
@@ -280,7 +292,11 @@ class PostgresCoordinator:
             if released or won:
                 log.info("cluster rebalanced", released=released, acquired=len(won))
             if won:  # under the lock: a later round cannot release them before this
-                await self._callbacks.acquired(list(won))
+                token = _IN_CALLBACK.set(True)
+                try:
+                    await self._callbacks.acquired(list(won))
+                finally:
+                    _IN_CALLBACK.reset(token)
             self._leader = await sql.claim_leader(conn, me)
             if self._leader:
                 await sql.forget_dead(conn, self._timing.forget_after)
@@ -295,11 +311,14 @@ class PostgresCoordinator:
         give = [key for key in self._owned if key not in mine]
         if gone or give:
             await self._releasing([*gone, *give])
-        if give:
-            for key in give:  # acting stopped: only now does the database hand them over
-                del self._owned[key]
-            await sql.release(conn, self.replica_id, give)
-        return len(give)
+        for key in give:  # acting stopped: only now does the database hand them over
+            del self._owned[key]
+        # Also rows still ours in the database that nothing here acts on (a release that
+        # failed, or claims from before a lapsed lease): others wait for them otherwise.
+        stray = [key for key in stored if key not in self._owned and key not in mine]
+        if stray:
+            await sql.release(conn, self.replica_id, stray)
+        return len(stray)
 
     def _note_takeovers(self, won: dict[str, int]) -> None:
         claimed_at = self._clock()
@@ -318,10 +337,13 @@ class PostgresCoordinator:
 
     async def _releasing(self, keys: Collection[str]) -> None:
         if self._callbacks is not None:
+            token = _IN_CALLBACK.set(True)
             try:
                 await self._callbacks.releasing(keys)
             except Exception:
                 log.exception("cluster on_releasing failed")
+            finally:
+                _IN_CALLBACK.reset(token)
 
     # -- notifications -----------------------------------------------------------------------
 
