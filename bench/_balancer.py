@@ -3,7 +3,8 @@ address (the daemons' common ``public_url``) that forwards every request to a ra
 in rotation.
 
 A replica is in rotation while its ``/readyz`` answers 200 (checked every
-``check_interval`` seconds) and the operator has not drained it. A request whose connection
+``check_interval`` seconds; a new one counts as healthy until a check fails) and the operator
+has not drained it. A request whose connection
 to a replica fails is sent to another replica at once, and that replica leaves the rotation
 until its health check passes again (nginx's ``proxy_next_upstream error``, HAProxy's
 ``redispatch``). Provider notifications are safe to send twice, so a retry after a replica
@@ -42,7 +43,7 @@ _HOP_BY_HOP = frozenset(
 class Backend:
     name: str
     url: str
-    healthy: bool = False
+    healthy: bool = True  # until a check fails, as HAProxy starts its servers
     drained: bool = False
     forwarded: int = 0
 

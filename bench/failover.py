@@ -346,6 +346,11 @@ class FailoverBench:
         while self._editing:
             now = time.monotonic()
             idle = [e for e in editable if now - e.last_edit > 2.0]
+            # half the edits go to keyword events (moved, or the keyword removed), so that
+            # moves and removals are not rare beside the many events still without one
+            keyworded = [e for e in idle if e.keyword]
+            if keyworded and self._rng.random() < 0.5:
+                idle = keyworded
             if idle:
                 event = self._rng.choice(idle)
                 try:
