@@ -327,3 +327,26 @@ async def test_enqueue_from_another_thread_fails_without_wedging_the_calendar(
         assert queue.depth == 0  # nothing left marked pending by the failed call
     finally:
         await queue.stop()
+
+
+async def test_forget_drops_waiting_work_and_returns_when_the_running_sync_ends(
+    handler: Handler, make_queue: Callable[..., CalendarQueue]
+) -> None:
+    """A calendar handed over to another replica: nothing more runs for it here, and the
+    hand-over waits for the sync in flight (its writes must land before the new owner's)."""
+    queue = make_queue(concurrency=1)
+    handler.gate = asyncio.Event()
+    queue.enqueue(A)
+    await handler.started.wait()
+    queue.enqueue(A)  # dirty: a follow-up would run after the gate
+    queue.enqueue(B)  # queued behind A
+    forgetting = asyncio.create_task(queue.forget([A, B]))
+    await asyncio.sleep(0.05)
+    assert not forgetting.done()  # A's sync is still running
+    handler.gate.set()
+    await asyncio.wait_for(forgetting, 2)
+    await asyncio.wait_for(queue.wait_idle(), 2)
+    assert handler.keys() == [A]  # no follow-up for A, nothing for B
+    queue.enqueue(B)  # taken back later: it runs again
+    await asyncio.wait_for(queue.wait_idle(), 2)
+    assert handler.keys() == [A, B]

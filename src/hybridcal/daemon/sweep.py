@@ -61,7 +61,7 @@ class SweepProgress:
 
 
 @dataclass
-class _Run:
+class SweepRun:
     """One sweep in progress: its ordered work, and what each calendar waits for."""
 
     heap: list[tuple[tuple[int, str], str]] = field(default_factory=list)
@@ -115,7 +115,7 @@ class Sweeper:
         self._now = now
         self._concurrency = concurrency
         self._error_checks: dict[str, datetime] = {}
-        self._run: _Run | None = None
+        self._run: SweepRun | None = None
         self._last: SweepProgress | None = None
 
     def progress(self) -> SweepProgress | None:
@@ -144,7 +144,7 @@ class Sweeper:
         if self._run is not None:  # joins the running sweep, in its place
             self._run.add(records, with_devices, catch_up=catch_up)
             return
-        run = self._run = _Run()
+        run = self._run = SweepRun()
         run.add(records, with_devices, catch_up=catch_up)
         try:
             await asyncio.gather(*(self._work(run) for _ in range(self._concurrency)))
@@ -152,7 +152,7 @@ class Sweeper:
             self._run = None
             self._last = SweepProgress(run.done, run.total, run.started, running=False)
 
-    async def _work(self, run: _Run) -> None:
+    async def _work(self, run: SweepRun) -> None:
         # A worker ends when nothing is waiting; calendars added while others still work are
         # picked up by those (the run ends only when every worker has ended).
         while (item := run.pop()) is not None:

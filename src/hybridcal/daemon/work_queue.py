@@ -133,6 +133,7 @@ class CalendarQueue:
         self._on_depth(len(self._pending))
         for key in gone & self._running:
             await self._finishing[key].wait()
+        self._idle_if_done()
 
     async def wait_idle(self) -> None:
         """Until nothing is queued or running (retries waiting on a timer do not count)."""
