@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from aiohttp import web
 
 from hybridcal.cluster.base import Coordinator
 from hybridcal.config.settings import Settings
+from hybridcal.daemon.admin_api import add_admin_routes
 from hybridcal.daemon.endpoint_api import EndpointApi, add_endpoint_routes
 from hybridcal.daemon.faults import FaultBook
 from hybridcal.daemon.graph_webhook import GraphWebhook
@@ -34,6 +36,8 @@ class AppParts:
     graph: GraphWebhook | None
     ready: Callable[[], bool]  # the daemon has started and is not stopping
     now: Callable[[], datetime]
+    status: Callable[[], Awaitable[dict[str, Any]]]  # the admin API's status document
+    admin_token_hash: bytes | None  # None: no admin API
 
 
 def build_app(p: AppParts) -> web.Application:
@@ -70,6 +74,7 @@ def build_app(p: AppParts) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    add_admin_routes(app, status=p.status, token_hash=p.admin_token_hash)
     add_endpoint_routes(
         app,
         EndpointApi(

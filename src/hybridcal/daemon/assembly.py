@@ -24,6 +24,7 @@ from aiohttp import web
 
 from hybridcal.cluster.base import Coordinator
 from hybridcal.cluster.registry import open_coordinator
+from hybridcal.config.loader import ConfigError
 from hybridcal.config.secrets import Overrides
 from hybridcal.config.settings import Settings
 from hybridcal.connectors.calendars.base import CalendarConnector
@@ -34,6 +35,8 @@ from hybridcal.core.model import CalendarRecord, Provider
 from hybridcal.core.planner import Policy
 from hybridcal.core.render import choose_locale
 from hybridcal.crypto import RecordCipher, open_keyring
+from hybridcal.crypto.secret_files import SecretFileError
+from hybridcal.daemon.admin_api import AdminTokenError, load_token_hash
 from hybridcal.daemon.app import AppParts, build_app
 from hybridcal.daemon.calendar_work import CalendarWork, Dispatcher
 from hybridcal.daemon.channel_care import ChannelCare
@@ -45,6 +48,7 @@ from hybridcal.daemon.http_guard import serve
 from hybridcal.daemon.jobs import JobParts, Jobs
 from hybridcal.daemon.metrics import Metrics
 from hybridcal.daemon.row_builder import RowBuilder
+from hybridcal.daemon.status import LiveFigures, status_document
 from hybridcal.daemon.sweep import Sweeper
 from hybridcal.daemon.sync import CalendarSyncer, WindowPolicy
 from hybridcal.daemon.webhooks import GoogleWebhook
@@ -226,6 +230,16 @@ async def assemble(
             graph=graph_webhook,
             ready=ready,
             now=now,
+            status=lambda: status_document(
+                store,
+                now(),
+                live=LiveFigures(
+                    queue_depth=queue.depth,
+                    first_sweep_running=sweeper.first_sweep_running(),
+                    replica=coordinator.replica_id,
+                ),
+            ),
+            admin_token_hash=_admin_token_hash(s),
         )
     )
     # timeouts and connection caps against slow and abusive clients: see http_guard
@@ -240,7 +254,7 @@ async def assemble(
     stack.push_async_callback(coordinator.aclose)
     stack.push_async_callback(deliver.aclose)
     await coordinator.start(
-        on_acquired=sweeper.catch_up,
+        on_acquired=sweeper.taken_over,
         on_releasing=queue.forget,
         on_notified=lambda key, full: queue.enqueue(key, full=full),
     )
@@ -267,6 +281,7 @@ async def assemble(
     # are served from the store) at once.
     initial_sweep = asyncio.create_task(_first_sweep(sweeper, jobs), name="initial-sweep")
     stack.push_async_callback(_cancel, initial_sweep)
+    stack.push_async_callback(sweeper.aclose)
     return Parts(
         settings=s,
         now=now,
@@ -372,6 +387,14 @@ def _graph_webhook(
         forget=getattr(graph, "forget_subscription", None),
         ours=getattr(graph, "is_own_client_state", None),
     )
+
+
+def _admin_token_hash(s: Settings) -> bytes | None:
+    path = s.daemon.admin_token_file
+    try:
+        return load_token_hash(None if path is None else Path(path))
+    except (OSError, SecretFileError, AdminTokenError) as exc:
+        raise ConfigError([("daemon.admin_token_file", str(exc))]) from None
 
 
 async def _first_sweep(sweeper: Sweeper, jobs: Jobs) -> None:

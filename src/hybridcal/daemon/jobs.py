@@ -10,7 +10,6 @@ APScheduler runs plain functions in a worker thread, and the queue belongs to th
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +26,7 @@ from hybridcal.core.model import CalendarKind, CalendarState, Provider
 from hybridcal.daemon.channels import ChannelManager
 from hybridcal.daemon.faults import FaultBook
 from hybridcal.daemon.metrics import Metrics
+from hybridcal.daemon.status import overview
 from hybridcal.store.base import Store
 
 log = structlog.get_logger(__name__)
@@ -133,10 +133,12 @@ class Jobs:
                 log.exception("presence.failed", calendar=calendar.key)
 
     async def gauges(self) -> None:
-        """Calendars by state, cache rows, store integrity errors and faults for /metrics."""
+        """Calendars by state and left in the sweep, cache rows, store integrity errors and
+        faults for /metrics (counted from clear columns: nothing is decrypted)."""
         p = self._p
-        counts = Counter(c.state for c in await p.store.list_calendars())
-        p.metrics.set_calendars(counts)
+        counts = await overview(p.store, p.now())
+        p.metrics.set_calendars(counts.by_state)
+        p.metrics.set_sweep(synced=counts.synced, remaining=counts.remaining)
         p.metrics.set_cache_rows(await p.store.count_entries())
         p.metrics.observe_integrity_errors(await p.store.integrity_errors())
         p.metrics.set_faults(

@@ -70,6 +70,7 @@ class SweepRun:
     total: int = 0  # calendars queued in this run (one taken over twice counts twice)
     done: int = 0
     started: float = field(default_factory=time.monotonic)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
 
     def add(
         self, records: list[CalendarRecord], with_devices: Collection[str], *, catch_up: bool
@@ -78,7 +79,7 @@ class SweepRun:
             queued = self.todo.get(record.key)
             if queued is not None:  # still waiting: a catch-up wins over a plain sweep
                 self.todo[record.key] = (record, catch_up or queued[1])
-            elif record.key not in self.seen or catch_up:
+            elif record.key not in self.seen:
                 self.seen.add(record.key)
                 self.todo[record.key] = (record, catch_up)
                 heapq.heappush(self.heap, (sweep_rank(record, with_devices), record.key))
@@ -117,6 +118,7 @@ class Sweeper:
         self._error_checks: dict[str, datetime] = {}
         self._run: SweepRun | None = None
         self._last: SweepProgress | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     def progress(self) -> SweepProgress | None:
         """The running sweep's progress, else the last one's; None before the first."""
@@ -124,6 +126,10 @@ class Sweeper:
         if run is None:
             return self._last
         return SweepProgress(run.done, run.total, run.started, running=True)
+
+    def first_sweep_running(self) -> bool:
+        """Whether the start-up sweep has not ended yet."""
+        return self._last is None
 
     async def sweep(self, *, catch_up: bool = False) -> None:
         """Sweep every calendar this replica leases. With ``catch_up`` (at start, and for
@@ -133,16 +139,31 @@ class Sweeper:
         records = [r for r in await self._store.list_calendars() if self._coordinator.owns(r.key)]
         await self._sweep(records, catch_up=catch_up)
 
-    async def catch_up(self, keys: Collection[str]) -> None:
-        """Calendars this replica has just taken over: swept as at start."""
-        wanted = set(keys)
-        records = [r for r in await self._store.list_calendars() if r.key in wanted]
-        await self._sweep(records, catch_up=True)
+    async def taken_over(self, keys: Collection[str]) -> None:
+        """Calendars this replica has just taken over: swept as at start, in the background
+        (the coordinator calls this inside its claim round, which must not wait for syncs)."""
+        task = asyncio.create_task(self._catch_up(set(keys)), name="sweep-taken-over")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _catch_up(self, keys: set[str]) -> None:
+        try:
+            records = [r for r in await self._store.list_calendars() if r.key in keys]
+            await self._sweep(records, catch_up=True)
+        except Exception:  # the periodic sweep and reconcile pick them up
+            log.exception("sweep.catch_up_failed", calendars=len(keys))
+
+    async def aclose(self) -> None:
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
 
     async def _sweep(self, records: list[CalendarRecord], *, catch_up: bool) -> None:
         with_devices = {d.calendar_key for d in await self._store.list_devices() if not d.revoked}
         if self._run is not None:  # joins the running sweep, in its place
-            self._run.add(records, with_devices, catch_up=catch_up)
+            joined = self._run
+            joined.add(records, with_devices, catch_up=catch_up)
+            await joined.finished.wait()
             return
         run = self._run = SweepRun()
         run.add(records, with_devices, catch_up=catch_up)
@@ -151,6 +172,7 @@ class Sweeper:
         finally:
             self._run = None
             self._last = SweepProgress(run.done, run.total, run.started, running=False)
+            run.finished.set()
 
     async def _work(self, run: SweepRun) -> None:
         # A worker ends when nothing is waiting; calendars added while others still work are
