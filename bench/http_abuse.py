@@ -38,19 +38,21 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import structlog
 
+from hybridcal.cluster.solo import SoloCoordinator
 from hybridcal.config.loader import settings_from_mapping
 from hybridcal.crypto import Keyring, RecordCipher
-from hybridcal.daemon.app import build_app
+from hybridcal.daemon.app import AppParts, build_app
+from hybridcal.daemon.faults import FaultBook
 from hybridcal.daemon.graph_webhook import GraphWebhook
 from hybridcal.daemon.http_guard import GUARD, install_log_filter, serve
 from hybridcal.daemon.metrics import Metrics
 from hybridcal.daemon.webhooks import GoogleWebhook
+from hybridcal.daemon.work_queue import CalendarQueue
 from hybridcal.store.sqlite import SQLiteStore
 
 if TYPE_CHECKING:
@@ -105,14 +107,9 @@ async def _serve(db: Path, conn: Connection) -> None:
     async def nothing(*_args: str) -> None:
         return None
 
-    daemon: Any = SimpleNamespace(
-        settings=settings,
-        store=store,
-        queue=None,
-        ready=True,
-        metrics=metrics,
-        now=lambda: datetime.now(UTC),
-    )
+    async def nothing_status() -> dict[str, Any]:
+        return {}
+
     body = settings.daemon.max_webhook_body_bytes
     google = GoogleWebhook(
         store=store, enqueue=lambda _k: None, stop_unknown=nothing, metrics=metrics, max_body=body
@@ -126,7 +123,23 @@ async def _serve(db: Path, conn: Connection) -> None:
         recreate=nothing,
         resync=nothing,
     )
-    app = build_app(daemon, google, graph)
+    now = lambda: datetime.now(UTC)  # noqa: E731
+    app = build_app(
+        AppParts(
+            settings=settings,
+            store=store,
+            metrics=metrics,
+            queue=CalendarQueue(lambda _key, _full: nothing()),  # never started: nothing syncs
+            faults=FaultBook(store, now),
+            coordinator=SoloCoordinator(),
+            google=google,
+            graph=graph,
+            ready=lambda: True,
+            now=now,
+            status=nothing_status,
+            admin_token_hash=None,
+        )
+    )
     runner = await serve(app, HOST, 0)
     noise = install_log_filter()
     conn.send(runner.addresses[0][1])

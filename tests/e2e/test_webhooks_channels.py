@@ -114,7 +114,7 @@ async def test_forged_strays_open_at_most_one_channel(h: Harness) -> None:
         await h.daemon.wait_channel_checks()
     await h.settle()
     assert len(h.requests("calendar.events.watch")) == watches + 1
-    [fresh] = await h.daemon.store.list_channels(channel.calendar_key)  # type: ignore[union-attr]
+    [fresh] = await h.daemon.store.list_channels(channel.calendar_key)
     assert [c["id"] for c in h.sim.channels(ALICE)] == [fresh.channel_id]
 
 
