@@ -33,7 +33,7 @@ MEETING_KEY = "hybridcal.meeting"
 PROBES = ("kill", "stop")
 
 EditKind = Literal["add", "move", "remove"]
-Status = Literal["done", "pending", "stale", "duplicate"]
+Status = Literal["done", "pending", "stale", "duplicate", "orphan"]
 
 
 def person(index: int) -> str:
@@ -170,18 +170,21 @@ def status(
     org: Organisation, event: TrackedEvent, meetings: dict[str, list[dict[str, Any]]]
 ) -> Status:
     """``done``: what the event asks for is exactly what exists. ``pending``: a keyword event
-    without its meeting, marker or block yet. ``stale``: the meeting is at the wrong time, or
-    a meeting, marker or block stays on an event without the keyword. ``duplicate``: more live
-    meetings than the event asks for."""
+    without its meeting, marker or block yet. ``duplicate``: two or more live meetings.
+    ``orphan``: a live meeting for an event without the keyword. ``stale``: the meeting is at
+    the wrong time, or a marker or block stays on an event without the keyword. Every state
+    but ``done`` may pass while the daemon catches up; what is left at the end is a finding."""
     item = org.google.get(event.calendar, event.event_id) or {}
     private = (item.get("extendedProperties") or {}).get("private") or {}
     marker = private.get(MEETING_KEY)
     block = BLOCK_MARK in (item.get("description") or "")
     live = meetings.get(event.title, [])
-    if len(live) > (1 if event.keyword else 0):
+    if len(live) > 1:
         return "duplicate"
     if not event.keyword:
-        return "stale" if (live or marker or block) else "done"
+        if live:
+            return "orphan"
+        return "stale" if (marker or block) else "done"
     if not live or not marker or not block or str(live[0].get("id")) != str(marker):
         return "pending"
     return "done" if _starts_at(live[0], event.start) else "stale"
@@ -194,15 +197,57 @@ def _starts_at(meeting: dict[str, Any], start: datetime) -> bool:
     return datetime.fromisoformat(text) == start.astimezone(UTC)
 
 
-def surplus_meetings(org: Organisation, meetings: dict[str, list[dict[str, Any]]]) -> int:
-    """Live Zoom meetings beyond what the events ask for (one per keyword event): a meeting
-    made twice, or one left behind when its keyword went."""
-    return sum(max(0, len(meetings.get(e.title, [])) - (1 if e.keyword else 0)) for e in org.events)
+def duplicate_meetings(org: Organisation, meetings: dict[str, list[dict[str, Any]]]) -> int:
+    """Live Zoom meetings beyond the first of each event: a meeting made twice."""
+    return sum(max(0, len(meetings.get(e.title, [])) - 1) for e in org.events)
+
+
+def orphan_meetings(org: Organisation, meetings: dict[str, list[dict[str, Any]]]) -> int:
+    """Events without the keyword whose (first) meeting is still live: left behind."""
+    return sum(1 for e in org.events if not e.keyword and meetings.get(e.title))
+
+
+def surplus_detail(
+    org: Organisation, meetings: dict[str, list[dict[str, Any]]], limit: int = 5
+) -> list[dict[str, Any]]:
+    """The first events with more live meetings than they ask for: what to look into."""
+    out: list[dict[str, Any]] = []
+    for event in org.events:
+        live = meetings.get(event.title, [])
+        if len(live) > (1 if event.keyword else 0) and len(out) < limit:  # duplicate, orphan
+            out.append(
+                {
+                    "calendar": event.calendar,
+                    "event": event.event_id,
+                    "title": event.title,
+                    "probe": event.probe,
+                    "keyword": event.keyword,
+                    "edits": event.edits,
+                    "meetings": [
+                        {
+                            "id": m.get("id"),
+                            "created_at": m.get("created_at"),
+                            "start_time": m.get("start_time"),
+                            "ref": _ref(m),
+                        }
+                        for m in live
+                    ],
+                }
+            )
+    return out
+
+
+def _ref(meeting: dict[str, Any]) -> str | None:
+    agenda = str(meeting.get("agenda") or "")
+    refs = [line for line in agenda.splitlines() if "hybridcal-ref" in line]
+    return refs[-1].strip() if refs else None
 
 
 def statuses(org: Organisation, events: Sequence[TrackedEvent]) -> dict[Status, int]:
     meetings = meetings_by_topic(org.zoom)
-    counts: dict[Status, int] = {"done": 0, "pending": 0, "stale": 0, "duplicate": 0}
+    counts: dict[Status, int] = dict.fromkeys(
+        ("done", "pending", "stale", "duplicate", "orphan"), 0
+    )
     for event in events:
         counts[status(org, event, meetings)] += 1
     return counts

@@ -26,12 +26,14 @@ replicas as child processes on one database.
    its share back: ``rejoin_ready_seconds``, ``rejoin_owns_calendars_seconds``.
 4. **Clean stop.** Later the second replica is drained from the balancer and gets SIGTERM,
    with the same probes on its calendars: ``handover_seconds``.
-5. The stream goes on for ``--tail`` seconds, stops, and the run waits until every event is
-   settled. Then every event is checked against the Zoom simulator: ``duplicate_meetings``
-   (live meetings beyond one per keyword event, or left on an event without the keyword),
-   ``lost_keyword_events`` (keyword events without their meeting), ``stale_events`` (a meeting
-   at the old time, a block left behind), ``endpoint_errors`` (device requests to live
-   replicas that failed).
+5. The stream goes on for ``--tail`` seconds, stops, and the run waits (up to
+   ``--settle-timeout``) until every event is as its person left it. Then every event is checked
+   against the Zoom simulator: ``duplicate_meetings`` (live meetings beyond the first of an
+   event: made twice), ``lost_keyword_events`` (keyword events without their meeting, marker
+   or join block), ``orphan_meetings`` (meetings still live for events whose keyword was
+   removed), ``stale_events`` (a meeting at the event's old time, a marker or block left
+   behind), and ``endpoint_errors`` (device requests to live replicas that failed).
+   ``surplus_detail`` names the first few events with a duplicate or orphan meeting.
 
 With ``--store sqlite`` there is one replica (a second one on the same file is refused); the
 killed and the stopped replica are started again at once, so the figures are the recovery
@@ -470,7 +472,7 @@ class FailoverBench:
 
         async def settled() -> bool:
             counts = workload.statuses(self.org, self.org.events)
-            return counts["pending"] == 0 and counts["stale"] == 0
+            return counts["done"] == len(self.org.events)
 
         with contextlib.suppress(TimeoutError):  # what is still open counts as lost or stale
             await self.wait_for(
@@ -525,9 +527,11 @@ class FailoverBench:
         creates = self.org.zoom.calls("POST", "/v2/users/")
         return {
             "keyword_events_at_end": len(keyword),
-            "duplicate_meetings": workload.surplus_meetings(self.org, meetings),
+            "duplicate_meetings": workload.duplicate_meetings(self.org, meetings),
             "lost_keyword_events": lost,
+            "orphan_meetings": workload.orphan_meetings(self.org, meetings),
             "stale_events": by_status["stale"],
+            "surplus_detail": workload.surplus_detail(self.org, meetings),
             "zoom_meetings_created": sum(1 for r in creates if r.status == 201),
             "zoom_meetings_live": sum(len(m) for m in meetings.values()),
         }
@@ -656,7 +660,13 @@ def targets(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
         },
         **{
             name: {"target": "== 0", "actual": result[name], "met": result[name] == 0}
-            for name in ("duplicate_meetings", "lost_keyword_events", "endpoint_errors")
+            for name in (
+                "duplicate_meetings",
+                "lost_keyword_events",
+                "orphan_meetings",
+                "stale_events",
+                "endpoint_errors",
+            )
         },
     }
 
