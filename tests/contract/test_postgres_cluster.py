@@ -30,6 +30,7 @@ from hybridcal.cluster.solo import SoloCoordinator
 from hybridcal.config import settings_from_mapping
 from hybridcal.core.model import Binding, BindingState, Provider, calendar_key
 from hybridcal.crypto import Keyring, RecordCipher
+from hybridcal.store.base import StoreError
 from hybridcal.store.postgres import PostgreSQLStore
 
 if TYPE_CHECKING:
@@ -425,3 +426,16 @@ async def test_postgres_registry_opens_the_coordinator_the_store_needs(
     with pytest.raises(LeaseLostError):
         await store.put_binding(Binding(KEYS[0], "e1", "zoom", "r1", "@zoom", BindingState.INTENT))
     store.set_fence(None)
+
+
+async def test_postgres_a_second_live_replica_with_the_same_name_is_refused(
+    cluster: Callable[..., Any],
+) -> None:
+    """Two processes under one fixed cluster.replica_id would take calendars from each other
+    (each claim bumps the epoch): the second waits for the name's lease to lapse (a restart
+    after a kill) and is refused when it is renewed meanwhile (someone alive holds it)."""
+    first = await cluster("east")
+    await eventually(lambda: settled(first))
+    with pytest.raises(StoreError, match="another live replica is named 'east'"):
+        await cluster("east")
+    assert first.owned() == set(KEYS)  # the live one keeps its calendars

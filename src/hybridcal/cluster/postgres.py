@@ -43,6 +43,7 @@ from hybridcal.cluster import postgres_leases as sql
 from hybridcal.cluster.base import ClusterView, LeaseLostError
 from hybridcal.cluster.postgres_leases import LeaseTiming
 from hybridcal.cluster.postgres_listen import Listener
+from hybridcal.store.base import StoreError
 
 if TYPE_CHECKING:
     from hybridcal.cluster.base import OnAcquired, OnNotified, OnReleasing
@@ -111,6 +112,7 @@ class PostgresCoordinator:
         try:
             self._lease_conn = await self._connect("lease")
             self._work_conn = await self._connect("work")
+            await self._wait_for_namesake()
             await self._join()
             await self._listener.start()  # before claiming: no notification slips between
             await self._round()
@@ -204,6 +206,23 @@ class PostgresCoordinator:
 
     def _valid(self) -> bool:
         return self._clock() < self._deadline
+
+    async def _wait_for_namesake(self) -> None:
+        """An unexpired row with this replica's name is either this replica's previous life
+        (killed and restarted at once under a fixed ``cluster.replica_id``): wait for it to
+        lapse, or another live process with the same name: two replicas taking calendars
+        from each other, refused."""
+        left = await sql.lease_left(self._lease(), self.replica_id)
+        if left is None:
+            return
+        log.info("cluster waiting for a lapsed namesake", replica=self.replica_id, seconds=left)
+        await asyncio.sleep(left + 0.2)
+        again = await sql.lease_left(self._lease(), self.replica_id)
+        if again is not None:
+            raise StoreError(
+                f"another live replica is named {self.replica_id!r} (it renews its lease):"
+                " give each replica its own cluster.replica_id, or leave it empty"
+            )
 
     async def _join(self) -> None:
         sent = self._clock()

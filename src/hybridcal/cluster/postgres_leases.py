@@ -113,6 +113,18 @@ async def join(conn: AsyncConn, me: str, lease: float) -> None:
     await conn.execute(_JOIN, {"me": me, "s": lease})
 
 
+async def lease_left(conn: AsyncConn, me: str) -> float | None:
+    """Seconds until the row named ``me`` lapses on the database clock; None when there is no
+    unexpired row of that name."""
+    cursor = await conn.execute(
+        "SELECT extract(epoch FROM lease_until - now()) FROM replicas"
+        " WHERE id = %(me)s AND lease_until > now()",
+        {"me": me},
+    )
+    row = await cursor.fetchone()
+    return None if row is None else float(row[0])
+
+
 async def renew(conn: AsyncConn, me: str, lease: float) -> bool:
     """False when the replica's row is gone or lapsed: it owns nothing any more."""
     cursor = await conn.execute(_RENEW, {"me": me, "s": lease})
