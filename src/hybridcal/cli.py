@@ -347,8 +347,8 @@ def status(obj: Context, as_json: bool, watch: bool, interval: float) -> None:
     store, so it works without asking the daemon (whose queue depth is in GET
     /admin/v1/status)."""
     from hybridcal import cli_status  # noqa: PLC0415
+    from hybridcal.core.clock import utcnow  # noqa: PLC0415
     from hybridcal.daemon.admin import admin_session  # noqa: PLC0415
-    from hybridcal.daemon.service import utcnow  # noqa: PLC0415
     from hybridcal.daemon.status import status_document  # noqa: PLC0415
 
     if watch and as_json:
@@ -417,8 +417,10 @@ def zoom_check(obj: Context, users: tuple[str, ...]) -> None:
     """Token, scopes, hosts and passcode rules of the Zoom app; creates nothing."""
     import aiohttp  # noqa: PLC0415
 
+    from hybridcal.config.secrets import Overrides  # noqa: PLC0415
+    from hybridcal.connectors.meetings.registry import build_meeting_systems  # noqa: PLC0415
     from hybridcal.connectors.meetings.zoom import ZoomMeetings  # noqa: PLC0415
-    from hybridcal.daemon.service import Overrides, build_meeting_systems, utcnow  # noqa: PLC0415
+    from hybridcal.core.clock import utcnow  # noqa: PLC0415
     from hybridcal.daemon.zoom_check import check_zoom  # noqa: PLC0415
 
     settings = obj.settings

@@ -12,7 +12,7 @@ from hybridcal.config.settings import Settings
 from hybridcal.crypto import Keyring, RecordCipher
 from hybridcal.store import registry
 from hybridcal.store.base import StoreError
-from hybridcal.store.registry import open_store
+from hybridcal.store.registry import open_store, postgres_password
 from hybridcal.store.sqlite import SQLiteStore
 
 
@@ -74,3 +74,16 @@ def test_postgresql_settings_are_accepted(tmp_path: Path) -> None:
     )
     assert settings.store.backend == "postgresql"
     assert settings.store.password_file == tmp_path / "pgpass"
+
+
+def test_the_postgresql_password_file_must_be_private(tmp_path: Path) -> None:
+    settings = _settings(
+        tmp_path, backend="postgresql", dsn="postgresql://hc@db/h", password_file="pgpass"
+    )
+    secret = tmp_path / "pgpass"
+    secret.write_text("s3cret\n")
+    secret.chmod(0o644)
+    with pytest.raises(StoreError, match="PostgreSQL password file"):
+        postgres_password(settings, {})
+    secret.chmod(0o600)
+    assert postgres_password(settings, {}) == "s3cret"

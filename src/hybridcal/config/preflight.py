@@ -59,6 +59,8 @@ def preflight(settings: Settings, environ: Mapping[str, str]) -> list[Problem]:
             microsoft.client_secret_file if microsoft.enabled else None,
         ),
         ("microsoft.certificate_file", microsoft.certificate_file if microsoft.enabled else None),
+        ("daemon.admin_token_file", settings.daemon.admin_token_file),
+        ("store.password_file", settings.store.password_file),
     ]
     for key, secret_file in secrets:
         if secret_file is not None:

@@ -14,9 +14,12 @@ from typing import Any
 
 import aiohttp
 
+from hybridcal.config.secrets import Overrides
 from hybridcal.config.settings import Settings
 from hybridcal.connectors.calendars.base import CalendarConnector
+from hybridcal.connectors.calendars.registry import build_connectors
 from hybridcal.connectors.errors import ConnectorError
+from hybridcal.core.clock import utcnow
 from hybridcal.core.model import (
     CalendarKind,
     CalendarRecord,
@@ -29,7 +32,6 @@ from hybridcal.core.planner import NOTE as NOTE_SYSTEM
 from hybridcal.crypto import RecordCipher, open_keyring
 from hybridcal.daemon.activation import activate
 from hybridcal.daemon.devices import hash_token, new_device_token
-from hybridcal.daemon.service import Overrides, build_connectors, utcnow
 from hybridcal.store.base import AlreadyExistsError, NotFoundError, Store
 from hybridcal.store.registry import open_store
 

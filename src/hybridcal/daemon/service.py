@@ -7,15 +7,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 
 from hybridcal.config.secrets import Overrides
 from hybridcal.config.settings import Settings
 from hybridcal.connectors.calendars.base import CalendarConnector
-from hybridcal.connectors.calendars.registry import build_connectors
-from hybridcal.connectors.meetings.registry import build_meeting_systems
+from hybridcal.core.clock import utcnow
 from hybridcal.core.model import Provider
 from hybridcal.daemon.assembly import Parts, assemble
 from hybridcal.daemon.faults import FaultBook
@@ -25,14 +24,7 @@ from hybridcal.daemon.sdnotify import SystemdNotifier
 from hybridcal.daemon.work_queue import CalendarQueue
 from hybridcal.store.base import Store
 
-# the admin commands build the same connectors and meeting systems as the daemon
-__all__ = ["Daemon", "Overrides", "build_connectors", "build_meeting_systems", "utcnow"]
-
 log = structlog.get_logger(__name__)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class NotStartedError(RuntimeError):

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from hybridcal.config.settings import Settings
 from hybridcal.crypto import RecordCipher
+from hybridcal.crypto.secret_files import SecretFileError, read_private
 from hybridcal.store.base import Store, StoreError
 
 
@@ -58,11 +59,15 @@ def postgres_password(settings: Settings, environ: Mapping[str, str]) -> str | N
     else:
         return None  # trust, peer or a client certificate
     try:
-        return path.read_text(encoding="utf-8").rstrip("\r\n")
+        # a file must be private to its owner; a credential is private to the service
+        data = path.read_bytes() if store.password_file is None else read_private(path)
+        return data.decode("utf-8").rstrip("\r\n")
     except OSError as exc:
         raise StoreError(
             f"cannot read the PostgreSQL password from {path}: {exc.strerror}"
         ) from None
+    except (SecretFileError, UnicodeDecodeError) as exc:
+        raise StoreError(f"the PostgreSQL password file: {exc}") from None
 
 
 async def _open_postgresql(
