@@ -71,6 +71,7 @@ from bench import _failover_workload as workload
 from bench._balancer import Balancer
 from bench._daemon_proc import (
     REPO,
+    DaemonExitedError,
     DaemonProcess,
     GoogleEndpoints,
     TomlValue,
@@ -213,12 +214,13 @@ class Replica:
             process.stop()  # reaps it
 
     def terminate(self) -> asyncio.Future[int | None]:
-        """SIGTERM now; the future is the exit code (None if it had to be killed)."""
+        """SIGTERM now, once (a second one could reach the interpreter after the daemon's
+        handler is gone); the future is the exit code (None if it had to be killed)."""
         process, self.process = self.process, None
         if process is None:
             raise RuntimeError(f"{self.name} is not running")
         os.kill(process.pid, signal.SIGTERM)
-        return asyncio.ensure_future(asyncio.to_thread(process.stop))
+        return asyncio.ensure_future(_exited(process, within=40.0))
 
     def close(self) -> None:
         if self.process is not None:
@@ -227,6 +229,18 @@ class Replica:
 
     def log_tail(self) -> str:
         return self.process.log_tail() if self.process else "(stopped)"
+
+
+async def _exited(process: DaemonProcess, *, within: float) -> int | None:
+    """Wait for the process to end by itself; stop() then reaps it without signalling."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            process.ensure_running()
+        except DaemonExitedError:
+            break
+        await asyncio.sleep(0.01)
+    return process.stop()  # SIGTERM again and SIGKILL only if it is still running
 
 
 # -- the store, read-only ------------------------------------------------------------------------
@@ -578,6 +592,10 @@ def replica_sections(
 ) -> dict[str, dict[str, TomlValue]]:
     sections = config_sections(workdir, port=free_port(), providers={"google": google}, zoom=zoom)
     sections["daemon"]["public_url"] = public_url
+    # Every notification reaches the replicas from the balancer's one loopback address, so the
+    # per-client cap (32 requests in progress) would answer bursts with 429; in production
+    # Google's and Graph's many addresses reach the cap through X-Forwarded-For instead.
+    sections["daemon"]["max_requests_per_client"] = 1000
     sections["logging"]["level"] = params.log_level
     if dsn is not None:
         sections["store"] = {"backend": "postgresql", "dsn": dsn}
