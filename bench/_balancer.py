@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -57,6 +58,8 @@ class BalancerStats:
     forwarded: int = 0
     retried: int = 0  # a replica refused or dropped the connection; another one answered
     failed: int = 0  # no replica could take the request (answered 502)
+    failed_at: list[float] = field(default_factory=list)  # time.monotonic() of each
+    unhealthy_checks: int = 0  # health checks that failed or timed out
     by_status: dict[int, int] = field(default_factory=dict)
 
 
@@ -130,6 +133,8 @@ class Balancer:
                 backend.healthy = resp.status == 200
         except (aiohttp.ClientError, TimeoutError):
             backend.healthy = False
+        if not backend.healthy and not backend.drained:
+            self.stats.unhealthy_checks += 1
 
     def _order(self) -> Sequence[Backend]:
         candidates = self.in_rotation()
@@ -159,4 +164,5 @@ class Balancer:
             backend.forwarded += 1
             return web.Response(status=resp.status, body=payload, headers=out_headers)
         self.stats.failed += 1
+        self.stats.failed_at.append(time.monotonic())
         return web.Response(status=502, text="no replica in rotation\n")

@@ -46,6 +46,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import platform
 import random
@@ -304,6 +305,7 @@ class FailoverBench:
         self._editing = False
         self.edit_errors: list[str] = []
         self.ownership_seen: dict[str, dict[str, int] | None] = {}
+        self.marks: dict[str, float] = {}  # time.monotonic() of the kill and the stop
 
     def check_replicas(self) -> None:
         for replica in self.replicas:
@@ -395,7 +397,7 @@ class FailoverBench:
         calendars = await self.owned_by(replica)
         await replica.target.quiesce()
         replica.kill()
-        killed_at = time.monotonic()
+        killed_at = self.marks["kill"] = time.monotonic()
         workload.probe_calendars(self.org, calendars, "kill", killed_at)
         restarted = await self._restart_alone(replica, http)
         served = await self.served(calendars, "kill", killed_at)
@@ -432,7 +434,7 @@ class FailoverBench:
         self.balancer.drain(replica.name)
         await replica.target.quiesce()
         stopping = replica.terminate()
-        stopped_at = time.monotonic()
+        stopped_at = self.marks["stop"] = time.monotonic()
         workload.probe_calendars(self.org, calendars, "stop", stopped_at)
         code = await stopping
         exit_seconds = time.monotonic() - stopped_at
@@ -524,8 +526,21 @@ class FailoverBench:
             "edits": self.org.counts.as_dict(),
             "edit_errors": self.edit_errors[:5],
             "ownership_before": self.ownership_seen,
-            "balancer": asdict(self.balancer.stats),
+            "balancer": self.balancer_figures(),
         }
+
+    def balancer_figures(self) -> dict[str, Any]:
+        """What the balancer forwarded, and when requests found no replica in rotation."""
+        stats = asdict(self.balancer.stats)
+        failed_at = stats.pop("failed_at")
+        marks = [("before_kill", self.marks.get("kill", math.inf))]
+        marks += [("kill_to_stop", self.marks.get("stop", math.inf)), ("after_stop", math.inf)]
+        by_phase: dict[str, int] = {}
+        for at in failed_at:
+            phase = next(name for name, until in marks if at < until)
+            by_phase[phase] = by_phase.get(phase, 0) + 1
+        stats["failed_by_phase"] = by_phase
+        return stats
 
     async def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
