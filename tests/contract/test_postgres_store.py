@@ -312,3 +312,24 @@ async def test_the_registry_opens_it_with_the_password_from_a_credential(
         await store.close()
     with pytest.raises(StoreError, match="CREDENTIALS_DIRECTORY"):
         await open_store(settings, RecordCipher(keyring), now=lambda: T0, environ={})
+
+
+async def test_a_lost_connection_fails_one_call_and_the_next_reconnects(
+    dsn: str, keyring: Keyring
+) -> None:
+    """A database restart or failover: the store does not need a daemon restart. The call that
+    meets the dead connection fails with a StoreError (it is not replayed: a write may have
+    committed), and the next call works on a fresh connection."""
+    store = await PostgreSQLStore.connect(dsn, RecordCipher(keyring))
+    try:
+        await store.add_calendar(calendar(ALICE))
+        with raw(dsn) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        with pytest.raises(StoreError, match="lost the connection to PostgreSQL"):
+            await store.list_calendars()
+        assert [c.key for c in await store.list_calendars()] == [ALICE]
+    finally:
+        await store.close()

@@ -40,7 +40,7 @@ from hybridcal.cluster.base import LeaseLostError
 from hybridcal.crypto import DecryptionError, WrongKeyringError, row_aad
 from hybridcal.store.base import DeviceView, StoreError
 from hybridcal.store.postgres_schema import migrate
-from hybridcal.store.sqlite import SQLiteStore, _Tables, _utcnow
+from hybridcal.store.sqlite import P, SQLiteStore, T, _Tables, _utcnow
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -81,8 +81,25 @@ def _translate(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> str:
 class _Connection:
     """The slice of ``sqlite3.Connection`` the shared table code uses, over psycopg."""
 
-    def __init__(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection[tuple[Any, ...]],
+        reconnect: Callable[[], psycopg.Connection[tuple[Any, ...]]] | None = None,
+    ) -> None:
         self.pg = conn
+        self._reconnect = reconnect
+
+    def reconnect_if_broken(self) -> None:
+        """A new connection when the last one broke (a database restart or failover, a network
+        cut): called between calls only, never inside a transaction, so no statement of a
+        transaction ever runs on a connection other than the one that began it."""
+        if (self.pg.broken or self.pg.closed) and self._reconnect is not None:
+            with contextlib.suppress(psycopg.Error):
+                self.pg.close()
+            try:
+                self.pg = self._reconnect()
+            except psycopg.Error as exc:
+                raise StoreError(f"cannot reconnect to PostgreSQL: {exc}".strip()) from None
 
     def execute(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
@@ -125,11 +142,14 @@ class _PostgresTables(_Tables):
         cipher: RecordCipher,
         now: Callable[[], datetime],
     ) -> Self:
+        def open_connection() -> psycopg.Connection[tuple[Any, ...]]:
+            return psycopg.connect(dsn, autocommit=True, password=password)
+
         try:
-            conn = psycopg.connect(dsn, autocommit=True, password=password)
+            conn = open_connection()
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to PostgreSQL: {exc}".strip()) from None
-        tables = cls(_Connection(conn), cipher, now)
+        tables = cls(_Connection(conn, open_connection), cipher, now)
         try:
             tables.prepare()
         except psycopg.Error as exc:
@@ -150,6 +170,9 @@ class _PostgresTables(_Tables):
 
     def close(self) -> None:
         self._pg.close()
+
+    def reconnect_if_broken(self) -> None:
+        self._pg.reconnect_if_broken()
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
         cursor = self._pg.execute(sql, params)
@@ -252,6 +275,24 @@ class PostgreSQLStore(SQLiteStore):
             executor.shutdown(wait=False)
             raise
         return cls(tables, tables, executor, on_integrity_error)
+
+    async def _run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """As SQLite's, over a connection that is replaced when it broke: the call that meets
+        a lost connection fails (its transaction may or may not have committed, so it is not
+        replayed here; the caller's retry reads the store again), the next one reconnects."""
+        tables = cast("_PostgresTables", self._tables)
+
+        def guarded(*inner: P.args, **named: P.kwargs) -> T:
+            tables.reconnect_if_broken()
+            try:
+                return fn(*inner, **named)
+            except psycopg.OperationalError as exc:
+                raise StoreError(
+                    f"lost the connection to PostgreSQL ({str(exc).strip()}); the next call"
+                    " reconnects"
+                ) from None
+
+        return await super()._run(guarded, *args, **kwargs)
 
     async def close(self) -> None:
         if self._closed:
