@@ -236,6 +236,7 @@ async def test_postgres_stalled_replica_stops_acting_before_anyone_takes_over(
         stalled = time.monotonic()
         await eventually(lambda: not a.owned(), within=4)
         lost_locally = time.monotonic()
+        assert not a.coordinator.view().connected  # /readyz answers 503: not ready
         await eventually(lambda: b.owned() >= held_by_a, within=6)
         await blocker.rollback()
     assert not violations
@@ -244,6 +245,8 @@ async def test_postgres_stalled_replica_stops_acting_before_anyone_takes_over(
     assert min(claimed_at) - stalled <= TIMING.lease_seconds + 2 * TIMING.interval + 0.5
     assert a.coordinator.view().owned == 0
     assert all(b.coordinator.held_for(key) < TIMING.lease_seconds for key in held_by_a)
+    assert b.coordinator.view().connected
+    await eventually(lambda: a.coordinator.view().connected)  # /readyz ready again
 
 
 async def test_postgres_replica_whose_row_vanished_rejoins_under_new_epochs(

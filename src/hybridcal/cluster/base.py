@@ -41,6 +41,9 @@ class ClusterView:
     replicas: int  # live replicas, this one included
     owned: int | None  # calendars this replica holds the lease of; None: all (one replica)
     leader: bool
+    # the lease is locally valid: the database answered a renewal within the lease; when it
+    # is not, the replica acts on nothing and its store calls fail, so it is not ready
+    connected: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +51,7 @@ class ClusterView:
             "replicas": self.replicas,
             "owned_calendars": self.owned,
             "leader": self.leader,
+            "connected": self.connected,
         }
 
 

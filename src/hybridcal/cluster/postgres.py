@@ -166,8 +166,9 @@ class PostgresCoordinator:
         await self._round()
 
     def view(self) -> ClusterView:
-        owned = len(self._owned) if self._valid() else 0
-        return ClusterView(self.replica_id, self._replicas, owned, self.leader())
+        valid = self._valid()
+        owned = len(self._owned) if valid else 0
+        return ClusterView(self.replica_id, self._replicas, owned, self.leader(), valid)
 
     async def aclose(self) -> None:
         if self._closing:

@@ -56,14 +56,16 @@ def build_app(p: AppParts) -> web.Application:
         return web.json_response({"status": "alive"})
 
     async def readyz(_request: web.Request) -> web.Response:
-        ok = p.ready() and p.queue.healthy()
+        cluster = p.coordinator.view()
+        # not ready while cut off from a shared database: the balancer sends requests elsewhere
+        ok = p.ready() and p.queue.healthy() and cluster.connected
         body = {
             "status": "ready" if ok else "not ready",
             "queue_depth": p.queue.depth,
             # ready all the same: one calendar's trouble must not take the others' lists away
             "calendars_in_trouble": p.faults.troubled_calendars(),
             "event_faults": p.faults.event_faults(),
-            "cluster": p.coordinator.view().as_dict(),
+            "cluster": cluster.as_dict(),
         }
         return web.json_response(body, status=200 if ok else 503)
 
