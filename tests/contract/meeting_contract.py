@@ -59,6 +59,12 @@ class MeetingInspector(Protocol):
     async def without_account(self, organizer: str) -> None:
         """Make sure the provider has no (usable) account for ``organizer``."""
 
+    async def personal_room_link(self, organizer: str) -> str:
+        """The link of ``organizer``'s personal room as the provider shows it (query left off)."""
+
+    async def meeting_count(self, organizer: str) -> int:
+        """How many meetings ``organizer`` hosts (a personal room is not one)."""
+
 
 def base_start(inspect: MeetingInspector) -> datetime:
     """09:00 UTC two days after the clock's now: in the future, not near a DST change."""
@@ -310,6 +316,37 @@ class MeetingSystemContract:
         assert str(refused.value) == refused.value.problem.detail
         assert refused.value.retry_at > inspect.now()
         assert await system.find(request) is None  # nothing was made, and looking is fine
+
+    # -- personal rooms ---------------------------------------------------------------------------
+
+    async def test_personal_room_is_the_hosts_own_and_makes_no_meeting(
+        self, system: MeetingSystem, inspect: MeetingInspector, organizer: str
+    ) -> None:
+        before = await inspect.meeting_count(organizer)
+        join = await system.personal_room(organizer)
+        assert join.system == inspect.system_name
+        assert join.join_url.split("?")[0] == await inspect.personal_room_link(organizer)
+        assert join.meeting_id
+        if inspect.uses_passcodes:
+            assert join.passcode
+        assert join.sip
+        assert await inspect.meeting_count(organizer) == before
+
+    async def test_personal_room_reads_the_same_room_twice(
+        self, system: MeetingSystem, organizer: str
+    ) -> None:
+        assert await system.personal_room(organizer) == await system.personal_room(organizer)
+
+    async def test_personal_room_of_an_organiser_without_an_account_is_refused_until_later(
+        self, system: MeetingSystem, inspect: MeetingInspector
+    ) -> None:
+        stranger = f"nobody-{uuid4().hex[:8]}@example.com"
+        await inspect.without_account(stranger)
+        with pytest.raises(MeetingRefusedError) as refused:
+            await system.personal_room(stranger)
+        assert refused.value.problem.kind is ProblemKind.HOST_NOT_FOUND
+        assert refused.value.problem.detail
+        assert refused.value.retry_at > inspect.now()
 
     async def test_close_can_be_called_twice(self, system: MeetingSystem) -> None:
         await system.close()

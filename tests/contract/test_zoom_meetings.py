@@ -67,6 +67,12 @@ class ZoomInspector:
         if self._sim.user(organizer) is not None:
             self._sim.update_user(organizer, status="inactive")
 
+    async def personal_room_link(self, organizer: str) -> str:
+        return str(self._sim.personal_room(organizer)["link"])
+
+    async def meeting_count(self, organizer: str) -> int:
+        return len(self._sim.meetings(organizer))
+
 
 def _utc(text: object) -> datetime | None:
     if not isinstance(text, str):
@@ -866,4 +872,55 @@ async def test_a_passcode_refused_twice_is_a_refusal_for_later(
     assert "passcode" in refused.value.problem.detail
     assert refused.value.retry_at == clock() + timedelta(hours=6)
     assert [r.status for r in sim.calls("POST", "/v2")] == [400, 400]  # once again, not more
+    assert sim.meetings() == []
+
+
+# -- personal meeting IDs (@zoom:pmr) --------------------------------------------------------------
+
+
+async def test_personal_room_is_two_reads_with_zooms_own_link_and_passcode(
+    make: Make, sim: ZoomSimulator
+) -> None:
+    zoom = make(ZoomOptions(fallback_host=CAROL))
+    sim.request_log.clear()
+    join = await zoom.personal_room(ALICE)
+    held = sim.personal_room(ALICE)
+    assert [(r.method, r.path) for r in api_calls(sim)] == [
+        ("GET", f"/v2/users/{ALICE}"),
+        ("GET", f"/v2/users/{ALICE}/settings"),
+    ]
+    assert join.meeting_id == str(held["pmi"])
+    assert join.passcode == held["pmi_password"]
+    assert join.join_url.startswith(f"{held['link']}?pwd=")  # Zoom's link, passcode embedded
+    assert join.sip == f"{held['pmi']}.{held['pmi_password']}@zoomcrc.com"
+    assert sim.daily_count(ALICE) == 0  # reads: not counted against the daily limit
+
+
+async def test_a_personal_room_without_a_passcode_has_a_plain_link_and_dial_string(
+    make: Make, sim: ZoomSimulator
+) -> None:
+    sim.set_meeting_security(account=False, user=BOB, pmi_password=False)
+    join = await make().personal_room(BOB)
+    pmi = sim.personal_room(BOB)["pmi"]
+    assert join.passcode is None
+    assert join.join_url == sim.personal_room(BOB)["link"]
+    assert join.sip == f"{pmi}@zoomcrc.com"
+
+
+async def test_a_turned_off_personal_room_is_refused_and_the_fallback_host_is_not_used(
+    make: Make, sim: ZoomSimulator, clock: Clock
+) -> None:
+    sim.update_user(BOB, personal_meeting=False)
+    with pytest.raises(MeetingRefusedError) as refused:
+        await make(ZoomOptions(fallback_host=CAROL)).personal_room(BOB)
+    assert refused.value.problem.kind is ProblemKind.REFUSED
+    assert "Personal Meeting ID is turned off" in refused.value.problem.detail
+    assert refused.value.retry_at == clock() + zoom_wire.RETRY_HOST_PROBLEM
+
+
+async def test_an_inactive_hosts_personal_room_is_refused(make: Make, sim: ZoomSimulator) -> None:
+    sim.update_user(BOB, status="inactive")
+    with pytest.raises(MeetingRefusedError) as refused:
+        await make(ZoomOptions(fallback_host=CAROL)).personal_room(BOB)
+    assert refused.value.problem.kind is ProblemKind.HOST_NOT_FOUND
     assert sim.meetings() == []

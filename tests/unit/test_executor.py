@@ -148,6 +148,8 @@ class FakeZoom:
         self.occurrences: list[tuple[str, str, datetime | None]] = []  # (op, meeting, start)
         self.failures: list[Exception] = []
         self.by_key: dict[str, JoinInfo] = {}
+        self.rooms_read: list[str] = []  # hosts whose personal room was read
+        self.room_failures: list[Exception] = []
 
     async def create(self, request: MeetingRequest) -> JoinInfo:
         if self.failures:
@@ -176,6 +178,13 @@ class FakeZoom:
 
     async def delete_occurrence(self, meeting_id: str, original_start: datetime) -> None:
         self.occurrences.append(("delete", meeting_id, original_start))
+
+    async def personal_room(self, host: str) -> JoinInfo:
+        self.rooms_read.append(host)
+        if self.room_failures:
+            raise self.room_failures.pop(0)
+        pmi = "5550001111" if host.startswith("alice") else "5550002222"
+        return JoinInfo("zoom", pmi, f"https://acme.zoom.us/j/{pmi}?pwd=p", "7777")
 
     async def close(self) -> None:
         pass

@@ -10,6 +10,9 @@ Crash safety rests on ``idempotency_key``: an implementation stores it inside th
 makes (Zoom: in the agenda) and ``find`` looks it up again, so that a daemon that crashed after
 the system made the meeting, but before the store heard of it, adopts that meeting instead of
 making a second one.
+
+A personal room is read, never made (``personal_room``): the planner puts its join details into
+the invitation instead of a meeting of its own.
 """
 
 from __future__ import annotations
@@ -80,5 +83,10 @@ class MeetingSystem(Protocol):
 
     async def delete_occurrence(self, meeting_id: str, original_start: datetime) -> None:
         """Cancel one occurrence; one that is already gone is not an error."""
+
+    async def personal_room(self, host: str) -> JoinInfo:
+        """The join details of ``host``'s personal room (Zoom's Personal Meeting ID, Webex's
+        Personal Room). Only reads: nothing is made, so nothing is ever deleted. Raises
+        MeetingRefusedError when the host has no (active) account or no personal room."""
 
     async def close(self) -> None: ...

@@ -28,6 +28,8 @@
   the reset, without asking Zoom again; a create whose excluded occurrences could not all be
   deleted says so with :attr:`MeetingRefusedError.made`, so that the executor keeps the meeting
   and finishes it with an update after the reset.
+- ``personal_room`` reads the organiser's Personal Meeting ID (``@zoom:pmr``): two reads, no
+  meeting, no daily-limit charge.
 """
 
 from __future__ import annotations
@@ -211,6 +213,32 @@ class ZoomMeetings:
         except NotFoundError as exc:
             log.info("zoom.occurrence_already_gone", meeting=meeting_id, error=str(exc))
 
+    async def personal_room(self, host: str) -> JoinInfo:
+        """The host's Personal Meeting ID: two reads (the user, for ``pmi`` and
+        ``personal_meeting_url``; their settings, for the PMI's passcode), nothing made. Never
+        the fallback host's: another person's personal room is not the organiser's."""
+        if not host:
+            raise self._no_personal_room(
+                ProblemKind.HOST_NOT_FOUND, "the event has no organiser to take the PMI of"
+            )
+        user = await self.user(host)  # no such user: Zoom's 1001, refused until later
+        if user.get("status", "active") != "active":
+            raise self._no_personal_room(
+                ProblemKind.HOST_NOT_FOUND,
+                f"{host} has no active Zoom user in this Zoom account (status "
+                f"{user.get('status')!r}); activate the user in Zoom",
+            )
+        settings = await self._call(
+            "GET", f"/users/{quote(host, safe='')}/settings", name="settings.get", host=host
+        )
+        if not wire.personal_meeting_enabled(settings):
+            raise self._no_personal_room(
+                ProblemKind.REFUSED,
+                f"the Personal Meeting ID is turned off for {host} in Zoom (Settings → Meeting "
+                "→ Personal Meeting ID, or the account's setting that locks it)",
+            )
+        return wire.personal_room(user, settings)
+
     async def close(self) -> None:
         """The HTTP session belongs to the daemon."""
 
@@ -228,6 +256,10 @@ class ZoomMeetings:
         return await self._passcode_policy(None)
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _no_personal_room(self, kind: ProblemKind, detail: str) -> MeetingRefusedError:
+        problem = MeetingProblem(kind, f"zoom personal room: {detail}")
+        return MeetingRefusedError(problem, self._now() + wire.RETRY_HOST_PROBLEM)
 
     def _hosts(self, organizer: str | None) -> list[str]:
         """Whose meetings a meeting made for ``organizer`` is among."""

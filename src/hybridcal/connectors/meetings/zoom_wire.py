@@ -126,7 +126,6 @@ def join_info(meeting: Mapping[str, Any]) -> JoinInfo:
     )
     password = _opt(meeting.get("password"))
     room_code = _opt(meeting.get("h323_password")) or password
-    sip = f"{meeting_id}.{room_code}@{SIP_DOMAIN}" if room_code else f"{meeting_id}@{SIP_DOMAIN}"
     return JoinInfo(
         system="zoom",
         meeting_id=str(meeting_id),
@@ -134,8 +133,50 @@ def join_info(meeting: Mapping[str, Any]) -> JoinInfo:
         passcode=password,
         phones=phones,
         phone_passcode=_opt(meeting.get("pstn_password")),
-        sip=sip,
+        sip=sip_address(meeting_id, room_code),
     )
+
+
+def sip_address(meeting_id: int | str, room_code: str | None) -> str:
+    """The room connector's dial string; with the passcode a room system needs no keypad."""
+    return f"{meeting_id}.{room_code}@{SIP_DOMAIN}" if room_code else f"{meeting_id}@{SIP_DOMAIN}"
+
+
+# ``schedule_meeting.require_password_for_pmi_meetings``: "all", "jbh_only" (only when people
+# may join before the host) or "none"; older accounts answer a boolean
+_PMI_PASSCODE_OFF = frozenset({"none", "false", "False"})
+
+
+def personal_room(user: Mapping[str, Any], settings: Mapping[str, Any]) -> JoinInfo:
+    """The host's Personal Meeting ID as ``GET /users/{userId}`` (``pmi``,
+    ``personal_meeting_url``) and ``GET /users/{userId}/settings`` (``schedule_meeting``:
+    ``pmi_password``, ``require_password_for_pmi_meetings``) describe it. The link is Zoom's
+    own (it carries the passcode when the account embeds passcodes in links)."""
+    pmi = user.get("pmi")
+    url = user.get("personal_meeting_url")
+    if not isinstance(pmi, int | str) or not str(pmi).isdigit() or not isinstance(url, str):
+        raise ConnectorError("zoom: the user answer has no pmi or personal_meeting_url")
+    if not url.startswith("https://"):
+        raise ConnectorError("zoom: the personal_meeting_url is not an https link")
+    schedule = settings.get("schedule_meeting")
+    passcode = None
+    if isinstance(schedule, Mapping):
+        required = str(schedule.get("require_password_for_pmi_meetings", "all"))
+        if required not in _PMI_PASSCODE_OFF:
+            passcode = _opt(schedule.get("pmi_password"))
+    return JoinInfo(
+        system="zoom",
+        meeting_id=str(pmi),
+        join_url=url,
+        passcode=passcode,
+        sip=sip_address(pmi, passcode),
+    )
+
+
+def personal_meeting_enabled(settings: Mapping[str, Any]) -> bool:
+    """False only when the settings say the Personal Meeting ID is turned off for the user."""
+    schedule = settings.get("schedule_meeting")
+    return not isinstance(schedule, Mapping) or schedule.get("personal_meeting") is not False
 
 
 def _opt(value: object) -> str | None:

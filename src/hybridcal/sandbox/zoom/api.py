@@ -9,6 +9,11 @@ list ``meeting:read:admin``/``meeting:read:list_meetings:admin``, update
 ``meeting:write:admin``/``meeting:update:meeting:admin``, delete
 ``meeting:write:admin``/``meeting:delete:meeting:admin``.
 
+``GET /users/{userId}`` shows the user's Personal Meeting ID (``pmi``,
+``personal_meeting_url``); the user's settings without ``option`` show its passcode and whether
+it is on (``schedule_meeting``: ``personal_meeting``, ``pmi_password``,
+``require_password_for_pmi_meetings`` "all" or "none" from ``meeting_security.pmi_password``).
+
 ``/accounts/{accountId}/settings`` answers for ``me`` or the account's own id; any other id
 → 404 code 2001 (approximation). Settings ``option`` values other than ``meeting_security``
 → 300. Boolean query parameters must be ``true`` or ``false``.
@@ -117,7 +122,16 @@ class ZoomApi:
 
     async def user_settings(self, call: Call) -> Reply:
         user = self._user(call)
-        return Reply(200, self._settings(user.id, call.query))
+        settings = self._settings(user.id, call.query)
+        if "schedule_meeting" in settings:
+            required = self._security.flags_for(user.id).pmi_password
+            settings["schedule_meeting"] |= {
+                "personal_meeting": user.personal_meeting,
+                "pmi_password": user.pmi_password,
+                "require_password_for_pmi_meetings": "all" if required else "none",
+                "use_pmi_for_instant_meetings": False,
+            }
+        return Reply(200, settings)
 
     async def account_settings(self, call: Call) -> Reply:
         account = call.params["accountId"]

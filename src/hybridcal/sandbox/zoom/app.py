@@ -58,8 +58,13 @@ class ZoomSimulator:
         self.before_request: list[BeforeHook] = []
         self.after_request: list[AfterHook] = []
         self._tokens = TokenService(account_id, self._now, random.Random(seed))  # noqa: S311
-        self._directory = Directory(account_id, join_host, random.Random(seed + 1))  # noqa: S311
         self._security = SecurityPolicy()
+        self._directory = Directory(
+            account_id,
+            join_host,
+            random.Random(seed + 1),  # noqa: S311 - ids and PMIs of a simulator
+            self._security,
+        )
         self._daily = DailyLimiter(daily_limit, self._now)
         self._qps = QpsLimiter(qps_limit)
         self._book = MeetingBook(
@@ -157,13 +162,24 @@ class ZoomSimulator:
         return self._directory.render(user)
 
     def update_user(self, email: str, **changes: Any) -> dict[str, Any]:
-        """Change ``type``, ``status``, ``timezone``, ``first_name`` or ``last_name``."""
+        """Change ``type``, ``status``, ``timezone``, ``first_name``, ``last_name``, or the
+        Personal Meeting ID's ``pmi_password`` and ``personal_meeting`` (on/off)."""
         self._find(email)
         return self._directory.render(self._directory.update(email, changes))
 
     def user(self, email: str) -> dict[str, Any] | None:
         found = self._directory.find(email)
         return None if found is None else self._directory.render(found)
+
+    def personal_room(self, email: str) -> dict[str, Any]:
+        """The user's Personal Meeting ID as the simulator holds it (for tests)."""
+        user = self._find(email)
+        return {
+            "pmi": user.pmi,
+            "pmi_password": user.pmi_password,
+            "personal_meeting": user.personal_meeting,
+            "link": f"https://{self.join_host}/j/{user.pmi}",
+        }
 
     def users(self) -> list[dict[str, Any]]:
         return [self._directory.render(u) for u in self._directory.all()]

@@ -27,7 +27,7 @@ class SecurityFlags:
     require_password_for_scheduled_meeting: bool = True
     embed_password_in_join_link: bool = True
     phone_password: bool = False
-    pmi_password: bool = False
+    pmi_password: bool = True  # Zoom's default since 2020: the PMI needs a passcode
     only_authenticated_can_join_from_webclient: bool = False
     block_user_domain: bool = False
     encryption_type: str = "enhanced_encryption"

@@ -6,25 +6,40 @@ Only active licensed users may host a meeting here (real Zoom also lets Basic us
 short meetings; the simulator is stricter on purpose). Scheduling privilege is granted by the
 host to an assistant, who may then ``schedule_for`` the host.
 
+Every user has a Personal Meeting ID (``pmi``, 10 digits) with its own passcode
+(``pmi_password``, shown in the user's ``schedule_meeting`` settings) and
+``personal_meeting_url``, which embeds the encrypted passcode when the PMI requires one and the
+user's ``embed_password_in_join_link`` is on. The PMI can be turned off per user
+(``personal_meeting``); it is never a meeting in the meeting list.
+
 Simplified: no roles, groups, sub-accounts or user creation through the API; the ``me`` alias
-is not resolved (an S2S app has no user context of its own).
+is not resolved (an S2S app has no user context of its own); the PMI and its passcode are
+changed only through the Python API.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import random
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from hybridcal.sandbox.zoom.errors import user_not_active, user_not_found, user_not_licensed
+from hybridcal.sandbox.zoom.passcodes import encrypted_passcode
+from hybridcal.sandbox.zoom.security import SecurityPolicy
 from hybridcal.sandbox.zoom.times import utc_text, valid_zone
 
 USER_TYPES = frozenset({1, 2})
 USER_STATUSES = frozenset({"active", "inactive", "pending"})
 LICENSED = 2
+# what Zoom accepts as a passcode: at most 10 of these characters
+_PASSCODE = re.compile(r"[A-Za-z0-9@_*-]{1,10}")
+_PMI_KEY = b"hybridcal sandbox: personal meeting links"  # a simulator's fixed key
+_PMI_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 DIAL_IN_TYPES = frozenset({"toll", "tollfree"})
 DEFAULT_DIAL_IN: tuple[dict[str, str], ...] = (
     {
@@ -62,6 +77,8 @@ class User:
     timezone: str
     created_at: datetime
     pmi: int
+    pmi_password: str = ""
+    personal_meeting: bool = True  # the PMI is turned on for the user
 
     @property
     def display_name(self) -> str:
@@ -78,8 +95,15 @@ def _check(type_: int, status: str, timezone: str) -> None:
 
 
 class Directory:
-    def __init__(self, account_id: str, join_host: str, rng: random.Random) -> None:
+    def __init__(
+        self,
+        account_id: str,
+        join_host: str,
+        rng: random.Random,
+        security: SecurityPolicy | None = None,
+    ) -> None:
         self.account_id = account_id
+        self._security = security or SecurityPolicy()  # whether PMI links embed the passcode
         self.join_host = join_host
         self._rng = rng
         self._by_id: dict[str, User] = {}
@@ -108,6 +132,8 @@ class Directory:
         user_id = base64.urlsafe_b64encode(self._rng.randbytes(16)).decode().rstrip("=")
         pmi = self._rng.randint(2_000_000_000, 9_999_999_999)
         user = User(user_id, key, first_name, last_name, type_, status, timezone, now, pmi)
+        # derived, not drawn: the seeded ids and PMIs of later users stay what they were
+        user.pmi_password = _pmi_passcode(self.account_id, pmi)
         self._by_id[user_id] = user
         self._by_email[key] = user
         return user
@@ -118,9 +144,17 @@ class Directory:
         status = changes.get("status", user.status)
         timezone = changes.get("timezone", user.timezone)
         _check(type_, status, timezone)
-        unknown = set(changes) - {"type", "status", "timezone", "first_name", "last_name"}
+        allowed = {"type", "status", "timezone", "first_name", "last_name"}
+        unknown = set(changes) - allowed - {"pmi_password", "personal_meeting"}
         if unknown:
             raise ValueError(f"cannot change {sorted(unknown)}")
+        pmi_password = changes.get("pmi_password", user.pmi_password)
+        if not isinstance(pmi_password, str) or not _PASSCODE.fullmatch(pmi_password):
+            raise ValueError("pmi_password: at most 10 of A-Z a-z 0-9 @ - _ *")
+        personal_meeting = changes.get("personal_meeting", user.personal_meeting)
+        if not isinstance(personal_meeting, bool):
+            raise TypeError("personal_meeting must be a boolean")
+        user.pmi_password, user.personal_meeting = pmi_password, personal_meeting
         user.type, user.status, user.timezone = type_, status, timezone
         user.first_name = changes.get("first_name", user.first_name)
         user.last_name = changes.get("last_name", user.last_name)
@@ -183,6 +217,10 @@ class Directory:
 
     def render(self, user: User) -> dict[str, Any]:
         created = utc_text(user.created_at)
+        personal_url = f"https://{self.join_host}/j/{user.pmi}"
+        flags = self._security.flags_for(user.id)
+        if flags.pmi_password and flags.embed_password_in_join_link and user.pmi_password:
+            personal_url += "?pwd=" + encrypted_passcode(user.pmi, user.pmi_password, _PMI_KEY)
         return {
             "id": user.id,
             "first_name": user.first_name,
@@ -193,7 +231,7 @@ class Directory:
             "role_name": "Member",
             "pmi": user.pmi,
             "use_pmi": False,
-            "personal_meeting_url": f"https://{self.join_host}/j/{user.pmi}",
+            "personal_meeting_url": personal_url,
             "timezone": user.timezone,
             "verified": 1,
             "dept": "",
@@ -208,3 +246,8 @@ class Directory:
             "cluster": "us06",
             "login_types": [100],
         }
+
+
+def _pmi_passcode(account_id: str, pmi: int) -> str:
+    digest = hashlib.sha256(f"{account_id}:pmi:{pmi}".encode()).digest()
+    return "".join(_PMI_ALPHABET[b % len(_PMI_ALPHABET)] for b in digest[:6]) + str(pmi % 10)
