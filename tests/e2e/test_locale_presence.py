@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
+import pytest
 from tests.e2e.harness import ALICE, DOMAIN, ZONE, Harness, marker_of, tomorrow_at, when
 
 from hybridcal.core.model import Provider
@@ -30,6 +31,34 @@ async def test_note_speaks_the_organisers_language(h: Harness) -> None:
     note = event["description"][event["description"].index(START_MARK) :]
     assert "nicht verfügbar" in note  # German, from Dora's calendar locale
     assert "not available" not in note
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("fr", "n'est pas disponible pour ce calendrier"),
+        ("pt_BR", "não está disponível para este calendário"),
+        ("zh_TW", "此行事曆無法使用"),
+        ("tr", "is not available for this calendar"),  # no Turkish table: the default, English
+    ],
+)
+async def test_note_in_each_organisers_language(h: Harness, locale: str, expected: str) -> None:
+    """Google's own locale codes (``pt_BR``, ``zh_TW``) pick the table (``@teams`` cannot be
+    used on Google: a note)."""
+    address = f"org-{locale.lower().replace('_', '-')}@{DOMAIN}"
+    h.sim.add_user(address, locale=locale, timezone=ZONE)
+    record = await h.enable(address)
+    assert record.locale == locale
+    await h.daemon.sweep()
+    await h.settle()
+    event_id = h.sim.person_insert(
+        address, {"summary": "Réunion", "location": "@teams", **when(tomorrow_at(11))}
+    )["id"]
+    await h.settle()
+    event = h.event(address, event_id)
+    assert marker_of(event)["hybridcal.system"] == "note"
+    note = event["description"][event["description"].index(START_MARK) :]
+    assert expected in note
 
 
 async def test_vacation_responder_becomes_presence(h: Harness) -> None:

@@ -31,6 +31,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from hybridcal.core.locales import LOCALES
+from hybridcal.core.render import match_locale
+
 GOOGLE_SCOPES: Final = (
     # Read-write events, push channels (watch) and calendar settings.
     "https://www.googleapis.com/auth/calendar",
@@ -141,6 +144,13 @@ def _locale(value: str) -> str:
     if not _LOCALE.fullmatch(value):
         raise _fail(
             "locale", "must be a language tag such as 'en' or 'de-CH' (got {got})", got=repr(value)
+        )
+    if match_locale(value) is None:  # would silently become English
+        raise _fail(
+            "locale",
+            "has no join-block language for {got} (have {have})",
+            got=repr(value),
+            have=", ".join(LOCALES),
         )
     return value.replace("_", "-")
 

@@ -42,6 +42,9 @@ _OPENERS_AT_END = re.compile(rf"(?:<{_WRAPPERS}\b[^<>]*>)+$", re.IGNORECASE)
 _CLOSERS_AT_START = re.compile(rf"(?:</{_WRAPPERS}\s*>)+", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 DEFAULT_LOCALE = "en"
+# calendars' language codes that name a table under another code (see match_locale)
+_LANGUAGE_ALIASES = {"no": "nb", "nn": "nb"}
+_TRADITIONAL_REGIONS = frozenset({"tw", "hk", "mo"})  # Chinese written in traditional script
 
 
 class NoteKind(StrEnum):
@@ -68,11 +71,33 @@ _Line = str | _Link
 
 
 def choose_locale(calendar_locale: str | None, default: str, *, force_default: bool = False) -> str:
-    """The table to render with: "de-CH" -> "de", "en_GB" -> "en", unknown -> ``default``."""
-    fallback = _supported(default) or DEFAULT_LOCALE
+    """The table to render with: the calendar's language if we have it, else ``default``'s,
+    else English. ``force_default`` uses ``default`` for everyone. See ``match_locale``."""
+    fallback = match_locale(default) or DEFAULT_LOCALE
     if force_default:
         return fallback
-    return _supported(calendar_locale) or fallback
+    return match_locale(calendar_locale) or fallback
+
+
+def match_locale(tag: str | None) -> str | None:
+    """The table for a language tag as calendars report it, or None when we have none.
+
+    Case, ``_`` or ``-``, and a POSIX tail (``.UTF-8``, ``@euro``) do not matter. The language
+    decides (``de-CH`` -> ``de``, ``pt-BR`` and ``pt-PT`` -> ``pt``, ``en-GB`` -> ``en``), with
+    these exceptions: Chinese picks its script, from the script subtag (``zh-Hant`` ->
+    ``zh-TW``, ``zh-Hans`` -> ``zh-CN``) or else the region (``TW``, ``HK``, ``MO`` ->
+    ``zh-TW``; any other or none -> ``zh-CN``); Norwegian ``no`` (Google's code) and ``nn``
+    read ``nb``. A tag whose language has no table (``tr``, ``iw``, ``C``) gives None.
+    """
+    if not tag:
+        return None
+    subtags = re.split(r"[-_]", re.split(r"[.@]", tag.strip(), maxsplit=1)[0].lower())
+    language = _LANGUAGE_ALIASES.get(subtags[0], subtags[0])
+    if language == "zh":
+        rest = set(subtags[1:])
+        traditional = "hant" in rest or (bool(rest & _TRADITIONAL_REGIONS) and "hans" not in rest)
+        language = "zh-TW" if traditional else "zh-CN"
+    return language if language in LOCALES else None
 
 
 def render_join_block(info: JoinInfo, locale: str) -> RenderedBlock:
@@ -151,13 +176,6 @@ def block_digest_of(description: str) -> str | None:
 
 
 # -- internals --------------------------------------------------------------------------------
-
-
-def _supported(tag: str | None) -> str | None:
-    if not tag:
-        return None
-    language = re.split(r"[-_.@]", tag.strip(), maxsplit=1)[0].lower()
-    return language if language in LOCALES else None
 
 
 def _system_name(system: str) -> str:
