@@ -16,7 +16,9 @@ are sorted by start; further pages via ``Link: <…>; rel="next"`` whose URL mus
 given (its ``cursor`` is opaque). Other query parameters are ignored.
 
 ``GET /v1/meetingPreferences/personalMeetingRoom?userEmail=`` (webex.md §3 [PREF]) answers the
-personal room; a user without one, unknown or unlicensed → 404. ``GET
+personal room; a user without one, unknown or unlicensed → 404; a token without
+``meeting:admin_preferences_read`` → 403 "Not permitted to view or change other user's
+preferences" (the reference's 403 example). ``GET
 /v1/meetingPreferences/sites?userEmail=`` answers the one site as default.
 """
 
@@ -37,6 +39,7 @@ from hybridcal.sandbox.webex.meetings import MeetingBook, Series
 from hybridcal.sandbox.webex.site import CANNOT_FIND, Site, User
 
 DEFAULT_WINDOW = timedelta(days=7)
+OTHER_USERS = "Not permitted to view or change other user's preferences"  # [PREF] 403 example
 _TYPES = ("meetingSeries", "scheduledMeeting", "meeting")
 
 
@@ -65,6 +68,7 @@ class WebexApi:
                 "preferences.personalMeetingRoom",
                 self.personal_room,
                 PREFERENCES_READ,
+                refusal=OTHER_USERS,
             ),
             route(
                 "GET",
@@ -72,6 +76,7 @@ class WebexApi:
                 "preferences.sites",
                 self.sites,
                 PREFERENCES_READ,
+                refusal=OTHER_USERS,
             ),
         ]
 
@@ -156,8 +161,16 @@ class WebexApi:
 
     def _window(self, query: Mapping[str, str]) -> tuple[datetime, datetime]:
         utc = ZoneInfo("UTC")
-        start = times.parse(query["from"], "from", utc) if "from" in query else self._now()
-        end = times.parse(query["to"], "to", utc) if "to" in query else start + DEFAULT_WINDOW
+        start = (
+            times.parse(query["from"], "from", None, naive_zone=utc)
+            if "from" in query
+            else self._now()
+        )
+        end = (
+            times.parse(query["to"], "to", None, naive_zone=utc)
+            if "to" in query
+            else start + DEFAULT_WINDOW
+        )
         if end <= start:
             raise bad_request("to must be after from.")
         return start, end
@@ -208,11 +221,16 @@ class WebexApi:
                 "autoLockMinutes": 0,
                 "enabledNotifyHost": True,
                 "supportCoHost": False,
+                "supportAnyoneAsCoHost": False,
+                "allowFirstUserToBeCoHost": False,
                 "coHosts": [],
-                "sipAddress": f"{room.room_id}@{site}",
+                "sipAddress": user.email,
                 "dialInIpAddress": "173.243.2.68",
                 "allowAuthenticatedDevices": False,
-                "telephony": self._site.telephony(room.access_code, None),
+                "telephony": self._site.telephony(
+                    room.access_code,
+                    f"{self.api_root}/meetings/{room.access_code}/globalCallinNumbers",
+                ),
             },
         )
 

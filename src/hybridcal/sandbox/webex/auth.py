@@ -189,8 +189,10 @@ class TokenService:
         return token
 
     @staticmethod
-    def require(token: AccessToken, scope: str | None) -> None:
+    def require(token: AccessToken, scope: str | None, refusal: str | None = None) -> None:
         if scope is not None and scope not in token.scopes:
+            if refusal is not None:
+                raise WebexError(403, refusal, [refusal])
             raise forbidden(f"The access token lacks the scope {scope}.")
 
 

@@ -101,11 +101,20 @@ class Route:
     handler: Handler
     scope: str | None
     operation: str
+    refusal: str | None = None  # the 403 description without the scope
 
 
-def route(method: str, template: str, operation: str, handler: Handler, scope: str) -> Route:
+def route(
+    method: str,
+    template: str,
+    operation: str,
+    handler: Handler,
+    scope: str,
+    *,
+    refusal: str | None = None,
+) -> Route:
     regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
-    return Route(method, re.compile(f"^{regex}$"), handler, scope, operation)
+    return Route(method, re.compile(f"^{regex}$"), handler, scope, operation, refusal)
 
 
 _BODY_METHODS = frozenset({"POST", "PATCH", "PUT"})
@@ -158,7 +167,7 @@ class FrontEnd:
             token = self._tokens.authenticate(request.headers.get("Authorization"))
             call = Call(params, query, request.headers, body, token)
             self._budget.admit()
-            self._tokens.require(token, found.scope)
+            self._tokens.require(token, found.scope, found.refusal)
             self._inject()
             if request.method in _BODY_METHODS and not (
                 is_object and request.content_type == "application/json"

@@ -238,20 +238,27 @@ class MeetingBook:
     def _span(self, body: Mapping[str, Any], tz: ZoneInfo | None) -> tuple[datetime, datetime]:
         start = times.parse(body["start"], "start", tz)
         end = times.parse(body["end"], "end", tz)
+        self._check_span(start, end)
+        return start, end
+
+    def _check_span(
+        self, start: datetime, end: datetime, *, start_sent: bool = True, end_sent: bool = True
+    ) -> None:
         now = times.minute(self._now())
-        if start < now:
+        if start_sent and start < now:
             raise bad_request("start cannot be before the current date and time.")
         if start > now + MAX_AHEAD:
             raise bad_request("start must be less than 10 years ahead.")
         if end <= start:
             raise bad_request("end must be after start.")
+        if end_sent and end < now:
+            raise bad_request("end cannot be before the current date and time.")
         if end - start < MIN_DURATION:
             raise bad_request("The duration between start and end must be at least 10 minutes.")
         if end - start > MAX_DURATION:
             raise bad_request(
                 "The duration between start and end must be at most 23 hours 59 minutes."
             )
-        return start, end
 
     # -- update --------------------------------------------------------------------------------
 
@@ -282,16 +289,30 @@ class MeetingBook:
         return series, None
 
     def _update_series(self, series: Series, body: Mapping[str, Any], *, replace: bool) -> None:
-        merged: dict[str, Any] = {} if replace else self._as_body(series)
-        merged.update(body)
+        sent_zone = times.zone(body["timezone"]) if body.get("timezone") is not None else None
         if replace:
-            merged.setdefault("timezone", series.timezone)
-        tz = times.zone(merged["timezone"]) if merged.get("timezone") is not None else None
-        start, end = self._span(merged, tz)
-        rule_text = merged.get("recurrence")
-        rule = recurrence.parse(rule_text) if rule_text is not None else None
-        zone = tz or ZoneInfo("UTC")
-        password = merged.get("password")
+            zone = sent_zone or ZoneInfo("UTC")
+            naive_zone = sent_zone
+        else:
+            zone = sent_zone or ZoneInfo(series.timezone)
+            naive_zone = zone
+        start = (
+            times.parse(body["start"], "start", sent_zone, naive_zone=naive_zone)
+            if "start" in body
+            else series.start
+        )
+        end = (
+            times.parse(body["end"], "end", sent_zone, naive_zone=naive_zone)
+            if "end" in body
+            else start + (series.end - series.start)
+        )
+        self._check_span(start, end, start_sent="start" in body, end_sent="end" in body)
+        if replace or "recurrence" in body:
+            rule_text = body.get("recurrence")
+            rule = recurrence.parse(rule_text) if rule_text is not None else None
+        else:
+            rule = series.rule
+        password = body.get("password")
         if password is None:
             password = series.password if not replace else self._site.generate_password()
         elif password != series.password:
@@ -309,8 +330,10 @@ class MeetingBook:
             series.end = series.start + (end - start)
         series.rule = rule
         series.timezone = zone.key
-        series.title = str(merged["title"])
-        series.agenda = str(merged.get("agenda") or "")
+        if replace or "title" in body:
+            series.title = str(body["title"])
+        if replace or "agenda" in body:
+            series.agenda = str(body.get("agenda") or "")
         series.password = str(password)
         if replace:
             series.settings = {k: body[k] for k in SETTINGS if k in body}
@@ -320,27 +343,22 @@ class MeetingBook:
             if "integrationTags" in body:
                 series.integration_tags = list(body["integrationTags"] or [])
 
-    def _as_body(self, series: Series) -> dict[str, Any]:
-        return {
-            "title": series.title,
-            "agenda": series.agenda,
-            "password": series.password,
-            "start": times.render(series.start, None),
-            "end": times.render(series.end, None),
-            "timezone": series.timezone,
-            "recurrence": series.rule.text if series.rule else None,
-        }
-
     def _update_occurrence(
         self, series: Series, occurrence: Occurrence, body: Mapping[str, Any]
     ) -> None:
-        zone = times.zone(body.get("timezone", series.timezone))
-        start = times.parse(body["start"], "start", zone) if "start" in body else occurrence.start
-        end = times.parse(body["end"], "end", zone) if "end" in body else occurrence.end
-        if "start" in body and "end" not in body:
-            end = start + (occurrence.end - occurrence.start)
-        span = {"start": times.render(start, None), "end": times.render(end, None)}
-        self._span(span, None)
+        sent_zone = times.zone(body["timezone"]) if body.get("timezone") is not None else None
+        naive_zone = sent_zone or ZoneInfo(series.timezone)
+        start = (
+            times.parse(body["start"], "start", sent_zone, naive_zone=naive_zone)
+            if "start" in body
+            else occurrence.start
+        )
+        end = (
+            times.parse(body["end"], "end", sent_zone, naive_zone=naive_zone)
+            if "end" in body
+            else start + (occurrence.end - occurrence.start)
+        )
+        self._check_span(start, end, start_sent="start" in body, end_sent="end" in body)
         local_day = start.astimezone(ZoneInfo(series.timezone)).date()
         for other in series.occurrences():
             if other.key != occurrence.key and (

@@ -16,12 +16,16 @@ authorised the Service App, so every user is schedulable with ``hostEmail`` if l
 
 Personal rooms (webex.md §3 [PREF]): a licensed user has one unless added with
 ``personal_room=False``; its id is the address' local part, its link
-``https://<site>/meet/<id>``, its SIP address ``<id>@<site>``, an access code (the personal
-meeting number) and a host PIN.
+``https://<site>/meet/<id>``, an access code (the personal meeting number) and a 4-digit host
+PIN that is neither sequential nor repeated (Get Personal Meeting Room Options). Its SIP address
+is the user's e-mail address, as in the reference's example answer — deliberately *not*
+``<id>@<site>``, so a client that builds the address from the link instead of reading
+``sipAddress`` (webex.md §3: "don't build it") fails here.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import string
@@ -115,7 +119,7 @@ class Site:
         room = None
         if personal_room and licensed:
             room_id = re.sub(r"[^a-z0-9.]", "", local.lower()) or "room"
-            room = PersonalRoom(room_id, self._digits(10, "2"), self._digits(4))
+            room = PersonalRoom(room_id, self._digits(10, "2"), self._host_pin())
         user = User(
             email=email,
             person_id="".join(self.rng.choice(string.ascii_letters) for _ in range(40)),
@@ -130,6 +134,14 @@ class Site:
     def _digits(self, count: int, first: str = "") -> str:
         rest = "".join(self.rng.choice(string.digits) for _ in range(count - len(first)))
         return first + rest
+
+    def _host_pin(self) -> str:
+        """Four digits, neither sequential (1234, 4321) nor repeated (1111) [PREF]."""
+        while True:
+            pin = self._digits(4)
+            steps = {int(b) - int(a) for a, b in itertools.pairwise(pin)}
+            if steps not in ({1}, {-1}, {0}):
+                return pin
 
     def find(self, email: str) -> User | None:
         return self.users.get(email.lower())

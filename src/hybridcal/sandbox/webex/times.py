@@ -27,8 +27,12 @@ def zone(name: object, what: str = "timezone") -> ZoneInfo:
         raise bad_request(f"{what} '{name}' is not a valid time zone.") from None
 
 
-def parse(value: object, field: str, tz: ZoneInfo | None) -> datetime:
-    """An aware datetime in UTC with seconds dropped; 400 naming ``field`` otherwise."""
+def parse(
+    value: object, field: str, tz: ZoneInfo | None, *, naive_zone: ZoneInfo | None = None
+) -> datetime:
+    """An aware datetime in UTC with seconds dropped; 400 naming ``field`` otherwise. ``tz``
+    is the ``timezone`` sent with it (an offset must agree); a time without an offset is read
+    in ``tz``, else in ``naive_zone`` (an update: the meeting's zone), else refused."""
     if not isinstance(value, str) or not value.strip():
         raise bad_request(f"{field} must be an ISO 8601 date and time.")
     text = value.strip()
@@ -41,9 +45,10 @@ def parse(value: object, field: str, tz: ZoneInfo | None) -> datetime:
     if "T" not in value and " " not in value.strip():
         raise bad_request(f"{field} '{value}' has no time of day.")
     if parsed.tzinfo is None:
-        if tz is None:
+        local = tz or naive_zone
+        if local is None:
             raise bad_request(f"{field} '{value}' has no offset and no timezone was given.")
-        parsed = parsed.replace(tzinfo=tz)
+        parsed = parsed.replace(tzinfo=local)
     elif tz is not None:
         expected = parsed.replace(tzinfo=None).replace(tzinfo=tz).utcoffset()
         if parsed.utcoffset() != expected:
