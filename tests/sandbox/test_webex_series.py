@@ -156,3 +156,25 @@ async def test_until_as_date_or_utc_time(wclient: WebexClient) -> None:
     assert len(await _occurrences(wclient, by_date["id"])) == 3
     by_time = await _series(wclient, "FREQ=DAILY;UNTIL=20300306T235959Z")
     assert len(await _occurrences(wclient, by_time["id"])) == 2
+
+
+async def test_a_running_series_can_still_be_changed(wclient: WebexClient, clock: Clock) -> None:
+    series = await _series(wclient, "FREQ=DAILY;COUNT=5")
+    path = f"/meetings/{series['id']}"
+    clock.advance(days=2)  # the first two occurrences are over
+    retitled = await wclient.call("PATCH", path, json={**HOST, "title": "Still on"})
+    assert retitled.status == 200, retitled.body
+    assert retitled.body["start"] == "2030-03-05T09:00:00Z"  # the first occurrence's time
+    utc_times = await wclient.call(
+        "PATCH",
+        path,
+        json={**HOST, "start": "2030-03-07T12:00:00Z", "end": "2030-03-07T12:30:00Z"},
+    )
+    assert utc_times.status == 200, utc_times.body  # an offset without timezone: fine
+    assert utc_times.body["timezone"] == "Europe/Zurich"
+    past = await wclient.call(
+        "PATCH",
+        path,
+        json={**HOST, "start": "2030-03-05T10:00:00", "end": "2030-03-05T10:30:00"},
+    )
+    assert past.status == 400

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -136,8 +136,6 @@ class WebexSimulator:
 
     @access_token_lifetime.setter
     def access_token_lifetime(self, seconds: float) -> None:
-        from datetime import timedelta  # noqa: PLC0415
-
         self._tokens.access_lifetime = timedelta(seconds=seconds)
 
     # -- site and users ------------------------------------------------------------------------

@@ -150,14 +150,16 @@ OCCURRENCE_FIELDS = frozenset(
 )
 
 
-def check(body: Mapping[str, Any], problems: Problems, *, patch: bool = False) -> None:
+def check(body: Mapping[str, Any], problems: Problems, *, update: bool = False) -> None:
+    """Every problem of ``body``; on an update (PUT or PATCH) the nullable fields may be null
+    (PATCH: webex.md §2; PUT: undocumented, read as "none", like leaving them out)."""
     for name, value in body.items():
         checker = KNOWN.get(name)
         if checker is None:
             problems.add(f"Unknown field '{name}'.")
             continue
         if value is None:
-            if not (patch and name in NULLABLE_ON_PATCH):
+            if not (update and name in NULLABLE_ON_PATCH):
                 problems.add(f"{name} must not be null.")
             continue
         message = checker(value)

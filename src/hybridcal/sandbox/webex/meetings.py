@@ -271,7 +271,7 @@ class MeetingBook:
         if series.scheduled_type == "personalRoomMeeting":
             raise bad_request("A scheduled personal room meeting cannot be updated.")
         problems = Problems()
-        check(body, problems, patch=not replace)
+        check(body, problems, update=True)
         if replace:
             for name in ("title", "password", "start", "end"):
                 if name not in body:
