@@ -4,7 +4,8 @@ Names and limits follow the Create Meeting reference (webex.md §2 table [MTG]):
 ≤ 128 characters, ``agenda`` ≤ 1300, ``invitees`` ≤ 1000 of ``{email, displayName?, coHost?,
 panelist?}``, ``integrationTags`` ≤ 3 of ≤ 64 characters, ``joinBeforeHostMinutes`` 0/5/10/15,
 ``scheduledType`` ``meeting``/``webinar``/``personalRoomMeeting``. Documented settings the
-simulator does not act on are still type-checked and echoed.
+simulator does not act on are still type-checked and echoed (``invitees``: checked and kept
+for inspection, not answered).
 
 *Stricter than Webex*: an **unknown field is refused** (400 naming it). Webex's handling of
 unknown fields is undocumented; if it drops them silently, a misspelt ``sendEmail`` or

@@ -15,14 +15,14 @@ site's rules or generated; ``siteUrl`` must be the host's site; ``scheduledType=
 
 Update: ``PUT`` replaces the series — *stricter*: ``title``, ``password``, ``start`` and ``end``
 are required (what webexpythonsdk requires; the spec marks nothing) and every field left out
-goes back to its default, so a client that sends a partial PUT loses settings here as it could
-at Webex. ``PATCH`` changes only what is sent; ``agenda``, ``recurrence``, ``trackingCodes``
-may be null. Both: start/end not in the past; not while in progress (409 "Meeting is in
-progress"); a changed ``start``/``end``/``recurrence``/``timezone`` of a series recomputes its
-occurrences and **drops its exceptions** (webex.md §2). A personal-room meeting cannot be
-updated (400). An occurrence id takes ``title``, ``agenda``, ``password``, ``start``, ``end``
-(*stricter*: other fields → 400) and may not move onto the local day of another occurrence
-(400 ``meeting.err.two_meeting_schedule_at_same_day``).
+goes back to its default (``timezone``: UTC), so a client that sends a partial PUT loses
+settings here as it could at Webex. ``PATCH`` changes only what is sent; ``agenda``,
+``recurrence``, ``trackingCodes`` may be null. Both: start/end not in the past; not while in
+progress (409 "Meeting is in progress"); a changed ``start``/``end``/``recurrence``/``timezone``
+of a series recomputes its occurrences and **drops its exceptions** (webex.md §2). A personal-
+room meeting cannot be updated (400). An occurrence id takes ``title``, ``agenda``,
+``password``, ``start``, ``end`` (*stricter*: other fields → 400) and may not move onto the
+local day of another occurrence (400 ``meeting.err.two_meeting_schedule_at_same_day``).
 
 Delete (204): a series id deletes the series, an occurrence id only that occurrence; not
 while in progress (409).
