@@ -123,13 +123,38 @@ async def _serve(body: Callable[[asyncio.Event], Awaitable[None]]) -> None:
 @click.option("--serve", is_flag=True, help="Keep the simulators and daemon running for curl.")
 @click.option("--port", default=0, show_default=True, help="Daemon port with --serve (0: any).")
 @click.option("--log-level", default="warning", show_default=True, help="The daemon's log level.")
-def demo(serve: bool, port: int, log_level: str) -> None:
-    """The whole product against the built-in simulators, no cloud account needed."""
+@click.option(
+    "--workdir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="With --serve: keep the demo's files (config, store, keys) in this new or empty"
+    " directory, left in place afterwards. Default: a temporary directory, removed at the end.",
+)
+@click.option(
+    "--info-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="With --serve: once everything runs, write JSON here (daemon and admin API URLs, admin"
+    " and device tokens, config path; mode 0600); removed when the demo stops.",
+)
+def demo(
+    serve: bool, port: int, log_level: str, workdir: Path | None, info_file: Path | None
+) -> None:
+    """The whole product against the built-in simulators, no cloud account needed.
+
+    With --serve it keeps running and writes a config file, so that every admin command can be
+    tried against it: hybridcal --config <work dir>/hybridcal.toml users list"""
     from hybridcal.demo import run_demo  # noqa: PLC0415
 
+    if not serve and (workdir is not None or info_file is not None):
+        raise click.UsageError("--workdir and --info-file need --serve")
     configure_logging(log_level, "console" if sys.stderr.isatty() else "json", stream=sys.stderr)
     if serve:
-        _run(_serve(lambda stop: run_demo(click.echo, serve_until=stop, port=port)))
+        _run(
+            _serve(
+                lambda stop: run_demo(
+                    click.echo, serve_until=stop, port=port, workdir=workdir, info_file=info_file
+                )
+            )
+        )
     else:
         _run(run_demo(click.echo))
 

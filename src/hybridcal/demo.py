@@ -15,11 +15,15 @@ from the endpoint API with a device token.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import secrets
 import socket
 import tempfile
 import textwrap
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -167,9 +171,33 @@ def sandbox_config(
     }
 
 
-async def run_demo(echo: Echo, *, serve_until: asyncio.Event | None = None, port: int = 0) -> None:
-    with tempfile.TemporaryDirectory(prefix="hybridcal-demo-") as tmp:
-        workdir = Path(tmp)
+@dataclass(frozen=True)
+class Serve:
+    """``demo --serve``: run until ``until`` is set; the work dir holds a config file for the
+    admin commands, and ``info_file`` (if any) tells where everything is (see :func:`_serve`)."""
+
+    until: asyncio.Event
+    info_file: Path | None = None
+
+
+async def run_demo(
+    echo: Echo,
+    *,
+    serve_until: asyncio.Event | None = None,
+    port: int = 0,
+    workdir: Path | None = None,
+    info_file: Path | None = None,
+) -> None:
+    """The demo; with ``serve_until`` it keeps running until that event is set. ``workdir``
+    (default: a temporary directory, removed at the end) must be new or empty and is kept."""
+    serve = Serve(serve_until, info_file) if serve_until is not None else None
+    with contextlib.ExitStack() as stack:
+        if workdir is None:
+            workdir = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="hybridcal-demo-"))
+            )
+        else:
+            _prepare_workdir(workdir)
         sim = GoogleSimulator(domain=DOMAIN, conference_delay_s=0.3)
         zoom = ZoomSimulator(account_id="demoaccount")
         graph = GraphSimulator(domain=TENANT)
@@ -177,7 +205,7 @@ async def run_demo(echo: Echo, *, serve_until: asyncio.Event | None = None, port
             await simulator.start()
         await start_graph(graph, workdir / "graph-tls")
         try:
-            await _scenario(echo, (sim, zoom, graph), workdir, serve_until, port or free_port())
+            await _scenario(echo, (sim, zoom, graph), workdir, serve, port or free_port())
         finally:
             await graph.close()
             await zoom.close()
@@ -188,7 +216,7 @@ async def _scenario(
     echo: Echo,
     sims: tuple[GoogleSimulator, ZoomSimulator, GraphSimulator],
     workdir: Path,
-    serve_until: asyncio.Event | None,
+    serve: Serve | None,
     port: int,
 ) -> None:
     sim, zoom, graph = sims
@@ -210,11 +238,14 @@ async def _scenario(
 
     init_keyring(workdir / "keyring.json")
     config = sandbox_config(sim, workdir, port, (zoom, app), (graph, graph_app))
+    config_path = _write_admin_files(workdir, config) if serve is not None else None
     settings = settings_from_mapping(config)
     echo(
         f"Google simulator on {sim.base_url}; Microsoft Graph simulator on {graph.base_url}; "
         f"Zoom simulator on {zoom.base_url}; daemon on http://127.0.0.1:{port}\n"
     )
+    if config_path is not None:
+        echo(f"work dir {workdir}; config for the admin commands: {config_path}\n")
 
     token, m365_token = await _enable_calendars(settings, echo)
 
@@ -246,11 +277,93 @@ async def _scenario(
             echo(format_outlook_invitation(graph.get_event(mailbox, outlook[key]) or {}))
         echo(format_meeting_list(await _fetch_meetings(daemon.base_url, m365_token)))
         echo(_summary(sim, zoom, graph))
-        if serve_until is not None:
-            echo(_serve_help(daemon.base_url, sim.base_url, token))
-            await serve_until.wait()
+        if serve is not None and config_path is not None:
+            info = _info(daemon.base_url, config_path, sims, (token, m365_token))
+            await _serve(echo, serve, info, sim.base_url)
     finally:
         await daemon.stop()
+
+
+def _write_admin_files(workdir: Path, config: dict[str, Any]) -> Path:
+    """What an admin does with `hybridcal admin-token` and the config file: the daemon serves
+    the admin API with this token, and admin commands read the same config as the daemon."""
+    token_file = workdir / "admin-token"
+    write_private(token_file, (secrets.token_urlsafe(32) + "\n").encode())
+    config["daemon"]["admin_token_file"] = str(token_file)
+    config_path = workdir / "hybridcal.toml"
+    config_path.write_text(config_toml(config))
+    return config_path
+
+
+def _info(
+    daemon_url: str,
+    config_path: Path,
+    sims: tuple[GoogleSimulator, ZoomSimulator, GraphSimulator],
+    tokens: tuple[str, str],
+) -> dict[str, Any]:
+    """The info file's content (``demo --serve --info-file``)."""
+    sim, zoom, graph = sims
+    token_file = config_path.parent / "admin-token"
+    return {
+        "daemon_url": daemon_url,
+        "admin_api_url": f"{daemon_url}/admin/v1/status",
+        "admin_token": token_file.read_text().strip(),
+        "admin_token_file": str(token_file),
+        "device_token": tokens[0],
+        "device_tokens": {f"google:{ROOM}": tokens[0], f"microsoft:{M365_ROOM}": tokens[1]},
+        "config": str(config_path),
+        "workdir": str(config_path.parent),
+        "simulators": {"google": sim.base_url, "microsoft": graph.base_url, "zoom": zoom.base_url},
+        "pid": os.getpid(),
+    }
+
+
+async def _serve(echo: Echo, serve: Serve, info: Mapping[str, Any], sim_url: str) -> None:
+    """Print how to reach the running demo, write the info file (0600: it holds tokens), wait
+    for the stop and remove the info file again (it describes a running demo only)."""
+    echo(_serve_help(info, sim_url))
+    if serve.info_file is not None:
+        write_info_file(serve.info_file, info)
+        echo(f"info file (JSON): {serve.info_file}")
+    try:
+        await serve.until.wait()
+    finally:
+        if serve.info_file is not None:
+            serve.info_file.unlink(missing_ok=True)
+
+
+def _prepare_workdir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if any(path.iterdir()):
+        raise ValueError(f"--workdir {path} is not empty: give a new or empty directory")
+
+
+def write_info_file(path: Path, info: Mapping[str, Any]) -> None:
+    """Atomically: a reader polling for the file never sees it half written."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    write_private(partial, (json.dumps(info, indent=2) + "\n").encode())
+    partial.replace(path)
+
+
+def config_toml(config: Mapping[str, Mapping[str, Any]]) -> str:
+    """The demo's config as a TOML file (tables of strings, numbers and booleans)."""
+    lines = ["# hybridcal demo: written by `hybridcal demo --serve`, valid while it runs"]
+    for section, table in config.items():
+        lines += ["", f"[{section}]"]
+        lines += [f"{key} = {_toml_value(value)}" for key, value in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string: JSON's escapes are TOML's
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"no TOML form for {type(value).__name__}")
 
 
 async def _enable_calendars(settings: Settings, echo: Echo) -> tuple[str, str]:
@@ -514,15 +627,22 @@ def _summary(sim: GoogleSimulator, zoom: ZoomSimulator, graph: GraphSimulator) -
     )
 
 
-def _serve_help(daemon_url: str, sim_url: str, token: str) -> str:
+def _serve_help(info: Mapping[str, Any], sim_url: str) -> str:
     start, end = _in_an_hour(), _in_an_hour(30)
+    daemon_url, token, config = info["daemon_url"], info["device_token"], info["config"]
     return textwrap.dedent(
         f"""\
         The demo keeps running (Ctrl-C stops it).
           daemon:            {daemon_url}   (/healthz /readyz /metrics)
           google simulator:  {sim_url}
           room device token: {token}
+          config:            {config}
+          admin token file:  {info["admin_token_file"]}
 
+          hybridcal --config {config} users list
+          hybridcal --config {config} status
+          curl -s -H "Authorization: Bearer $(cat {info["admin_token_file"]})" \\
+               {info["admin_api_url"]}
           curl -s -H 'Authorization: Bearer {token}' {daemon_url}/api/v1/meetings
           curl -s -X POST {sim_url}/sandbox/users/{ALICE}/events \\
                -H 'Content-Type: application/json' \\
