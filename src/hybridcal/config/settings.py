@@ -45,6 +45,7 @@ MEETING_SYSTEMS: Final = ("meet", "zoom", "teams", "webex")
 LOG_LEVELS: Final = ("debug", "info", "warning", "error", "critical")
 LOG_FORMATS: Final = ("auto", "json", "console")
 SEND_UPDATES: Final = ("none", "all", "externalOnly")
+KEYWORD_MEANINGS: Final = ("scheduled", "personal_room")  # what a plain @zoom / @webex makes
 
 DEFAULT_KEYWORDS: Final = MappingProxyType({f"@{system}": system for system in MEETING_SYSTEMS})
 
@@ -300,6 +301,26 @@ class ScheduleSettings(_Section):
     presence_minutes: Annotated[float, Field(gt=0)] = 15
 
 
+KeywordMeaning = Annotated[
+    Literal["scheduled", "personal_room"], _choice(*KEYWORD_MEANINGS, fold_case=True)
+]
+
+
+class MeetingsSettings(_Section):
+    """What a plain keyword of a meeting system with an API means in this organisation: a
+    meeting made for the event, or the organiser's personal room (Zoom's Personal Meeting ID,
+    Webex's Personal Room). ``:pmr`` (``:pmi``, ``:myroom``, ...) and ``:onetime`` choose
+    either way whatever the default."""
+
+    zoom_default: KeywordMeaning = "scheduled"
+    webex_default: KeywordMeaning = "scheduled"
+
+    def personal_room_systems(self) -> frozenset[str]:
+        """The systems whose plain keyword means the personal room."""
+        chosen = {"zoom": self.zoom_default, "webex": self.webex_default}
+        return frozenset(system for system, meaning in chosen.items() if meaning == "personal_room")
+
+
 class RenderSettings(_Section):
     default_locale: Annotated[str, AfterValidator(_locale)] = "en"
     force_default_locale: bool = False
@@ -393,6 +414,7 @@ class Settings(BaseModel):
     window: WindowSettings = Field(default_factory=WindowSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     keywords: KeywordMap = Field(default_factory=lambda: DEFAULT_KEYWORDS)
+    meetings: MeetingsSettings = Field(default_factory=MeetingsSettings)
     render: RenderSettings = Field(default_factory=RenderSettings)
     endpoint: EndpointSettings = Field(default_factory=EndpointSettings)
     google: GoogleSettings = Field(default_factory=GoogleSettings)

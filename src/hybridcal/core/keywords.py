@@ -6,6 +6,12 @@ A keyword counts only as a whole token: it must not be part of a word, an e-mail
 The location is text anyone who sends an invitation writes: only its first ``SCAN_LIMIT``
 characters are searched (a person types the keyword where they can see it), and the search is
 linear in that.
+
+A modifier may choose between the host's personal room and a meeting made for the event (see
+``wants_personal_room``). The spellings are the ones people know from the products: Cisco's
+Hybrid Calendar documents ``:myroom`` (always the Personal Room) and ``:onetime`` (always a
+one-time meeting); Zoom calls the room the Personal Meeting ID (PMI), earlier the Personal
+Meeting Room (PMR), and Webex calls it the Personal Room.
 """
 
 from __future__ import annotations
@@ -20,6 +26,10 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 SCAN_LIMIT = 4096  # characters of a location searched for a keyword
+
+# modifiers, compared without "-" and "_" (":personal-room", ":one_time")
+PERSONAL_ROOM_MODIFIERS = frozenset({"pmr", "pmi", "personal", "personalroom", "myroom"})
+SCHEDULED_MODIFIERS = frozenset({"onetime", "scheduled"})
 
 _MODIFIER = re.compile(r":([A-Za-z0-9_-]+)")
 _URL = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://|www\.)\S+", re.IGNORECASE)
@@ -66,6 +76,18 @@ def find_keyword(location: str, keywords: Mapping[str, str]) -> KeywordMatch | N
         keyword, system = by_folded[text]
         return KeywordMatch(keyword, system, modifier, start, end)
     return None
+
+
+def wants_personal_room(match: KeywordMatch, *, by_default: bool) -> bool:
+    """Whether ``match`` asks for the host's personal room rather than a meeting of its own.
+    ``by_default``: what the organisation chose for the plain keyword. Other modifiers
+    (``:space``) leave the default alone."""
+    modifier = (match.modifier or "").replace("-", "").replace("_", "")
+    if modifier in PERSONAL_ROOM_MODIFIERS:
+        return True
+    if modifier in SCHEDULED_MODIFIERS:
+        return False
+    return by_default
 
 
 def _inside(spans: list[tuple[int, int]], starts: list[int], index: int) -> bool:

@@ -16,6 +16,12 @@ reached): the binding then carries the problem and a time to try again, and the 
 carries a short note in the organiser's language until the meeting exists. A refused update,
 deletion or occurrence change of an existing meeting is recorded the same way (on the event's
 or the occurrence's binding) and is not asked for again before its retry time.
+
+A personal room (``@zoom:pmr``, or plain ``@zoom`` where the organisation chose the personal
+room) is *read*, never made: its binding's system is ``"zoom:pmr"`` (so is the marker's), it
+has no meeting id, and tearing it down removes the block and deletes nothing. The room is read
+again when the organiser changes. Nothing is created on this path, so the only repeatable step
+is the patch, which the marker makes harmless.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import uuid4
 
-from hybridcal.core.keywords import KeywordMatch, find_keyword
+from hybridcal.core.keywords import KeywordMatch, find_keyword, wants_personal_room
 from hybridcal.core.model import (
     Binding,
     BindingState,
@@ -51,6 +57,7 @@ CANCELLED_OCCURRENCE = "cancelled"  # fingerprint of an occurrence cancelled in 
 # a native conference refused or failed (Meet turned off, no licence): tried again this much
 # later, never on every edit
 CONFERENCE_RETRY = timedelta(hours=1)
+PERSONAL_ROOM = ":pmr"  # Binding.system / Marker.system suffix of a personal room's block
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +68,9 @@ class Policy:
     native_systems: frozenset[str]  # made by the calendar itself (Meet on Google)
     external_systems: frozenset[str]  # made through a meeting-system connector (Zoom, ...)
     locale: str
+    # external systems whose plain keyword means the host's personal room (``:onetime`` still
+    # makes a meeting); for the others only ``:pmr`` and its spellings do
+    personal_room_default: frozenset[str] = frozenset()
 
 
 # -- actions ----------------------------------------------------------------------------------
@@ -116,6 +126,16 @@ class DeleteOccurrence:
 
 
 @dataclass(frozen=True, slots=True)
+class UsePersonalRoom:
+    """Read ``host``'s personal room; store the binding with its join details and ``host_key``
+    (what tells a changed organiser). Nothing is made."""
+
+    binding: Binding
+    host: str | None
+    host_key: str
+
+
+@dataclass(frozen=True, slots=True)
 class PatchEvent:
     """Patch the event; on success store ``then`` (or drop the binding when ``then`` is None)."""
 
@@ -131,6 +151,7 @@ Action = (
     | DeleteMeeting
     | UpdateOccurrence
     | DeleteOccurrence
+    | UsePersonalRoom
     | PatchEvent
 )
 
@@ -158,6 +179,26 @@ def occurrence_fingerprint(event: Event) -> str:
         event.end.isoformat() if event.end else "",
     ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+def personal_room_system(system: str) -> str:
+    """The binding system of ``system``'s personal room: ``"zoom"`` -> ``"zoom:pmr"``."""
+    return system + PERSONAL_ROOM
+
+
+def is_personal_room(system: str) -> bool:
+    return system.endswith(PERSONAL_ROOM)
+
+
+def meeting_system_of(system: str) -> str:
+    """The meeting system behind a binding system: ``"zoom:pmr"`` -> ``"zoom"``."""
+    return system.removesuffix(PERSONAL_ROOM)
+
+
+def host_key(event: Event) -> str:
+    """Whose personal room an event shows: the organiser, hashed like the fingerprints."""
+    host = (event.organizer or "").strip().lower()
+    return hashlib.sha256(host.encode()).hexdigest()[:16]
 
 
 def needs_planning(
@@ -267,7 +308,7 @@ def _covered_by_series(event: Event, match: KeywordMatch, series: Binding | None
     return (
         event.recurring_event_id is not None
         and series is not None
-        and series.system == match.system
+        and meeting_system_of(series.system) == match.system
     )
 
 
@@ -282,9 +323,19 @@ def _start(event: Event, match: KeywordMatch | None, policy: Policy) -> list[Act
         intent = _intent(event, match)
         return [SaveBinding(intent), *_native_create(intent)]
     if match.system in policy.external_systems:
-        return [SaveBinding(_intent(event, match), fresh=True)]
+        return _start_external(event, match, policy)
     note = _intent(event, match, system=NOTE)
     return [SaveBinding(note), *_note_patch(event, note, policy)]
+
+
+def _start_external(event: Event, match: KeywordMatch, policy: Policy) -> list[Action]:
+    """A meeting's intent (created by the next step), or the host's personal room (read at
+    once: nothing is made, so there is no request id to keep for a retry)."""
+    wanted = _wanted_system(match, policy)
+    if wanted is not None and is_personal_room(wanted):
+        intent = _intent(event, match, system=wanted)
+        return [SaveBinding(intent), _read_room(event, intent)]
+    return [SaveBinding(_intent(event, match), fresh=True)]
 
 
 def _adopt(event: Event, match: KeywordMatch | None, policy: Policy) -> Binding:
@@ -340,6 +391,8 @@ def _continue(
         return _teardown(event, binding, policy, now)
     if binding.system == NOTE:
         return _keep_note(event, binding, policy)
+    if is_personal_room(binding.system):
+        return _keep_personal_room(event, binding, policy, now)
     if binding.system in policy.native_systems:
         return _keep_native(event, binding, policy, now)
     return _keep_external(event, binding, policy, now)
@@ -348,7 +401,12 @@ def _continue(
 def _wanted_system(match: KeywordMatch | None, policy: Policy) -> str | None:
     if match is None:
         return None
-    if match.system in policy.native_systems or match.system in policy.external_systems:
+    if match.system in policy.native_systems:
+        return match.system
+    if match.system in policy.external_systems:
+        by_default = match.system in policy.personal_room_default
+        if wants_personal_room(match, by_default=by_default):
+            return personal_room_system(match.system)
         return match.system
     return NOTE
 
@@ -449,6 +507,32 @@ def _keep_external(
         return []  # adopted from an intact marker and block: nothing to do
     block = render_join_block(binding.join, policy.locale)
     return _ensure_block(event, binding, block)
+
+
+def _keep_personal_room(
+    event: Event, binding: Binding, policy: Policy, now: datetime | None
+) -> list[Action]:
+    """The organiser's room, read once and again when the organiser changes; a refused read
+    (no account, no personal room) shows a note until its retry time."""
+    if binding.state is BindingState.INTENT:
+        if binding.problem is not None and not _due(binding, now):
+            system = meeting_system_of(binding.system)
+            note = _problem_note(system, binding.problem, policy.locale)
+            return _ensure_block(event, binding, note, state=BindingState.INTENT)
+        return [_read_room(event, binding)]
+    intact = binding.block_hash is not None and (
+        block_digest_of(event.description) == binding.block_hash
+    )
+    if binding.fingerprint != host_key(event) or (binding.join is None and not intact):
+        # another organiser's room, or adopted from a marker whose block is gone: read it
+        return [_read_room(event, binding)]
+    if binding.join is None:
+        return []  # adopted from an intact marker and block
+    return _ensure_block(event, binding, render_join_block(binding.join, policy.locale))
+
+
+def _read_room(event: Event, binding: Binding) -> UsePersonalRoom:
+    return UsePersonalRoom(binding, event.organizer, host_key(event))
 
 
 def _due(binding: Binding, now: datetime | None) -> bool:
@@ -585,6 +669,20 @@ def created(binding: Binding, join: JoinInfo) -> Binding:
         state=BindingState.CREATED,
         meeting_id=join.meeting_id,
         join=join,
+        problem=None,
+        retry_at=None,
+    )
+
+
+def personal_room_read(binding: Binding, join: JoinInfo, key: str) -> Binding:
+    """The binding after the host's personal room was read: its join details, no meeting id
+    (there is nothing to delete), and whose room it is (``key``, see ``host_key``)."""
+    return replace(
+        binding,
+        state=BindingState.CREATED,
+        meeting_id=None,
+        join=join,
+        fingerprint=key,
         problem=None,
         retry_at=None,
     )

@@ -105,6 +105,7 @@ class Policies:
             keywords=dict(s.keywords),
             native_systems=NATIVE_SYSTEMS[calendar.provider],
             external_systems=self._external,
+            personal_room_default=s.meetings.personal_room_systems(),
             locale=choose_locale(
                 calendar.locale,
                 s.render.default_locale,

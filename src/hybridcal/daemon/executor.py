@@ -62,9 +62,12 @@ from hybridcal.core.planner import (
     SaveBinding,
     UpdateMeeting,
     UpdateOccurrence,
+    UsePersonalRoom,
     created,
+    meeting_system_of,
     needs_planning,
     new_request_id,
+    personal_room_read,
     plan,
     refused,
 )
@@ -227,6 +230,14 @@ class EventExecutor:
                     self._on_deferred(binding)  # e.g. a conference that Google failed
             case DropBinding(calendar_key, event_id):
                 await self._store.delete_binding(calendar_key, event_id)
+            case UsePersonalRoom(binding, host, key):
+                await self._use_personal_room(binding, host, key)
+            case _:
+                await self._do_meeting(event, action)
+
+    async def _do_meeting(self, event: Event, action: Action) -> None:
+        """The steps that create, change or delete a meeting in a meeting system."""
+        match action:
             case CreateMeeting(binding):
                 await self._create(event, binding)
             case UpdateMeeting(binding, fingerprint):
@@ -281,6 +292,22 @@ class EventExecutor:
             if deadline.expired():
                 raise LeaseLostError(calendar_key) from None
             raise
+
+    async def _use_personal_room(self, binding: Binding, host: str | None, key: str) -> None:
+        """Read the host's personal room: nothing is made, so a crash at any point costs at
+        most another read. A refusal leaves the binding an intent with a note, whatever room
+        it showed before (that room was another organiser's, or is gone)."""
+        name = meeting_system_of(binding.system)
+        system = self._meetings.get(name)
+        if system is None:
+            raise ConnectorError(f"meeting system {name!r} is not configured")
+        try:
+            join = await system.personal_room(host or "")
+        except MeetingRefusedError as exc:
+            intent = replace(binding, state=BindingState.INTENT, join=None)
+            await self._defer(intent, exc)
+        self._metrics.meeting(binding.system, "personal_room")
+        await self._store.put_binding(personal_room_read(binding, join, key))
 
     async def _refused(self, binding: Binding, problem: MeetingProblem, retry_at: datetime) -> None:
         later = refused(binding, problem, retry_at)
