@@ -139,6 +139,7 @@ class Jobs:
         counts = await overview(p.store, p.now())
         p.metrics.set_calendars(counts.by_state)
         p.metrics.set_sweep(synced=counts.synced, remaining=counts.remaining)
+        p.metrics.set_channels_expiring(counts.channels_expiring)
         p.metrics.set_cache_rows(await p.store.count_entries())
         p.metrics.observe_integrity_errors(await p.store.integrity_errors())
         p.metrics.set_faults(

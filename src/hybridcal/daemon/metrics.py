@@ -174,6 +174,13 @@ class Metrics:
             namespace=ns,
             registry=r,
         )
+        self.channels_expiring = Gauge(
+            "channels_expiring",
+            "Live push channels / subscriptions expiring within a day (renewed ahead of time:"
+            " a count that stays up means renewals fail).",
+            namespace=ns,
+            registry=r,
+        )
         self._integrity_seen = 0
         self._integrity_lock = threading.Lock()
         self._initialise_series()
@@ -227,6 +234,10 @@ class Metrics:
         """From ``status.overview()``: ``synced`` and ``remaining`` of ``CalendarOverview``."""
         self.sweep_synced.set(synced)
         self.sweep_remaining.set(remaining)
+
+    def set_channels_expiring(self, count: int) -> None:
+        """From ``status.overview()``: ``channels_expiring``."""
+        self.channels_expiring.set(count)
 
     def renewal(self, provider: str, outcome: str) -> None:
         self.channel_renewals.labels(provider=provider, outcome=outcome).inc()
