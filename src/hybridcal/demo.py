@@ -197,6 +197,7 @@ async def run_demo(
                 stack.enter_context(tempfile.TemporaryDirectory(prefix="hybridcal-demo-"))
             )
         else:
+            workdir = workdir.resolve()  # the config file names absolute paths
             _prepare_workdir(workdir)
         sim = GoogleSimulator(domain=DOMAIN, conference_delay_s=0.3)
         zoom = ZoomSimulator(account_id="demoaccount")

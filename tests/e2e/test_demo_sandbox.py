@@ -60,7 +60,8 @@ def test_admin_commands_work_against_the_serving_demo(tmp_path: Path) -> None:
     info_file = tmp_path / "demo.json"
     workdir = tmp_path / "work"
     process = subprocess.Popen(
-        [*CLI, "demo", "--serve", "--workdir", str(workdir), "--info-file", str(info_file)],
+        [*CLI, "demo", "--serve", "--workdir", "work", "--info-file", str(info_file)],
+        cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
