@@ -469,6 +469,63 @@ def zoom_check(obj: Context, users: tuple[str, ...]) -> None:
         sys.exit(1)
 
 
+# -- webex -------------------------------------------------------------------------------------
+
+
+@main.group()
+def webex() -> None:
+    """The Webex Service App (its tokens live in the encrypted store)."""
+
+
+@webex.command("authorize")
+@click.option(
+    "--refresh-token-file",
+    "token_file",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="A private file (mode 0600) holding the refresh token from the Service App's Org "
+    "Authorizations page on developer.webex.com.",
+)
+@click.pass_obj
+def webex_authorize(obj: Context, token_file: Path) -> None:
+    """Store the Service App's refresh token, after checking it with one refresh."""
+    from hybridcal.daemon.webex_check import authorize_webex  # noqa: PLC0415
+
+    settings = obj.settings
+    if not settings.webex.enabled:
+        raise click.ClickException("webex.enabled is false in the config: enable it first")
+    expires_at = _run(authorize_webex(settings, os.environ, token_file))
+    click.echo(
+        "stored the Webex Service App's tokens in the encrypted store; the access token is "
+        f"valid until {expires_at:%Y-%m-%d %H:%M} UTC and is refreshed by the daemon. Delete "
+        f"{token_file} now."
+    )
+
+
+@webex.command("check")
+@click.option(
+    "--user",
+    "users",
+    multiple=True,
+    help="Also check that this organiser can host Webex meetings: a meeting is scheduled for "
+    "them and deleted at once, without mail (repeatable).",
+)
+@click.pass_obj
+def webex_check(obj: Context, users: tuple[str, ...]) -> None:
+    """Token refresh, scopes and hosts of the Webex Service App."""
+    from hybridcal.daemon.webex_check import run_webex_check  # noqa: PLC0415
+
+    settings = obj.settings
+    if not settings.webex.enabled:
+        raise click.ClickException("webex.enabled is false in the config: nothing to check")
+    configure_logging("warning", "console", stream=sys.stderr)  # the findings speak for it
+    findings = _run(run_webex_check(settings, os.environ, tuple(u.lower() for u in users)))
+    for finding in findings:
+        click.echo(finding.line())
+    if not all(f.ok or f.warning for f in findings):
+        sys.exit(1)
+
+
 def _describe(record: CalendarRecord) -> str:
     reason = f" — {record.reason}" if record.reason else ""
     what = f"{record.provider.value} {record.kind.value}"

@@ -577,3 +577,46 @@ class StoreContract:
         assert len(await store.list_entries(ROOM, *window(0, 24))) == 30
         assert len(await store.list_entries(ALICE, *window(0, 24))) == 30
         assert await store.integrity_errors() == 0
+
+    # -- credentials of the daemon's own apps ----------------------------------------------------
+
+    async def test_app_tokens_are_written_and_read(self, store: Store) -> None:
+        assert await store.get_app_token("webex") is None
+        first = await store.put_app_token("webex", {"refresh_token": "r1"})
+        assert (first.version, dict(first.data)) == (1, {"refresh_token": "r1"})
+        again = await store.put_app_token("webex", {"refresh_token": "r2"})
+        assert again.version == 2
+        stored = await store.get_app_token("webex")
+        assert stored is not None
+        assert (stored.version, dict(stored.data)) == (2, {"refresh_token": "r2"})
+        assert "r2" not in repr(stored)  # tokens never show in a repr or a log line
+        await store.delete_app_token("webex")
+        assert await store.get_app_token("webex") is None
+
+    async def test_app_token_replace_is_a_compare_and_swap(self, store: Store) -> None:
+        """Two replicas that refreshed at once: exactly one rotated token is kept, and the
+        other replica finds it when its own swap fails."""
+        base = await store.put_app_token("webex", {"refresh_token": "r1"})
+        won = await store.replace_app_token("webex", {"refresh_token": "a"}, base.version)
+        lost = await store.replace_app_token("webex", {"refresh_token": "b"}, base.version)
+        assert won is not None
+        assert won.version == base.version + 1
+        assert lost is None
+        stored = await store.get_app_token("webex")
+        assert stored is not None
+        assert dict(stored.data) == {"refresh_token": "a"}
+        assert await store.replace_app_token("absent", {"x": "y"}, 1) is None
+
+    async def test_concurrent_app_token_swaps_keep_one_winner(self, store: Store) -> None:
+        base = await store.put_app_token("webex", {"refresh_token": "r0"})
+        results = await asyncio.gather(
+            *(
+                store.replace_app_token("webex", {"refresh_token": f"r{i}"}, base.version)
+                for i in range(1, 9)
+            )
+        )
+        winners = [r for r in results if r is not None]
+        assert len(winners) == 1
+        stored = await store.get_app_token("webex")
+        assert stored is not None
+        assert dict(stored.data) == dict(winners[0].data)

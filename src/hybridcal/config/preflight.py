@@ -55,6 +55,10 @@ def preflight(settings: Settings, environ: Mapping[str, str]) -> list[Problem]:
     secrets = [
         ("zoom.client_secret_file", zoom.client_secret_file if zoom.enabled else None),
         (
+            "webex.client_secret_file",
+            settings.webex.client_secret_file if settings.webex.enabled else None,
+        ),
+        (
             "microsoft.client_secret_file",
             microsoft.client_secret_file if microsoft.enabled else None,
         ),

@@ -23,6 +23,7 @@ class Overrides:
     keyring: Keyring | None = None
     service_account_info: Mapping[str, Any] | None = None
     zoom_client_secret: str | None = None
+    webex_client_secret: str | None = None
     microsoft_client_secret: str | None = None
 
 
@@ -93,6 +94,19 @@ def load_zoom_secret(settings: Settings, environ: Mapping[str, str]) -> str:
     what = "the Zoom client secret"
     path, data = read_secret(
         "zoom.client_secret", zoom.client_secret_file, zoom.client_secret_credential, environ, what
+    )
+    return _secret_text(path, data, what)
+
+
+def load_webex_secret(settings: Settings, environ: Mapping[str, str]) -> str:
+    webex = settings.webex
+    what = "the Webex client secret"
+    path, data = read_secret(
+        "webex.client_secret",
+        webex.client_secret_file,
+        webex.client_secret_credential,
+        environ,
+        what,
     )
     return _secret_text(path, data, what)
 

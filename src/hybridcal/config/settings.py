@@ -52,6 +52,7 @@ DEFAULT_KEYWORDS: Final = MappingProxyType({f"@{system}": system for system in M
 # systemd credential names end up as file names under $CREDENTIALS_DIRECTORY.
 _CREDENTIAL_NAME = re.compile(r"[A-Za-z0-9_.@-]+")
 _LOCALE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")
+_SITE = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}")
 
 
 def _fail(kind: str, template: str, **ctx: Any) -> PydanticCustomError:
@@ -178,6 +179,16 @@ def _topic_template(value: str) -> str:
     return value
 
 
+def _site_url(value: str) -> str:
+    """A Webex site as the Meetings API names it: ``example.webex.com`` (no scheme, no path)."""
+    site = value.strip().lower().removeprefix("https://").rstrip("/")
+    if not _SITE.fullmatch(site):
+        raise _fail(
+            "site", "must be a Webex site such as 'example.webex.com' (got {got})", got=repr(value)
+        )
+    return site
+
+
 def _proxy_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
@@ -219,6 +230,7 @@ Email = Annotated[str, AfterValidator(_email)]
 NonEmpty = Annotated[str, Field(min_length=1)]
 TopicTemplate = Annotated[str, AfterValidator(_topic_template)]
 ProxyUrl = Annotated[str, AfterValidator(_proxy_url)]
+SiteUrl = Annotated[str, AfterValidator(_site_url)]
 IpAddress = Annotated[str, AfterValidator(_ip_address)]
 MeetingSystem = Annotated[Literal["meet", "zoom", "teams", "webex"], _choice(*MEETING_SYSTEMS)]
 Keyword = Annotated[str, AfterValidator(_keyword)]
@@ -372,6 +384,26 @@ class ZoomSettings(_Section):
     requests_per_second: Annotated[float, Field(gt=0, le=100)] = 10
 
 
+class WebexSettings(_Section):
+    """A Webex Service App (developer.webex.com → My Webex Apps → Service App) with the admin
+    meeting scopes, authorised by a full admin in Control Hub; its refresh token is handed to
+    hybridcal with ``hybridcal webex authorize`` and kept in the encrypted store."""
+
+    enabled: bool = False
+    client_id: NonEmpty | None = None
+    client_secret_file: ConfigPath | None = None
+    client_secret_credential: CredentialName | None = None
+    api_root: ApiRoot = "https://webexapis.com/v1/"
+    token_url: HttpsUrl = "https://webexapis.com/v1/access_token"  # noqa: S105 - a URL
+    # the site meetings are made on; unset: each host's preferred site
+    site_url: SiteUrl | None = None
+    proxy: ProxyUrl | None = None
+    http_timeout_seconds: Annotated[float, Field(gt=0)] = 30
+    max_retries: Annotated[int, Field(ge=0, le=20)] = 3
+    # Webex's limits are per user, and every call of the Service App is the same user
+    request_concurrency: Annotated[int, Field(ge=1)] = 8
+
+
 class MicrosoftSettings(_Section):
     """An Entra ID app with application permissions (Calendars.ReadWrite, MailboxSettings.Read,
     User.Read.All), granted admin consent."""
@@ -419,6 +451,7 @@ class Settings(BaseModel):
     endpoint: EndpointSettings = Field(default_factory=EndpointSettings)
     google: GoogleSettings = Field(default_factory=GoogleSettings)
     zoom: ZoomSettings = Field(default_factory=ZoomSettings)
+    webex: WebexSettings = Field(default_factory=WebexSettings)
     microsoft: MicrosoftSettings = Field(default_factory=MicrosoftSettings)
 
     @model_validator(mode="before")
@@ -508,6 +541,7 @@ def cross_field_problems(settings: Settings) -> list[Problem]:
             )
         )
     problems += _zoom_problems(settings.zoom)
+    problems += _webex_problems(settings.webex)
     problems += _microsoft_problems(settings.microsoft)
     renew_seconds = settings.schedule.channel_renew_before_hours * 3600
     if renew_seconds >= google.channel_ttl_seconds:
@@ -555,6 +589,29 @@ def _zoom_problems(zoom: ZoomSettings) -> list[Problem]:
             (
                 "zoom.client_secret_file",
                 "zoom.enabled needs client_secret_file or client_secret_credential",
+            )
+        )
+    return problems
+
+
+def _webex_problems(webex: WebexSettings) -> list[Problem]:
+    problems: list[Problem] = []
+    if webex.client_secret_file is not None and webex.client_secret_credential is not None:
+        problems.append(
+            (
+                "webex.client_secret_credential",
+                "set either client_secret_file or client_secret_credential, not both",
+            )
+        )
+    if not webex.enabled:
+        return problems
+    if webex.client_id is None:
+        problems.append(("webex.client_id", "webex.enabled needs it (from the Service App's page)"))
+    if webex.client_secret_file is None and webex.client_secret_credential is None:
+        problems.append(
+            (
+                "webex.client_secret_file",
+                "webex.enabled needs client_secret_file or client_secret_credential",
             )
         )
     return problems

@@ -33,6 +33,7 @@ _EN = {
     "by_phone": "Join by phone",
     "phone_passcode": "Phone passcode",
     "video": "Join from a video system",
+    "video_passcode": "Video system passcode",
     "footer": "Added by hybridcal. Please do not edit this section.",
     "note.unavailable": "{keyword} is not available for this calendar (ask your administrator).",
     "note.retrying": "The {system} meeting could not be created yet; we will retry.",
@@ -63,6 +64,7 @@ _DE = {
     "by_phone": "Per Telefon teilnehmen",
     "phone_passcode": "Telefon-Kenncode",
     "video": "Über ein Videokonferenzsystem teilnehmen",
+    "video_passcode": "Kenncode für Videosysteme",
     "footer": "Von hybridcal eingefügt. Bitte diesen Abschnitt nicht bearbeiten.",
     "note.unavailable": (
         "{keyword} ist für diesen Kalender nicht verfügbar (wenden Sie sich an Ihre IT)."
@@ -106,6 +108,7 @@ _JA = {
     "by_phone": "電話で参加する",
     "phone_passcode": "電話用パスコード",
     "video": "ビデオ会議システムから参加する",
+    "video_passcode": "ビデオ システム用パスコード",
     "footer": "hybridcal が追加しました。このセクションは編集しないでください。",
     "note.unavailable": (
         "{keyword} はこのカレンダーでは利用できません (管理者にお問い合わせください)。"
@@ -143,6 +146,7 @@ _FR = {
     "by_phone": "Rejoindre par téléphone",
     "phone_passcode": "Code secret pour le téléphone",
     "video": "Rejoindre depuis un système de visioconférence",
+    "video_passcode": "Code secret pour les systèmes vidéo",
     "footer": "Ajouté par hybridcal. Merci de ne pas modifier cette section.",
     "note.unavailable": (
         "{keyword} n'est pas disponible pour ce calendrier (contactez votre administrateur)."
@@ -186,6 +190,7 @@ _ES = {
     "by_phone": "Unirse por teléfono",
     "phone_passcode": "Código de acceso telefónico",
     "video": "Unirse desde un sistema de videoconferencia",
+    "video_passcode": "Código de acceso para sistemas de vídeo",
     "footer": "Añadido por hybridcal. No modifique esta sección.",
     "note.unavailable": (
         "{keyword} no está disponible para este calendario (consulte a su administrador)."
@@ -227,6 +232,7 @@ _IT = {
     "by_phone": "Partecipa per telefono",
     "phone_passcode": "Codice di accesso telefonico",
     "video": "Partecipa da un sistema di videoconferenza",
+    "video_passcode": "Codice di accesso per sistemi video",
     "footer": "Aggiunto da hybridcal. Non modificare questa sezione.",
     "note.unavailable": (
         "{keyword} non è disponibile per questo calendario (rivolgersi all'amministratore)."
@@ -269,6 +275,7 @@ _PT = {
     "by_phone": "Entrar por telefone",
     "phone_passcode": "Código de acesso por telefone",
     "video": "Entrar a partir de um sistema de videoconferência",
+    "video_passcode": "Código de acesso para sistemas de vídeo",
     "footer": "Adicionado pelo hybridcal. Não edite esta parte.",
     "note.unavailable": (
         "{keyword} não está disponível para este calendário (fale com o administrador)."
@@ -310,6 +317,7 @@ _NL = {
     "by_phone": "Deelnemen via telefoon",
     "phone_passcode": "Toegangscode voor telefoon",
     "video": "Deelnemen vanaf een videovergadersysteem",
+    "video_passcode": "Toegangscode voor videosystemen",
     "footer": "Toegevoegd door hybridcal. Bewerk dit gedeelte niet.",
     "note.unavailable": (
         "{keyword} is niet beschikbaar voor deze agenda (neem contact op met uw beheerder)."
@@ -353,6 +361,7 @@ _ZH_CN = {
     "by_phone": "通过电话加入",
     "phone_passcode": "电话密码",
     "video": "从视频会议系统加入",
+    "video_passcode": "视频系统密码",
     "footer": "由 hybridcal 添加。请勿编辑此部分。",
     "note.unavailable": "此日历无法使用 {keyword}（请联系管理员）。",
     "note.retrying": "暂时无法创建 {system} 会议；我们将重试。",
@@ -374,6 +383,7 @@ _ZH_TW = {
     "by_phone": "透過電話加入",
     "phone_passcode": "電話密碼",
     "video": "從視訊會議系統加入",
+    "video_passcode": "視訊系統密碼",
     "footer": "由 hybridcal 新增。請勿編輯此區段。",
     "note.unavailable": "此行事曆無法使用 {keyword}（請洽詢管理員）。",
     "note.retrying": "目前尚無法建立 {system} 會議；我們會再試一次。",
@@ -397,6 +407,7 @@ _KO = {
     "by_phone": "전화로 참가",
     "phone_passcode": "전화 암호",
     "video": "화상 회의 시스템에서 참가",
+    "video_passcode": "화상 시스템 암호",
     "footer": "hybridcal에서 추가했습니다. 이 섹션은 편집하지 마세요.",
     "note.unavailable": (
         "이 캘린더에서는 {keyword}을(를) 사용할 수 없습니다(관리자에게 문의하세요)."
@@ -435,6 +446,7 @@ _DA = {
     "by_phone": "Deltag via telefon",
     "phone_passcode": "Adgangskode til telefon",
     "video": "Deltag fra et videokonferencesystem",
+    "video_passcode": "Adgangskode til videosystemer",
     "footer": "Tilføjet af hybridcal. Rediger ikke dette afsnit.",
     "note.unavailable": (
         "{keyword} er ikke tilgængelig for denne kalender (kontakt din administrator)."
@@ -470,6 +482,7 @@ _SV = {
     "by_phone": "Anslut via telefon",
     "phone_passcode": "Lösenkod för telefon",
     "video": "Anslut från ett videokonferenssystem",
+    "video_passcode": "Lösenkod för videosystem",
     "footer": "Tillagt av hybridcal. Redigera inte det här avsnittet.",
     "note.unavailable": (
         "{keyword} är inte tillgängligt för den här kalendern (kontakta din administratör)."
@@ -507,6 +520,7 @@ _NB = {
     "by_phone": "Bli med via telefon",
     "phone_passcode": "Tilgangskode for telefon",
     "video": "Bli med fra et videokonferansesystem",
+    "video_passcode": "Tilgangskode for videosystemer",
     "footer": "Lagt til av hybridcal. Ikke rediger denne delen.",
     "note.unavailable": (
         "{keyword} er ikke tilgjengelig for denne kalenderen (kontakt administratoren din)."
@@ -549,6 +563,7 @@ _FI = {
     "by_phone": "Liity puhelimella",
     "phone_passcode": "Puhelimen pääsykoodi",
     "video": "Liity videoneuvottelujärjestelmästä",
+    "video_passcode": "Videojärjestelmän pääsykoodi",
     "footer": "Lisännyt hybridcal. Älä muokkaa tätä osiota.",
     "note.unavailable": (
         "{keyword} ei ole käytettävissä tässä kalenterissa (ota yhteyttä järjestelmänvalvojaan)."
@@ -588,6 +603,7 @@ _PL = {
     "by_phone": "Dołącz przez telefon",
     "phone_passcode": "Kod dostępu przez telefon",
     "video": "Dołącz z systemu wideokonferencyjnego",
+    "video_passcode": "Kod dostępu dla systemów wideo",
     "footer": "Dodane przez hybridcal. Nie edytuj tej sekcji.",
     "note.unavailable": (
         "{keyword} nie jest dostępne w tym kalendarzu (skontaktuj się z administratorem)."
@@ -629,6 +645,7 @@ _RU = {
     "by_phone": "Подключиться по телефону",
     "phone_passcode": "Код доступа для телефона",
     "video": "Подключиться из системы видеоконференцсвязи",
+    "video_passcode": "Код доступа для видеосистем",
     "footer": "Добавлено hybridcal. Не изменяйте этот раздел.",
     "note.unavailable": "{keyword} недоступно для этого календаря (обратитесь к администратору).",
     "note.retrying": "Конференцию {system} пока не удалось создать; мы попробуем ещё раз.",

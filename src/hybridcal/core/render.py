@@ -21,6 +21,8 @@ from hybridcal.core.html_text import html_to_text, looks_like_html
 from hybridcal.core.locales import LOCALES, SYSTEM_NAMES
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from hybridcal.core.model import JoinInfo
 
 START_MARK = "~~~ hybridcal:begin ~~~"
@@ -42,6 +44,8 @@ _OPENERS_AT_END = re.compile(rf"(?:<{_WRAPPERS}\b[^<>]*>)+$", re.IGNORECASE)
 _CLOSERS_AT_START = re.compile(rf"(?:</{_WRAPPERS}\s*>)+", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 DEFAULT_LOCALE = "en"
+# the JoinInfo.extra entry holding the number people type to join (Webex's meeting number)
+EXTRA_MEETING_NUMBER = "meeting_number"
 # calendars' language codes that name a table under another code (see match_locale)
 _LANGUAGE_ALIASES = {"no": "nb", "nn": "nb"}
 _TRADITIONAL_REGIONS = frozenset({"tw", "hk", "mo"})  # Chinese written in traditional script
@@ -102,6 +106,8 @@ def match_locale(tag: str | None) -> str | None:
 
 def render_join_block(info: JoinInfo, locale: str) -> RenderedBlock:
     words = LOCALES[choose_locale(locale, DEFAULT_LOCALE)]
+    if info.system == "webex":
+        return _render(_webex_lines(info, words))
     lines: list[_Line] = [
         words["join"].format(system=_system_name(info.system)),
         _Link(info.join_url),
@@ -125,6 +131,36 @@ def render_join_block(info: JoinInfo, locale: str) -> RenderedBlock:
         lines += ["", *(f"{label}: {value}" for label, value in info.extra)]
     lines += ["", words["footer"]]
     return _render(lines)
+
+
+def _webex_lines(info: JoinInfo, words: Mapping[str, str]) -> list[_Line]:
+    """Webex's block: the meeting number (not our API id), the password, call-in numbers with
+    the numeric password, and the SIP address with that same numeric password, which is what
+    a codec's keypad can type."""
+    extra = dict(info.extra)
+    number = extra.get(EXTRA_MEETING_NUMBER)
+    lines: list[_Line] = [words["join"].format(system=_system_name(info.system))]
+    lines.append(_Link(info.join_url))
+    if number:
+        lines.append(f"{words['meeting_id']}: {_format_webex_number(number)}")
+    if info.passcode:
+        lines.append(f"{words['passcode']}: {info.passcode}")
+    if info.phones:
+        lines += ["", words["by_phone"], *(_phone(p.number, p) for p in info.phones)]
+        if info.phone_passcode:
+            lines.append(f"{words['phone_passcode']}: {info.phone_passcode}")
+    if info.sip:
+        lines += ["", words["video"], info.sip]
+        if info.phone_passcode:
+            lines.append(f"{words['video_passcode']}: {info.phone_passcode}")
+    return [*lines, "", words["footer"]]
+
+
+def _format_webex_number(number: str) -> str:
+    """Webex prints its meeting numbers in groups of 4, 3 and the rest: 2551 234 5678."""
+    if not number.isdigit() or len(number) < 9:
+        return number
+    return f"{number[:4]} {number[4:7]} {number[7:]}"
 
 
 def render_note(message: NoteKind, locale: str, **params: str) -> RenderedBlock:

@@ -133,7 +133,7 @@ async def assemble(
     faults = FaultBook(store, now)
     await faults.load()
     connectors, meetings = await _outside(
-        stack, s, overrides=overrides, environ=environ, now=now, metrics=metrics
+        stack, s, overrides=overrides, environ=environ, now=now, metrics=metrics, vault=store
     )
     rows = RowBuilder()
     stack.push_async_callback(rows.close)
@@ -348,8 +348,10 @@ async def _outside(
     environ: Mapping[str, str],
     now: Callable[[], datetime],
     metrics: Metrics,
+    vault: Store,
 ) -> tuple[dict[Provider, CalendarConnector], dict[str, MeetingSystem]]:
-    """The calendar connectors and meeting systems, on one HTTP session."""
+    """The calendar connectors and meeting systems, on one HTTP session; systems that keep
+    their tokens (Webex's Service App) keep them in the store."""
     http = await stack.enter_async_context(aiohttp.ClientSession())
     connectors = build_connectors(
         s, http, overrides=overrides, environ=environ, now=now, on_call=metrics.provider_call
@@ -357,7 +359,13 @@ async def _outside(
     for connector in connectors.values():
         stack.push_async_callback(connector.close)
     meetings = build_meeting_systems(
-        s, http, overrides=overrides, environ=environ, now=now, on_call=metrics.provider_call
+        s,
+        http,
+        overrides=overrides,
+        environ=environ,
+        now=now,
+        on_call=metrics.provider_call,
+        vault=vault,
     )
     for system in meetings.values():
         stack.push_async_callback(system.close)

@@ -63,6 +63,17 @@ class SyncResult:
 
 
 @dataclass(frozen=True, slots=True)
+class AppToken:
+    """The stored credentials of one of the daemon's own apps (e.g. the Webex Service App).
+    ``version`` grows with every write: replicas replace a record only at the version they
+    read (compare-and-swap), so a rotated refresh token is never overwritten by a stale one."""
+
+    name: str
+    version: int
+    data: Mapping[str, str] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceView:
     """Everything the endpoint API needs to answer one poll, read in one store call."""
 
@@ -236,5 +247,21 @@ class Store(Protocol):
     # -- lifecycle ---------------------------------------------------------------------------
     async def integrity_errors(self) -> int:
         """How many rows failed authentication since start (also exported as a metric)."""
+
+    # -- credentials of the daemon's own apps ----------------------------------------------------
+
+    async def get_app_token(self, name: str) -> AppToken | None:
+        """None when absent, or when the record no longer decrypts (reported)."""
+
+    async def replace_app_token(
+        self, name: str, data: Mapping[str, str], expected_version: int
+    ) -> AppToken | None:
+        """Compare-and-swap: write only if the record is still at ``expected_version``; None
+        when another writer came first (or the record is gone)."""
+
+    async def put_app_token(self, name: str, data: Mapping[str, str]) -> AppToken:
+        """Write whatever is stored (an admin authorising the app again)."""
+
+    async def delete_app_token(self, name: str) -> None: ...
 
     async def close(self) -> None: ...

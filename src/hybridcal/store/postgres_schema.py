@@ -56,6 +56,7 @@ MIGRATIONS: tuple[str, ...] = (
     _postgres(schema.TABLES_V1),
     _postgres(schema.TABLES_V2),
     CLUSTER_V3,
+    _postgres(schema.TABLES_V3),  # app_tokens (SQLite's version 3)
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

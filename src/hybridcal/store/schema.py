@@ -24,6 +24,8 @@ What is stored in clear and what is encrypted (``BLOB`` columns, see ``sqlite_ta
 - presence: one encrypted record per calendar. cache_versions: plain counters.
 - faults: calendar, event id ('' for the calendar's sync), error type, times, attempts in clear;
   the message encrypted. quarantine: rows that failed authentication, kept as they were.
+- app_tokens: the app's name and the record's version in clear; its tokens (access and refresh
+  token, expiry times) encrypted as one record bound to name and version (``sqlite_tokens``).
 """
 
 from __future__ import annotations
@@ -156,7 +158,25 @@ def _faults_quarantine_device_seal_v2(db: Database) -> None:
             db.execute(statement)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_create_v1, _faults_quarantine_device_seal_v2)
+_V3 = """
+CREATE TABLE app_tokens (
+    name TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    data BLOB NOT NULL
+)
+"""
+
+
+def _app_tokens_v3(db: Database) -> None:
+    """Tokens of the daemon's own apps (the Webex Service App), refreshed and rotated here."""
+    db.execute(_V3)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _create_v1,
+    _faults_quarantine_device_seal_v2,
+    _app_tokens_v3,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -195,3 +215,4 @@ def migrate(db: Database, migrations: Sequence[Migration] = MIGRATIONS) -> int:
 # the few type names that differ; both stores keep the same tables, columns and clear values.
 TABLES_V1 = _V1
 TABLES_V2 = _V2
+TABLES_V3 = _V3

@@ -26,14 +26,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Generic, ParamSpec, Self, TypeVar, cast
 
-from hybridcal.store.base import CalendarOverview, DeviceView, StoreError
+from hybridcal.store.base import AppToken, CalendarOverview, DeviceView, StoreError
 from hybridcal.store.sqlite_cache import CacheTables
 from hybridcal.store.sqlite_faults import FaultTables
 from hybridcal.store.sqlite_overview import OverviewTables
 from hybridcal.store.sqlite_tables import DirectoryTables
+from hybridcal.store.sqlite_tokens import AppTokenTables
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Sequence
+    from collections.abc import Callable, Collection, Mapping, Sequence
     from pathlib import Path
     from types import TracebackType
 
@@ -60,7 +61,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class _Tables(DirectoryTables, CacheTables, FaultTables, OverviewTables):
+class _Tables(DirectoryTables, CacheTables, FaultTables, OverviewTables, AppTokenTables):
     """Every table of the store on one connection."""
 
 
@@ -318,3 +319,19 @@ class SQLiteStore:
 
     async def get_presence(self, calendar_key: str) -> Presence | None:
         return await self._run(self._tables.get_presence, calendar_key)
+
+    # -- credentials of the daemon's own apps ----------------------------------------------------
+
+    async def get_app_token(self, name: str) -> AppToken | None:
+        return await self._run(self._tables.get_app_token, name)
+
+    async def replace_app_token(
+        self, name: str, data: Mapping[str, str], expected_version: int
+    ) -> AppToken | None:
+        return await self._run(self._tables.replace_app_token, name, data, expected_version)
+
+    async def put_app_token(self, name: str, data: Mapping[str, str]) -> AppToken:
+        return await self._run(self._tables.put_app_token, name, data)
+
+    async def delete_app_token(self, name: str) -> None:
+        await self._run(self._tables.delete_app_token, name)

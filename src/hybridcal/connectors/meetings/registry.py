@@ -10,10 +10,11 @@ from datetime import datetime
 
 import aiohttp
 
-from hybridcal.config.secrets import Overrides, load_zoom_secret
+from hybridcal.config.secrets import Overrides, load_webex_secret, load_zoom_secret
 from hybridcal.config.settings import Settings
 from hybridcal.connectors.build import BuildContext, uncounted
 from hybridcal.connectors.meetings.base import MeetingSystem
+from hybridcal.connectors.meetings.webex_auth import TokenVault
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,8 @@ class MeetingEntry:
     build: Callable[[Settings, aiohttp.ClientSession, BuildContext], MeetingSystem]
     # the longest one call can take (all attempts): bounds a create another replica had in flight
     call_seconds: Callable[[Settings], float]
+    # keeps its tokens in the store (BuildContext.vault); left out where there is no store
+    needs_vault: bool = False
 
 
 def _zoom(settings: Settings, http: aiohttp.ClientSession, ctx: BuildContext) -> MeetingSystem:
@@ -63,12 +66,50 @@ def _zoom(settings: Settings, http: aiohttp.ClientSession, ctx: BuildContext) ->
     )
 
 
+def _webex(settings: Settings, http: aiohttp.ClientSession, ctx: BuildContext) -> MeetingSystem:
+    from hybridcal.connectors.meetings.webex import WebexMeetings, WebexOptions  # noqa: PLC0415
+    from hybridcal.connectors.meetings.webex_auth import WebexTokens  # noqa: PLC0415
+
+    w = settings.webex
+    assert w.client_id is not None  # settings validation requires it when enabled
+    assert ctx.vault is not None  # build_meeting_systems leaves webex out without a store
+    tokens = WebexTokens(
+        session=http,
+        vault=ctx.vault,
+        token_url=w.token_url,
+        client_id=w.client_id,
+        client_secret=ctx.overrides.webex_client_secret or load_webex_secret(settings, ctx.environ),
+        timeout=w.http_timeout_seconds,
+        proxy=w.proxy,
+        now=ctx.now,
+    )
+    return WebexMeetings(
+        tokens=tokens,
+        session=http,
+        api_root=w.api_root,
+        options=WebexOptions(site_url=w.site_url),
+        timeout=w.http_timeout_seconds,
+        max_retries=w.max_retries,
+        concurrency=w.request_concurrency,
+        proxy=w.proxy,
+        now=ctx.now,
+        on_call=ctx.counter("webex"),
+    )
+
+
 MEETING_SYSTEMS: dict[str, MeetingEntry] = {
     "zoom": MeetingEntry(
         enabled=lambda s: s.zoom.enabled,
         build=_zoom,
         # a create is sent once (only an explicit "slow down" is retried, after its wait)
         call_seconds=lambda s: s.zoom.http_timeout_seconds,
+    ),
+    "webex": MeetingEntry(
+        enabled=lambda s: s.webex.enabled,
+        build=_webex,
+        # a create is sent once, like Zoom's; a token refresh may come first
+        call_seconds=lambda s: 2 * s.webex.http_timeout_seconds,
+        needs_vault=True,
     ),
 }
 
@@ -81,13 +122,15 @@ def build_meeting_systems(
     environ: Mapping[str, str],
     now: Callable[[], datetime],
     on_call: Callable[[str, str], None] | None = None,
+    vault: TokenVault | None = None,
 ) -> dict[str, MeetingSystem]:
-    """The external meeting systems the settings enable (daemon, admin CLI, demo)."""
-    ctx = BuildContext(overrides, environ, now, on_call or uncounted)
+    """The external meeting systems the settings enable (daemon, admin CLI, demo). Systems
+    that keep their tokens in the store are built only when given it (``vault``)."""
+    ctx = BuildContext(overrides, environ, now, on_call or uncounted, vault)
     return {
         name: entry.build(settings, http, ctx)
         for name, entry in MEETING_SYSTEMS.items()
-        if entry.enabled(settings)
+        if entry.enabled(settings) and (vault is not None or not entry.needs_vault)
     }
 
 
