@@ -286,6 +286,26 @@ class StoreContract:
         assert await store.count_entries() == 1
         assert await store.list_entries(ROOM, *window(0, 24)) == [row]
 
+    async def test_entry_round_trip_with_endpoint_fields(self, store: Store) -> None:
+        """Attendee names, their count and the numeric passcode are sealed with the row."""
+        await store.add_calendar(calendar())
+        full = entry(
+            "evt-2",
+            2,
+            attendee_count=3,
+            attendee_names=("Carol Ünïcode", "dave@example.com", "Eve"),
+            numeric_passcode="903215",
+            links=(JoinLink("zoom", "https://example.zoom.us/j/84512345678", "84512345678"),),
+        )
+        unknown = entry("evt-3", 3)  # as a row sealed before these fields existed reads back
+        assert (unknown.attendee_count, unknown.attendee_names, unknown.numeric_passcode) == (
+            None,
+            (),
+            None,
+        )
+        await store.apply_sync(sync([full, unknown]))
+        assert await store.list_entries(ROOM, *window(0, 24)) == [full, unknown]
+
     async def test_apply_sync_inserts_and_lists_in_start_order(self, store: Store) -> None:
         await store.add_calendar(calendar())
         rows = [entry("c", 3), entry("a", 1), entry("b", 1, 2)]

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from tests.e2e.harness import (
     ALICE,
+    BOB,
     CAROL,
     ROOM,
     Harness,
@@ -128,3 +129,31 @@ async def test_cancellation_learned_from_a_full_listing_empties_the_room(h: Harn
     assert [r.status for r in room_lists[-2:]] == [410, 200]
     assert h.sim.list_events(ROOM) == []
     assert await h.meetings() == []
+
+
+async def test_zoom_meeting_lists_its_keypad_passcode_and_sip_dial(h: Harness) -> None:
+    """A room system can join the `@zoom` meeting without a browser: it dials the room
+    connector with the numeric passcode, and can type that passcode on its keypad."""
+    h.zoom.set_password_requirement(length=8, have_upper_and_lower_characters=True)
+    event_id = h.sim.person_insert(
+        ALICE,
+        {
+            "summary": "Codec check",
+            "location": "@zoom",
+            "attendees": [{"email": BOB}, {"email": ROOM}],
+            **when(tomorrow_at(11)),
+        },
+    )["id"]
+    await h.settle()
+
+    [zoom] = h.zoom_meetings()
+    numeric = zoom["h323_password"]
+    assert numeric.isdigit()
+    assert not zoom["password"].isdigit()  # what people type is not what a keypad can
+    [meeting] = [m for m in await h.meetings() if m["id"] == event_id]
+    assert meeting["join"]["provider"] == "zoom"
+    assert meeting["join"]["numeric_passcode"] == numeric
+    assert meeting["join"]["dial"] == f"{zoom['id']}.{numeric}@zoomcrc.com"
+    assert meeting["links"][0]["dial"] == meeting["join"]["dial"]
+    assert meeting["attendee_count"] == 2  # alice and bob; the room is no attendee
+    assert meeting["attendee_names"] is None  # names are off unless the admin allows them

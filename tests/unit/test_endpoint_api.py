@@ -467,7 +467,8 @@ async def test_join_carries_the_passcode_and_links_do_not(harness: Harness) -> N
     _, data, _ = await harness.get(token)
     assert data is not None
     (meeting,) = data["meetings"]
-    assert meeting["join"] == ZOOM.to_json()
+    # every field a client knew before is unchanged; representation 2 adds numeric_passcode
+    assert meeting["join"] == {**ZOOM.to_json(), "numeric_passcode": "424242"}
     assert [link["provider"] for link in meeting["links"]] == ["zoom", "teams"]
     assert all("passcode" not in link for link in meeting["links"])
     assert meeting["organizer"] == {"email": "alice@example.com", "name": "Alice"}

@@ -51,6 +51,9 @@ DEFAULT_KEYWORDS: Final = MappingProxyType({f"@{system}": system for system in M
 
 # systemd credential names end up as file names under $CREDENTIALS_DIRECTORY.
 _CREDENTIAL_NAME = re.compile(r"[A-Za-z0-9_.@-]+")
+_GATEWAY_PART = re.compile(r"[A-Za-z0-9._+-]*")  # what may stand around {code} in the user part
+_GATEWAY_DOMAIN = re.compile(r"(?:[A-Za-z0-9-]+\.)+[A-Za-z0-9-]+")
+ATTENDEE_NAME_MODES: Final = ("off", "rooms_listed", "all")
 _LOCALE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")
 _SITE = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}")
 
@@ -140,6 +143,25 @@ def _email(value: str) -> str:
     if not local or "." not in domain or any(c.isspace() for c in value):
         raise _fail("email", "must be an email address (got {got})", got=repr(value))
     return value.lower()
+
+
+def _meet_gateway(value: str) -> str:
+    """A Meet interop gateway as a dial-string template: a bare domain means
+    ``{code}@domain``; a template names the meeting code once as ``{code}`` before its ``@``."""
+    template = value if "@" in value else f"{{code}}@{value}"
+    user, _, domain = template.rpartition("@")
+    rest = user.replace("{code}", "", 1)
+    if (
+        user.count("{code}") != 1
+        or _GATEWAY_PART.fullmatch(rest) is None
+        or _GATEWAY_DOMAIN.fullmatch(domain) is None
+    ):
+        raise _fail(
+            "meet_sip_gateway",
+            "must be a gateway domain or a template like '{code}@meet.example.com' (got {got})",
+            got=repr(value),
+        )
+    return f"{user}@{domain.lower()}"
 
 
 def _locale(value: str) -> str:
@@ -343,6 +365,24 @@ class EndpointSettings(_Section):
     hide_tentative: bool = False
     max_window_days: Annotated[int, Field(ge=1)] = 31
     hide_private_titles: bool = True
+    # Attendee names in endpoint meeting lists (the count is always given): "off", "all"
+    # calendars, or only the calendars listed in attendee_name_rooms ("rooms_listed").
+    attendee_names: Annotated[
+        Literal["off", "rooms_listed", "all"], _choice(*ATTENDEE_NAME_MODES)
+    ] = "off"
+    attendee_name_rooms: tuple[Email, ...] = ()
+    # Meet through an interop gateway: "{code}@gateway.example.com" (or just the domain);
+    # unset: Meet meetings get no dial string of ours.
+    meet_sip_gateway: Annotated[str, AfterValidator(_meet_gateway)] | None = None
+
+    @model_validator(mode="after")
+    def _rooms_need_their_mode(self) -> EndpointSettings:
+        if self.attendee_name_rooms and self.attendee_names != "rooms_listed":
+            raise _fail(
+                "attendee_names",
+                'attendee_name_rooms is used only with attendee_names = "rooms_listed"',
+            )
+        return self
 
 
 class GoogleSettings(_Section):

@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from hybridcal.core.links import detect_links
+from hybridcal.core.locales import LOCALES
 from hybridcal.core.model import Event, EventStatus, JoinLink, MeetingEntry, Window
+from hybridcal.core.render import extract_block
 
 MAX_FIELD_CHARS = 1024  # title, organiser name and location as stored for meeting lists
 MAX_ATTENDEES = 500  # attendees kept per row (a list shows a count and a few names)
+MAX_NAME_CHARS = 256  # one attendee's name as a meeting list shows it
+MEET_CODE = "{code}"  # the placeholder of a Meet interop gateway's dial-string template
+
+# A passcode a keypad can type: ASCII digits, as long as providers make them (Zoom at most 10,
+# Webex's video-system password 8; a little room for others).
+_KEYPAD = re.compile(r"[0-9]{1,16}")
+# Zoom's room connector: <meeting id>.<numeric passcode>@zoomcrc.com (zoom.md)
+_ZOOM_CRC = re.compile(r"(?P<id>[0-9]{9,11})\.(?P<code>[0-9]{1,16})@zoomcrc\.com", re.IGNORECASE)
+_MEET_CODE = re.compile(r"[a-z]{3}-[a-z]{4}-[a-z]{3}")
+# the lines of our own join block that carry the numeric passcode (core/render.py)
+_OUR_NUMERIC_LABELS = ("video_passcode", "phone_passcode")
+# the video-system address our join block writes under its "video" heading
+_ADDRESS = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
 
 
 def entry_for(
@@ -29,6 +47,12 @@ def entry_for(
         return None
     if _declined_by_calendar(event):
         return None
+    links = _links(event, budget) if detect else ()
+    numeric = None
+    if links:
+        join, numeric = _join_details(event, links[0])
+        links = (join, *links[1:])
+    people = _people(event)
     return MeetingEntry(
         calendar_key=event.calendar_key,
         event_key=event.event_id,
@@ -43,8 +67,37 @@ def entry_for(
         location=_clip(event.location),
         private=event.private,
         tentative=event.status is EventStatus.TENTATIVE or _tentative_for_calendar(event),
-        links=_links(event, budget) if detect else (),
+        links=links,
+        attendee_count=len(people),
+        attendee_names=tuple(_clip(name, MAX_NAME_CHARS) for name in people[:MAX_ATTENDEES]),
+        numeric_passcode=numeric,
     )
+
+
+def numeric_passcode(link: JoinLink) -> str | None:
+    """The passcode of ``link`` as a keypad types it, when the invitation gives one: the
+    passcode itself when it is digits, else the numeric passcode in a Zoom room-connector dial
+    string (Zoom writes an alphanumeric passcode for people and a numeric one for phones and
+    room systems)."""
+    if link.passcode and _KEYPAD.fullmatch(link.passcode):
+        return link.passcode
+    if link.provider == "zoom" and link.dial:
+        found = _ZOOM_CRC.fullmatch(link.dial)
+        if found and link.meeting_id in (None, found.group("id")):
+            return found.group("code")
+    return None
+
+
+def meet_gateway_dial(link: JoinLink, template: str) -> str | None:
+    """The dial string of a Meet meeting through an interop gateway: ``template`` with the
+    meeting code (``aaa-bbbb-ccc``) in place of ``{code}``; None for other links and for Meet
+    links without a meeting code (nicknames)."""
+    if link.provider != "meet" or link.meeting_id is None:
+        return None
+    code = link.meeting_id.lower()
+    if _MEET_CODE.fullmatch(code) is None:
+        return None
+    return template.replace(MEET_CODE, code)
 
 
 def entries_in_window(
@@ -67,10 +120,70 @@ def entries_in_window(
     return rows
 
 
-def _clip(text: str) -> str:
+def _clip(text: str, limit: int = MAX_FIELD_CHARS) -> str:
     """A field as a meeting list shows it: a device has one line for it, and a megabyte of
     location text must not travel to every endpoint on every poll."""
-    return text if len(text) <= MAX_FIELD_CHARS else text[: MAX_FIELD_CHARS - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _people(event: Event) -> list[str]:
+    """The people invited, each by display name, else address: the organiser first, then the
+    attendees in invitation order; once each, without rooms and other resources and without
+    those who declined."""
+    seen: set[str] = set()
+    names: list[str] = []
+    resources = {a.email.lower() for a in event.attendees if a.resource}
+
+    def add(address: str, name: str | None) -> None:
+        folded = address.lower()
+        if folded in seen or folded in resources:
+            return
+        seen.add(folded)
+        names.append((name or "").strip() or address)
+
+    declined_organizer = any(
+        a.response == "declined"
+        for a in event.attendees
+        if event.organizer and a.email.lower() == event.organizer.lower()
+    )
+    if event.organizer and not declined_organizer:
+        add(event.organizer, event.organizer_name)
+    for attendee in event.attendees:
+        if not attendee.resource and attendee.response != "declined":
+            add(attendee.email, attendee.name)
+    return names
+
+
+def _join_details(event: Event, join: JoinLink) -> tuple[JoinLink, str | None]:
+    """The Join target with its dial string, and its numeric passcode: from the detected join
+    details, else, for a meeting we made, from our own join block — the video-system address
+    and the phone/video-system passcode the meeting system gave (Zoom's ``pstn_password``,
+    Webex's ``sipAddress`` and ``phoneAndVideoSystemPassword``), which detection misses where
+    it does not read the block's language (a meeting number written in French, Chinese...)."""
+    numeric = numeric_passcode(join)
+    ours = event.marker is not None and event.marker.system == join.provider
+    if not ours or (numeric is not None and join.dial is not None):
+        return join, numeric
+    block = extract_block(event.description)
+    if block is None:
+        return join, numeric
+    numeric_labels, video_headings = _our_labels()
+    lines = [line.strip() for line in block.split("\n")]
+    for at, line in enumerate(lines):
+        label, sep, value = line.rpartition(":")
+        if numeric is None and sep and label.strip() in numeric_labels:
+            numeric = value.strip() if _KEYPAD.fullmatch(value.strip()) else None
+        following = lines[at + 1] if at + 1 < len(lines) else ""
+        if join.dial is None and line in video_headings and _ADDRESS.fullmatch(following):
+            join = replace(join, dial=following)
+    return join, numeric
+
+
+@functools.cache
+def _our_labels() -> tuple[frozenset[str], frozenset[str]]:
+    """Our join block's numeric-passcode labels and video-system headings, in every language."""
+    numeric = {w[key] for w in LOCALES.values() for key in _OUR_NUMERIC_LABELS if key in w}
+    return frozenset(numeric), frozenset(w["video"] for w in LOCALES.values() if "video" in w)
 
 
 def _links(event: Event, budget: float | None) -> tuple[JoinLink, ...]:

@@ -214,6 +214,14 @@ class MeetingEntry:
     private: bool = False
     tentative: bool = False
     links: tuple[JoinLink, ...] = ()  # the first is the one to put behind the Join button
+    # The people invited (the organiser and every attendee who is not a room or other resource
+    # and did not decline, once each): how many, and each one's display name, else address.
+    # None: a row stored by a version that did not count them.
+    attendee_count: int | None = None
+    attendee_names: tuple[str, ...] = ()
+    # The Join target's passcode as a keypad types it (ASCII digits), when the invitation gives
+    # one: Zoom's numeric room/phone passcode, Webex's video-system password.
+    numeric_passcode: str | None = None
 
 
 class BindingState(StrEnum):

@@ -89,6 +89,9 @@ def build_app(p: AppParts) -> web.Application:
             max_window_days=s.endpoint.max_window_days,
             window_past_days=s.window.past_days,
             window_future_days=s.window.future_days,
+            attendee_names=s.endpoint.attendee_names,
+            attendee_name_rooms=s.endpoint.attendee_name_rooms,
+            meet_sip_gateway=s.endpoint.meet_sip_gateway,
         ),
     )
     return app

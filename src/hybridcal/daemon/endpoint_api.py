@@ -14,6 +14,12 @@ full answer is the rendered meetings with the button states filled in. A changed
 snapshot, means one ``list_entries`` call and a new snapshot. The rendered JSON keeps decrypted
 meeting details in memory while the list stays unchanged and polled; ``keep_rendered=False`` keeps
 only times (every full answer then reads and decrypts the rows; a 304 still does not).
+
+Attendee names are shown only where the admin allows them (``attendee_names``: "off", "all", or
+"rooms_listed" with ``attendee_name_rooms``), and never for a private meeting whose title is
+hidden; the count is always given. A Meet interop gateway (``meet_sip_gateway``, a template with
+``{code}``) gives Meet links a dial string. Both are fixed for the API's lifetime and part of the
+ETag, so that a restart with other settings changes every tag.
 """
 
 from __future__ import annotations
@@ -32,11 +38,19 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from aiohttp import hdrs, web
 
-from hybridcal.core.model import CalendarRecord, Device, MeetingEntry, Presence, Window
+from hybridcal.core.entries import MEET_CODE, meet_gateway_dial, numeric_passcode
+from hybridcal.core.model import (
+    CalendarRecord,
+    Device,
+    JoinLink,
+    MeetingEntry,
+    Presence,
+    Window,
+)
 from hybridcal.daemon.devices import hash_token, is_well_formed
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from multidict import MultiMapping
 
@@ -53,7 +67,7 @@ MAX_LEAD_MINUTES = 120
 DEFAULT_BEFORE = timedelta(hours=1)
 DEFAULT_LENGTH = timedelta(hours=26)
 # Bump when the JSON representation changes, so that old ETags stop matching.
-REPRESENTATION = "1"
+REPRESENTATION = "2"  # 2: attendee count and names, join.numeric_passcode, Meet gateway dial
 
 _JSON = "application/json; charset=utf-8"
 # Answers carry meeting passcodes: no cache (browser, proxy, device HTTP stack) may keep them.
@@ -72,6 +86,7 @@ _INSTANT = re.compile(r"[0-9][0-9:.,+\-TZtz ]{3,39}")
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 _PARAMETERS = ("from", "to", "lead")
+ATTENDEE_NAME_MODES = ("off", "rooms_listed", "all")
 
 
 class BadRequestError(Exception):
@@ -146,11 +161,18 @@ class EndpointApi:
         window_future_days: int = 31,
         keep_rendered: bool = True,
         snapshot_limit: int = 4096,
+        attendee_names: str = "off",
+        attendee_name_rooms: Iterable[str] = (),
+        meet_sip_gateway: str | None = None,
     ) -> None:
         if not 0 <= obtp_lead_minutes <= MAX_LEAD_MINUTES:
             raise ValueError(f"obtp_lead_minutes must be within 0..{MAX_LEAD_MINUTES}")
         if max_window_days < 1 or window_past_days < 0 or window_future_days < 1:
             raise ValueError("window sizes must be positive")
+        if attendee_names not in ATTENDEE_NAME_MODES:
+            raise ValueError(f"attendee_names must be one of {', '.join(ATTENDEE_NAME_MODES)}")
+        if meet_sip_gateway is not None and meet_sip_gateway.count(MEET_CODE) != 1:
+            raise ValueError(f"meet_sip_gateway must contain {MEET_CODE} once")
         self._store = store
         self._metrics = metrics
         self._now = now
@@ -163,6 +185,9 @@ class EndpointApi:
         self._keep_rendered = keep_rendered
         self._snapshots: OrderedDict[_SnapshotKey, _Snapshot] = OrderedDict()
         self._snapshot_limit = snapshot_limit
+        self._names_mode = attendee_names
+        self._name_rooms = frozenset(address.lower() for address in attendee_name_rooms)
+        self._meet_gateway = meet_sip_gateway
 
     async def meetings(self, request: web.Request) -> web.Response:
         started = time.perf_counter()
@@ -209,7 +234,9 @@ class EndpointApi:
         # The version was read first: rows written meanwhile only make this snapshot look older
         # than it is, and the next request refreshes it.
         entries = await self._store.list_entries(calendar.key, query.window.start, query.window.end)
-        snapshot = self._snapshot(state.version, entries, query.lead)
+        snapshot = self._snapshot(
+            state.version, entries, query.lead, names=self._names_allowed(calendar)
+        )
         self._remember(key, snapshot)
         buttons = snapshot.buttons(now)
         etag = _etag(basis, snapshot, buttons)
@@ -301,19 +328,31 @@ class EndpointApi:
             lead_s=int(query.lead.total_seconds()),
             flags=(self._hide_tentative, self._hide_private_titles),
             presence=state.presence,
+            options=(
+                f"names={int(self._names_allowed(state.calendar))}"
+                f"\x1fmeet={self._meet_gateway or ''}"
+            ),
         )
 
-    def _snapshot(self, version: int, entries: list[MeetingEntry], lead: timedelta) -> _Snapshot:
+    def _names_allowed(self, calendar: CalendarRecord) -> bool:
+        """Whether this calendar's devices see attendee names (the admin's choice)."""
+        if self._names_mode == "all":
+            return True
+        return self._names_mode == "rooms_listed" and calendar.address.lower() in self._name_rooms
+
+    def _snapshot(
+        self, version: int, entries: list[MeetingEntry], lead: timedelta, *, names: bool
+    ) -> _Snapshot:
         items = tuple(
-            self._item(entry, lead)
+            self._item(entry, lead, names=names)
             for entry in entries
             if not (entry.tentative and self._hide_tentative)
         )
         return _Snapshot(version, items, rendered=True)
 
-    def _item(self, entry: MeetingEntry, lead: timedelta) -> _Item:
+    def _item(self, entry: MeetingEntry, lead: timedelta, *, names: bool) -> _Item:
         show_from = entry.start - lead
-        meeting = _dumps(self._meeting_json(entry))
+        meeting = _dumps(self._meeting_json(entry, names=names))
         # Reopen the object to append "obtp", leaving the button state for answer time.
         head = meeting[:-1] + b',"obtp":{"show_from":"' + _iso(show_from).encode() + b'",'
         return _Item(
@@ -324,9 +363,13 @@ class EndpointApi:
             head=head + b'"show_button":',
         )
 
-    def _meeting_json(self, entry: MeetingEntry) -> dict[str, Any]:
+    def _meeting_json(self, entry: MeetingEntry, *, names: bool) -> dict[str, Any]:
         hidden = entry.private and self._hide_private_titles
-        join = entry.links[0] if entry.links else None
+        links = [self._link_json(link) for link in entry.links]
+        join = dict(links[0]) if links else None
+        if join is not None:
+            # rows stored before the field was added: what their join link itself tells
+            join["numeric_passcode"] = entry.numeric_passcode or numeric_passcode(entry.links[0])
         return {
             "id": entry.event_key,
             "title": PRIVATE_TITLE if hidden else entry.title,
@@ -343,12 +386,25 @@ class EndpointApi:
             "status": "tentative" if entry.tentative else "confirmed",
             # The Join target carries the passcode: a room system dialling Zoom, Webex or a SIP
             # bridge needs it. The list of every link does not repeat passcodes.
-            "join": join.to_json() if join is not None else None,
+            "join": join,
             "links": [
-                {name: value for name, value in link.to_json().items() if name != "passcode"}
-                for link in entry.links
+                {name: value for name, value in link.items() if name != "passcode"}
+                for link in links
             ],
+            # Added in representation 2. Names hide with the title of a private meeting.
+            "attendee_count": entry.attendee_count,
+            "attendee_names": (
+                list(entry.attendee_names)
+                if names and not hidden and entry.attendee_count is not None
+                else None
+            ),
         }
+
+    def _link_json(self, link: JoinLink) -> dict[str, Any]:
+        data: dict[str, Any] = dict(link.to_json())
+        if data["dial"] is None and self._meet_gateway is not None:
+            data["dial"] = meet_gateway_dial(link, self._meet_gateway)
+        return data
 
     def _remember(self, key: _SnapshotKey, snapshot: _Snapshot) -> None:
         if not self._keep_rendered:
@@ -448,6 +504,7 @@ def _basis_digest(  # keyword-only: the cache key must not depend on argument or
     lead_s: int,
     flags: tuple[bool, bool],
     presence: Presence | None,
+    options: str,
 ) -> str:
     parts = (
         REPRESENTATION,
@@ -463,6 +520,7 @@ def _basis_digest(  # keyword-only: the cache key must not depend on argument or
         "t" if flags[0] else "-",
         "p" if flags[1] else "-",
         json.dumps(_presence_json(presence), sort_keys=True),
+        options,
     )
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 

@@ -82,6 +82,13 @@ def _bool(data: dict[str, Any], name: str) -> bool:
     return value
 
 
+def _opt_count(data: dict[str, Any], name: str) -> int | None:
+    value = data.get(name)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise CodecError(f"field {name!r} must be a count or null")
+    return value
+
+
 def _list(data: dict[str, Any], name: str) -> list[Any]:
     value = data.get(name)
     if not isinstance(value, list):
@@ -126,6 +133,9 @@ def entry_to_json(entry: MeetingEntry) -> dict[str, Any]:
         "private": entry.private,
         "tentative": entry.tentative,
         "links": [link_to_json(link) for link in entry.links],
+        "attendee_count": entry.attendee_count,
+        "attendee_names": list(entry.attendee_names),
+        "numeric_passcode": entry.numeric_passcode,
     }
 
 
@@ -154,6 +164,10 @@ def entry_from_json(
         private=_bool(data, "private"),
         tentative=_bool(data, "tentative"),
         links=tuple(link_from_json(item) for item in _list(data, "links")),
+        # added later: a row sealed before has none of them (no count, no names, no passcode)
+        attendee_count=_opt_count(data, "attendee_count"),
+        attendee_names=_str_list(data, "attendee_names") if "attendee_names" in data else (),
+        numeric_passcode=_opt_str(data, "numeric_passcode"),
     )
 
 
