@@ -7,6 +7,10 @@ daemon receiving real push notifications from the simulator over loopback HTTP. 
 the simulator as a person would (``sim.person_*``) and read the outcome from the simulator's
 request log, its events, and the room's meeting list served by the endpoint API.
 
+With ``start_harness(..., webex=True)`` a Webex simulator joins (``Harness.webex``): the
+daemon's Service App is authorised (its refresh token in the store, as ``hybridcal webex
+authorize`` leaves it) and ``webex_users`` are licensed hosts (also the Microsoft 365 users).
+
 With ``start_harness(..., microsoft=True)`` the same daemon also serves a Microsoft 365 tenant
 (``TENANT``): MEGAN and ADELE are enabled users (both have Zoom users), M365_ROOM a room with a
 device (``Harness.m365_room_token``). People use Outlook through ``graph.person_*``; the outcome
@@ -48,6 +52,7 @@ from hybridcal.sandbox.faults import Faults
 from hybridcal.sandbox.google.app import GoogleSimulator
 from hybridcal.sandbox.google.http import RequestRecord
 from hybridcal.sandbox.microsoft import GraphApp, GraphRecord, GraphSimulator
+from hybridcal.sandbox.webex import WebexSimulator
 from hybridcal.sandbox.zoom import ZoomApp, ZoomSimulator
 
 DOMAIN = "example.com"
@@ -182,6 +187,7 @@ class Harness:
     graph: GraphSimulator | None = None
     graph_app: GraphApp | None = None
     m365_room_token: str = ""
+    webex: WebexSimulator | None = None
     _reader: GraphApp | None = field(default=None, repr=False)
     _closed: bool = field(default=False, repr=False)
 
@@ -207,6 +213,8 @@ class Harness:
         finally:
             if self.graph is not None:
                 await self.graph.close()
+            if self.webex is not None:
+                await self.webex.close()
             await self.zoom.close()
             await self.sim.close()
 
@@ -236,6 +244,7 @@ class Harness:
             self.sim.notifications_dropped,
             self.sim.conferences_created(),
             len(self.zoom.request_log),
+            len(self.webex.request_log) if self.webex is not None else 0,
             queue.completed,
             queue.failed,
         )
@@ -306,6 +315,22 @@ class Harness:
 
     def zoom_meetings(self) -> list[dict[str, Any]]:
         return self.zoom.meetings()
+
+    def webex_meetings(self, include_deleted: bool = False) -> list[dict[str, Any]]:
+        assert self.webex is not None, "start the harness with webex=True"
+        return self.webex.meetings(include_deleted=include_deleted)
+
+    def webex_calls(self, method: str | None = None, operation: str | None = None) -> int:
+        """Webex API requests so far (token refreshes are not API calls)."""
+        assert self.webex is not None, "start the harness with webex=True"
+        return len(
+            [
+                r
+                for r in self.webex.calls(method, "/v1/")
+                if r.operation != "token.refresh"
+                and (operation is None or r.operation == operation)
+            ]
+        )
 
     def requests(
         self, method_id: str | None = None, *, method: str | None = None
@@ -533,6 +558,7 @@ def harness_settings(
     port: int,
     extra: Mapping[str, Any] | None = None,
     microsoft: tuple[GraphSimulator, GraphApp] | None = None,
+    webex: Mapping[str, Any] | None = None,
 ) -> Settings:
     sim, zoom, app = sims
     tuned: dict[str, Any] = {
@@ -546,6 +572,8 @@ def harness_settings(
     tuned["zoom"] = {"max_retries": 2}
     if microsoft is not None:
         tuned["microsoft"] = {"max_retries": 3}
+    if webex is not None:
+        tuned["webex"] = dict(webex)
     data = _merge(sandbox_config(sim, workdir, port, (zoom, app), microsoft), tuned)
     return settings_from_mapping(_merge(data, extra or {}))
 
@@ -563,6 +591,9 @@ async def start_harness(
     microsoft: bool = False,
     graph_faults: Faults | None = None,
     m365_users: tuple[str, ...] = (MEGAN, ADELE),
+    webex: bool = False,
+    webex_users: tuple[str, ...] = (ALICE, BOB),
+    webex_faults: Faults | None = None,
 ) -> Harness:
     """Simulators up, key and keyring on disk, users and the room enabled, a device for the room,
     and a started daemon; the first syncs have settled when this returns. ``zoom_users`` have a
@@ -573,8 +604,11 @@ async def start_harness(
     clock = Clock()  # the daemon's and Zoom's clock (Zoom's daily limit resets by it)
     zoom = ZoomSimulator(faults=zoom_faults, account_id="e2eaccount", now=clock)
     graph = GraphSimulator(domain=TENANT, faults=graph_faults, now=clock) if microsoft else None
+    webex_sim = WebexSimulator(faults=webex_faults, now=clock) if webex else None
     await sim.start()
     await zoom.start()
+    if webex_sim is not None:
+        await webex_sim.start()
     if graph is not None:
         await start_graph(graph, workdir / "graph-tls")  # https, for azure-identity
     graph_app: GraphApp | None = None
@@ -594,6 +628,11 @@ async def start_harness(
                 graph.add_user(address, timezone=M365_ZONE)
                 zoom.add_user(address, timezone=ZONE)
             graph.add_room(M365_ROOM, name="Contoso Board Room", timezone=M365_ZONE)
+        webex_refresh, webex_section = "", None
+        if webex_sim is not None:
+            webex_refresh, webex_section = _install_webex_app(
+                webex_sim, workdir, (*webex_users, *(m365_users if graph is not None else ()))
+            )
         init_keyring(workdir / "keyring.json")
         configured = harness_settings(
             (sim, zoom, app),
@@ -601,8 +640,14 @@ async def start_harness(
             free_port(),
             settings,
             None if graph is None or graph_app is None else (graph, graph_app),
+            webex_section,
         )
         async with admin_session(configured, {}) as admin:
+            if webex_sim is not None:  # what `hybridcal webex authorize` leaves behind
+                client = webex_sim.client_id
+                await admin.store.put_app_token(
+                    "webex", {"client_id": client, "refresh_token": webex_refresh}
+                )
             for address in users:
                 await admin.enable(Provider.GOOGLE, address, CalendarKind.USER)
             await admin.enable(Provider.GOOGLE, ROOM, CalendarKind.ROOM, name="E2E Room")
@@ -622,6 +667,8 @@ async def start_harness(
     except BaseException:
         if graph is not None:
             await graph.close()
+        if webex_sim is not None:
+            await webex_sim.close()
         await zoom.close()
         await sim.close()
         raise
@@ -637,6 +684,7 @@ async def start_harness(
         graph=graph,
         graph_app=graph_app,
         m365_room_token=m365_token,
+        webex=webex_sim,
     )
     try:
         await harness.settle()
@@ -644,3 +692,25 @@ async def start_harness(
         await harness.close()
         raise
     return harness
+
+
+def _install_webex_app(
+    webex: WebexSimulator, workdir: Path, hosts: tuple[str, ...]
+) -> tuple[str, dict[str, Any]]:
+    """A full admin authorises the Service App; its secret goes to a private file. Returns the
+    refresh token the admin hands over and the ``[webex]`` section."""
+    client_id, secret, _access, refresh = webex.issue_service_app_tokens()
+    path = workdir / "webex-client-secret"
+    path.write_text(secret + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    for address in dict.fromkeys(hosts):
+        webex.add_user(address, timezone=ZONE)
+    section = {
+        "enabled": True,
+        "client_id": client_id,
+        "client_secret_file": str(path),
+        "api_root": webex.api_root + "/",
+        "token_url": webex.token_url,
+        "max_retries": 2,
+    }
+    return refresh, section

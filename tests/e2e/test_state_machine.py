@@ -9,7 +9,9 @@ Invariants after every step (the daemon and the simulator settled first):
 - one Zoom meeting per ``@zoom`` activation: every live ``@zoom`` event carries exactly one
   join block of a live Zoom meeting named by its marker, the Zoom account holds exactly one
   live meeting per such event, and Zoom made exactly as many as the model expects;
-- an unavailable keyword (``@webex``) carries our note and nothing else does;
+- the same for ``@webex`` and the Webex site (the Service App's meetings, hosted by ALICE);
+- an unavailable keyword (``@teams`` on a Google calendar) carries our note and nothing else
+  does;
 - the room's meeting list equals the simulator's truth: ids, titles, join link presence;
 - every description text a person wrote (and did not delete) is still in the description.
 """
@@ -42,12 +44,14 @@ from tests.e2e.harness import (
     when,
 )
 
+from hybridcal.connectors.meetings.webex_wire import split_ref
 from hybridcal.core.render import END_MARK, START_MARK
 from hybridcal.sandbox.keys import generate_service_account
 
 T = TypeVar("T")
 
-KEYWORDS = st.sampled_from(["@meet", "@zoom", "@webex", None])
+KEYWORDS = st.sampled_from(["@meet", "@zoom", "@webex", "@teams", None])
+EXTERNAL = {"@zoom": "zoom", "@webex": "webex"}  # keywords that make a meeting of their own
 WORDS = (
     st.text(
         alphabet=st.characters(categories=["L", "N"], include_characters=" .,!?'-"),
@@ -87,7 +91,13 @@ class DaemonMachine(RuleBasedStateMachine):
         self.tmp = tempfile.TemporaryDirectory(prefix="hybridcal-e2e-sm-")
         try:
             self.h: Harness = self.run(
-                start_harness(Path(self.tmp.name), service_account(), users=(ALICE,))
+                start_harness(
+                    Path(self.tmp.name),
+                    service_account(),
+                    users=(ALICE,),
+                    webex=True,
+                    webex_users=(ALICE,),
+                )
             )
         except BaseException:
             self.loop.close()
@@ -97,6 +107,7 @@ class DaemonMachine(RuleBasedStateMachine):
         self.order: list[str] = []  # live event ids in creation order, for index-based choice
         self.conferences = 0  # @meet activations the daemon has seen
         self.zoom_meetings = 0  # @zoom activations
+        self.webex_meetings = 0  # @webex activations
         self.serial = itertools.count(1)
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -145,6 +156,7 @@ class DaemonMachine(RuleBasedStateMachine):
         self.order.append(event_id)
         self.conferences += keyword == "@meet"
         self.zoom_meetings += keyword == "@zoom"
+        self.webex_meetings += keyword == "@webex"
         self.run(self.h.settle())
 
     @precondition(lambda self: self.order)
@@ -178,6 +190,8 @@ class DaemonMachine(RuleBasedStateMachine):
             self.conferences += 1
         if keyword == "@zoom" and event.keyword != "@zoom":
             self.zoom_meetings += 1
+        if keyword == "@webex" and event.keyword != "@webex":
+            self.webex_meetings += 1
         event.keyword = keyword
 
     @precondition(lambda self: self.order)
@@ -276,11 +290,11 @@ class DaemonMachine(RuleBasedStateMachine):
             seen = self.h.event(ALICE, event.event_id)
             description = seen.get("description", "")
             has_block = START_MARK in description or END_MARK in description
-            if event.keyword == "@webex":
+            if event.keyword == "@teams":
                 assert marker_of(seen).get("hybridcal.system") == "note"
                 assert description.count(START_MARK) == 1, description
                 assert description.count(END_MARK) == 1, description
-            elif event.keyword != "@zoom":
+            elif event.keyword not in EXTERNAL:
                 assert not has_block, description
                 assert marker_of(seen).get("hybridcal.system") in {None, "meet"}
 
@@ -301,6 +315,26 @@ class DaemonMachine(RuleBasedStateMachine):
         assert len(made) == self.zoom_meetings
 
     @invariant()
+    def one_webex_meeting_per_keyword_activation(self) -> None:
+        webex = self.h.webex
+        assert webex is not None
+        live = {str(m["id"]): m for m in webex.meetings()}
+        webex_events = [e for e in self.events.values() if e.keyword == "@webex"]
+        assert len(live) == len(webex_events), (live, webex_events)
+        for event in webex_events:
+            seen = self.h.event(ALICE, event.event_id)
+            ours = marker_of(seen)
+            assert ours.get("hybridcal.system") == "webex", ours
+            series_id, host = split_ref(ours["hybridcal.meeting"])
+            assert host == ALICE
+            meeting = live[series_id]
+            description = seen.get("description", "")
+            assert description.count(START_MARK) == 1, description
+            assert meeting["webLink"] in description
+        made = webex.meetings(include_deleted=True)
+        assert len(made) == self.webex_meetings
+
+    @invariant()
     def person_text_kept(self) -> None:
         for event in self.events.values():
             description = self.h.event(ALICE, event.event_id).get("description", "")
@@ -309,7 +343,7 @@ class DaemonMachine(RuleBasedStateMachine):
 
     @invariant()
     def room_list_matches_the_provider(self) -> None:
-        zoom = {e.event_id for e in self.events.values() if e.keyword == "@zoom"}
+        zoom = {e.event_id for e in self.events.values() if e.keyword in EXTERNAL}
         truth = {
             e["id"]: (e.get("summary", ""), video_link(e) is not None or e["id"] in zoom)
             for e in self.h.sim.list_events(ROOM)
