@@ -181,6 +181,46 @@ def config_check(obj: Context) -> None:
     click.echo(f"{obj.config}: OK", err=True)
 
 
+# -- doctor ------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--google-user", help="Test Google with this user (default: room_access_user).")
+@click.option("--microsoft-user", help="Test this mailbox's access (default: an enabled one).")
+@click.option("--zoom-user", "zoom_users", multiple=True, help="Also check this Zoom host.")
+@click.option("--reach", is_flag=True, help="Also call <public_url>/healthz from this host.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.pass_context
+def doctor(
+    ctx: click.Context,
+    *,
+    google_user: str | None,
+    microsoft_user: str | None,
+    zoom_users: tuple[str, ...],
+    reach: bool,
+    as_json: bool,
+) -> None:
+    """Check everything hybridcal depends on and say what to fix: config, files, keyring,
+    store, Google, Microsoft 365, Zoom, Webex, the public URL, the clock and proxies.
+    Exit status 0 when nothing failed (warnings and skipped checks included)."""
+    from hybridcal.doctor import run as report  # noqa: PLC0415
+    from hybridcal.doctor.checks import Options, exit_code  # noqa: PLC0415
+
+    options = Options(
+        google_user=google_user,
+        microsoft_user=microsoft_user,
+        zoom_users=zoom_users,
+        reach=reach,
+        debug=bool(ctx.find_root().params.get("debug")),
+    )
+    results = _run(report.run_doctor(ctx.obj.config, os.environ, options))
+    if as_json:
+        click.echo(json.dumps(report.as_json(results), indent=2))
+    else:
+        report.print_human(results, sys.stdout)
+    sys.exit(exit_code(results))
+
+
 # -- users and rooms -------------------------------------------------------------------------
 
 

@@ -1,0 +1,1 @@
+"""``hybridcal doctor``: checks everything before and after roll-out and says what to fix."""
