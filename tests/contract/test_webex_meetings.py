@@ -303,3 +303,15 @@ async def test_excluded_occurrences_are_deleted_after_the_create(
     assert await inspect.occurrence_starts(join.meeting_id) == [
         start + timedelta(days=d) for d in (0, 1, 3, 4)
     ]
+
+
+async def test_an_edit_of_an_event_that_is_over_changes_nothing(
+    make: Callable[..., WebexMeetings], sim: WebexSimulator, clock: Clock
+) -> None:
+    system = make()
+    inspect = WebexInspector(sim, clock)
+    request = meeting_request(inspect, ALICE)
+    join = await system.create(request)
+    clock.offset = timedelta(days=5)  # the meeting is over
+    assert await system.update(join, replace(request, topic="Renamed later")) == join
+    assert not [r for r in sim.request_log if r.method == "PATCH"]

@@ -263,3 +263,17 @@ def test_authorize_refuses_a_bad_token(background: SimulatorThread, tmp_path: Pa
     )
     assert result.exit_code == 1
     assert "refresh token" in result.output
+
+
+def test_config_check_wants_the_webex_secret_file_private(tmp_path: Path) -> None:
+    from hybridcal.config.preflight import preflight  # noqa: PLC0415
+
+    secret = tmp_path / "webex-secret"
+    secret.write_text("s3cret\n", encoding="utf-8")
+    secret.chmod(0o644)
+    webex = {"enabled": True, "client_id": "C1", "client_secret_file": str(secret)}
+    problems = dict(preflight(settings_from_mapping({**BASE, "webex": webex}), {}))
+    assert "webex.client_secret_file" in problems
+    secret.chmod(0o600)
+    problems = dict(preflight(settings_from_mapping({**BASE, "webex": webex}), {}))
+    assert "webex.client_secret_file" not in problems

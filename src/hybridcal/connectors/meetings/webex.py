@@ -41,6 +41,7 @@ from hybridcal.connectors.meetings.webex_auth import WebexToken, WebexTokens
 from hybridcal.connectors.meetings.webex_schedule import (
     MAX_LENGTH,
     MIN_LENGTH,
+    EventOverError,
     NoWebexFormError,
     WebexSchedule,
     webex_schedule,
@@ -163,7 +164,13 @@ class WebexMeetings:
     async def update(self, join: JoinInfo, request: MeetingRequest) -> JoinInfo:
         series_id, host = wire.split_ref(join.meeting_id)
         host = host or _host(request)
-        schedule = self._schedule(request)
+        try:
+            schedule = self._schedule(request, updating=True)
+        except EventOverError:
+            # an edit of an event that is over: Webex changes nothing in the past, and the
+            # meeting as it was is what happened
+            log.info("webex.update_of_a_past_event", meeting=series_id)
+            return join
         body: dict[str, Any] = {
             "title": wire.title(request),
             **schedule.body(for_update=True),
@@ -293,7 +300,9 @@ class WebexMeetings:
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _schedule(self, request: MeetingRequest) -> WebexSchedule:
+    def _schedule(self, request: MeetingRequest, *, updating: bool = False) -> WebexSchedule:
+        """The request's schedule as Webex takes it. What Webex cannot schedule is a refusal
+        (an update of an event that is over raises EventOverError: nothing to change)."""
         if request.start is None or request.end is None:
             raise ConnectorError("webex: the event has no start or end")
         try:
@@ -305,6 +314,12 @@ class WebexMeetings:
                 all_day=request.all_day,
                 recurrence=request.recurrence,
             )
+        except EventOverError:
+            if updating:
+                raise
+            detail = "Webex cannot schedule this event: it is over"
+            problem = MeetingProblem(ProblemKind.REFUSED, detail)
+            raise MeetingRefusedError(problem, self._now() + wire.RETRY_REFUSED) from None
         except NoWebexFormError as exc:
             detail = f"Webex cannot schedule this event: {exc}"
             problem = MeetingProblem(ProblemKind.REFUSED, detail)

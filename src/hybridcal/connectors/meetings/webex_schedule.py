@@ -43,6 +43,10 @@ class NoWebexFormError(ValueError):
     """The event's schedule has no Webex equivalent; the message says why, for the admin."""
 
 
+class EventOverError(NoWebexFormError):
+    """Nothing of the event lies ahead: Webex schedules nothing in the past."""
+
+
 @dataclass(frozen=True, slots=True)
 class WebexSchedule:
     start: str  # local wall-clock time in ``timezone``, whole minutes
@@ -85,7 +89,7 @@ def webex_schedule(
     occurrences = _expand(parts, local_start)
     future = [o for o in occurrences if o.astimezone(UTC) > now]
     if not future:
-        raise NoWebexFormError("the series has no occurrence left in the future")
+        raise EventOverError("the series has no occurrence left in the future")
     first = future[0]
     limit = MAX_OCCURRENCES[freq]
     reachable = [o for o in future if o - first < MAX_SPAN][:limit]
@@ -136,7 +140,7 @@ def _single(start: datetime, length: timedelta, zone: ZoneInfo, now: datetime) -
     end = start + length
     if start.astimezone(UTC) <= now:
         if end.astimezone(UTC) <= now:
-            raise NoWebexFormError("the event is over (Webex schedules no meeting in the past)")
+            raise EventOverError("the event is over (Webex schedules no meeting in the past)")
         # under way: Webex refuses a start in the past, so the meeting starts at the next minute
         start = (now + timedelta(minutes=1)).astimezone(zone).replace(second=0, microsecond=0)
         end = max(end, start + MIN_LENGTH)
