@@ -29,7 +29,7 @@ from hybridcal.core.model import (
 )
 from hybridcal.core.render import EXTRA_MEETING_NUMBER, render_join_block, replace_block
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "invitations"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "endpoint"  # written for these tests
 WEBEX_MADE = JoinInfo(
     system="webex",
     meeting_id="5c1e9a0d7b3f4e2a8d6c0b1a2f3e4d5c:alice@example.com",
@@ -107,7 +107,7 @@ def test_names_are_bounded_and_the_count_is_not() -> None:
 # -- numeric passcodes and dial strings, per provider ----------------------------------------------
 def test_zoom_invitation_gives_the_numeric_passcode_and_room_connector_dial() -> None:
     """Zoom writes an alphanumeric passcode for people and a numeric one for phones."""
-    row = row_of(invitation("endpoint_zoom_numeric.txt"))
+    row = row_of(invitation("zoom_numeric.txt"))
     (join,) = row.links
     assert (join.provider, join.meeting_id, join.passcode) == ("zoom", "84512345678", "Tide7k")
     assert join.dial == "84512345678.903215@zoomcrc.com"
@@ -130,7 +130,7 @@ def test_zoom_meeting_we_made_carries_the_room_passcode() -> None:
 
 
 def test_webex_invitation_with_a_numeric_password() -> None:
-    row = row_of(invitation("endpoint_webex_numeric.txt"))
+    row = row_of(invitation("webex_numeric.txt"))
     (join,) = row.links
     assert join.dial == "26345678901@acme-corp.webex.com"
     assert row.numeric_passcode == "48213579"
@@ -154,7 +154,7 @@ def test_our_block_is_read_only_for_a_meeting_we_made() -> None:
 
 
 def test_webex_alphanumeric_password_alone_gives_no_numeric_passcode() -> None:
-    text = (FIXTURES / "endpoint_webex_numeric.txt").read_text(encoding="utf-8")
+    text = (FIXTURES / "webex_numeric.txt").read_text(encoding="utf-8")
     row = row_of(make_event(description=text.replace("48213579", "Sun7Rise")))
     assert row.links[0].dial == "26345678901@acme-corp.webex.com"
     assert row.numeric_passcode is None
@@ -164,9 +164,9 @@ def test_webex_alphanumeric_password_alone_gives_no_numeric_passcode() -> None:
     ("fixture", "dial"),
     [
         # a named gateway address: the gateway dials the VTC conference ID itself
-        ("endpoint_teams_cvi_pexip.txt", "1182047733@acme-corp.onpexip.com"),
+        ("teams_cvi_pexip.txt", "1182047733@acme-corp.onpexip.com"),
         # a numeric tenant key: conference ID first, then the key
-        ("endpoint_teams_cvi_cisco.txt", "0265118734.204511937@m.webex.com"),
+        ("teams_cvi_cisco.txt", "0265118734.204511937@m.webex.com"),
     ],
 )
 def test_teams_video_conference_id_becomes_the_cvi_dial_string(fixture: str, dial: str) -> None:
