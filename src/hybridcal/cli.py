@@ -188,6 +188,12 @@ def config_check(obj: Context) -> None:
 @click.option("--google-user", help="Test Google with this user (default: room_access_user).")
 @click.option("--microsoft-user", help="Test this mailbox's access (default: an enabled one).")
 @click.option("--zoom-user", "zoom_users", multiple=True, help="Also check this Zoom host.")
+@click.option(
+    "--webex-user",
+    "webex_users",
+    multiple=True,
+    help="Also check this Webex host: a meeting is scheduled for them and deleted at once.",
+)
 @click.option("--reach", is_flag=True, help="Also call <public_url>/healthz from this host.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.pass_context
@@ -197,6 +203,7 @@ def doctor(
     google_user: str | None,
     microsoft_user: str | None,
     zoom_users: tuple[str, ...],
+    webex_users: tuple[str, ...],
     reach: bool,
     as_json: bool,
 ) -> None:
@@ -210,6 +217,7 @@ def doctor(
         google_user=google_user,
         microsoft_user=microsoft_user,
         zoom_users=zoom_users,
+        webex_users=webex_users,
         reach=reach,
         debug=bool(ctx.find_root().params.get("debug")),
     )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+import tomllib
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import psycopg
 import pytest
 from aiohttp import web
 from click.testing import CliRunner
@@ -18,7 +20,7 @@ from hybridcal.cli import main
 from hybridcal.config.loader import settings_from_mapping
 from hybridcal.config.settings import GOOGLE_SCOPES
 from hybridcal.core.model import CalendarKind, CalendarRecord, Provider, calendar_key
-from hybridcal.crypto import init_keyring
+from hybridcal.crypto import RecordCipher, init_keyring
 from hybridcal.crypto.secret_files import write_private
 from hybridcal.daemon.admin import admin_session
 from hybridcal.demo import (
@@ -30,6 +32,7 @@ from hybridcal.demo import (
     start_graph,
     zoom_config,
 )
+from hybridcal.doctor import local, meetings
 from hybridcal.doctor.checks import Options, Result, Status, exit_code
 from hybridcal.doctor.microsoft import token_roles
 from hybridcal.doctor.network import certificate_result, public_url_result, skew_result
@@ -39,7 +42,11 @@ from hybridcal.sandbox.keys import generate_service_account
 from hybridcal.sandbox.microsoft import GraphSimulator
 from hybridcal.sandbox.microsoft.tls import make_loopback_ca
 from hybridcal.sandbox.zoom import ZoomSimulator
+from hybridcal.store.postgres import PostgreSQLStore
 from hybridcal.store.schema import SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from tests.postgres import PostgresServer
 
 DOMAIN = "example.com"
 ALICE = f"alice@{DOMAIN}"
@@ -510,3 +517,110 @@ def test_as_json_is_not_ok_with_a_failure() -> None:
     results = [Result("a.b", Status.OK, "fine"), Result("c.d", Status.FAIL, "bad", "fix it")]
     assert as_json(results)["ok"] is False
     assert exit_code(results) == 1
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pg_dsn(postgres_server: PostgresServer) -> Iterator[str]:
+    dsn = postgres_server.create_database()
+    yield dsn
+    postgres_server.drop_database(dsn)
+
+
+def _postgres_config(tmp_path: Path, dsn: str) -> Path:
+    config = tmp_path / "hybridcal.toml"
+    config.write_text(
+        config_toml(
+            {
+                "daemon": {"public_url": "https://hybridcal.example.com"},
+                "store": {"backend": "postgresql", "dsn": dsn},
+                "crypto": {"keyring": str(tmp_path / "keyring.json")},
+            }
+        ),
+        encoding="utf-8",
+    )
+    return config
+
+
+async def test_postgresql_schema_keyring_and_live_replicas(pg_dsn: str, tmp_path: Path) -> None:
+    keyring = init_keyring(tmp_path / "keyring.json")
+    store = await PostgreSQLStore.connect(pg_dsn, RecordCipher(keyring))
+    await store.close()
+    with psycopg.connect(pg_dsn) as conn:
+        conn.execute(
+            "INSERT INTO replicas (id, lease_until) VALUES"
+            " ('replica-a', now() + interval '1 minute'),"
+            " ('replica-b', now() - interval '1 minute')"
+        )
+    config = _postgres_config(tmp_path, pg_dsn)
+    results = {r.id: r for r in await run_doctor(config, {}, Options(), checks=local.CHECKS)}
+    assert results["store.open"].status is Status.OK
+    assert results["store.open"].finding.startswith("postgresql store at ")
+    assert results["store.schema"].status is Status.OK
+    assert results["store.keyring"].status is Status.OK
+    assert results["store.replicas"].finding == "1 live replica(s): replica-a"
+
+    with psycopg.connect(pg_dsn) as conn:
+        conn.execute("DELETE FROM replicas")
+    results = {r.id: r for r in await run_doctor(config, {}, Options(), checks=local.CHECKS)}
+    assert results["store.replicas"].status is Status.WARNING
+
+
+async def test_an_unreachable_postgresql_fails_with_what_to_check(tmp_path: Path) -> None:
+    init_keyring(tmp_path / "keyring.json")
+    config = _postgres_config(tmp_path, f"host={tmp_path} port=1 dbname=hybridcal user=nobody")
+    results = {r.id: r for r in await run_doctor(config, {}, Options(), checks=local.CHECKS)}
+    store = results["store.open"]
+    assert store.status is Status.FAIL
+    assert "cannot connect to PostgreSQL" in store.finding
+    assert "store.dsn" in store.fix
+
+
+# -- Webex -----------------------------------------------------------------------------------------
+
+
+async def test_webex_is_checked_through_its_own_check(tmp_path: Path) -> None:
+    from tests.webex_support import started  # noqa: PLC0415
+
+    from hybridcal.daemon.webex_check import authorize_webex  # noqa: PLC0415
+
+    async with started() as sim:
+        _client, secret, _access, refresh = sim.issue_service_app_tokens()
+        write_private(tmp_path / "webex-secret", secret.encode())
+        config = _local_config(tmp_path, "https://hybridcal.example.com")
+        config.write_text(
+            config.read_text(encoding="utf-8")
+            + config_toml(
+                {
+                    "webex": {
+                        "enabled": True,
+                        "client_id": sim.client_id,
+                        "client_secret_file": str(tmp_path / "webex-secret"),
+                        "api_root": sim.api_root,
+                        "token_url": sim.token_url,
+                    }
+                }
+            ),
+            encoding="utf-8",
+        )
+        init_keyring(tmp_path / "keyring.json")
+        checks = (*local.CHECKS, *meetings.CHECKS)
+        # no store yet: the Webex check would create it, so it waits
+        [waiting] = [
+            r for r in await run_doctor(config, {}, Options(), checks=checks) if r.group == "webex"
+        ]
+        assert waiting.status is Status.SKIPPED
+        assert "store" in waiting.finding
+        write_private(tmp_path / "refresh-token", refresh.encode())
+        settings = settings_from_mapping(tomllib.loads(config.read_text(encoding="utf-8")))
+        await authorize_webex(settings, {}, tmp_path / "refresh-token")
+        unnamed = {r.id: r for r in await run_doctor(config, {}, Options(), checks=checks)}
+        named = await run_doctor(config, {}, Options(webex_users=(ALICE,)), checks=checks)
+    assert unnamed["webex.access_token"].status is Status.OK
+    assert unnamed["webex.scopes"].status is Status.WARNING
+    assert "with --webex-user" in unnamed["webex.scopes"].fix
+    webex = [r for r in named if r.group == "webex"]
+    assert len(webex) > 2
+    assert all(r.status is Status.OK for r in webex), webex

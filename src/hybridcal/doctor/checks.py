@@ -82,6 +82,7 @@ class Options:
     google_user: str | None = None
     microsoft_user: str | None = None
     zoom_users: tuple[str, ...] = ()
+    webex_users: tuple[str, ...] = ()  # a meeting is scheduled for each and deleted at once
     reach: bool = False
     debug: bool = False  # let an unexpected error in a check end the run with its traceback
 
@@ -93,11 +94,16 @@ class StoreFacts:
     backend: str
     where: str
     exists: bool
+    current: int  # the schema version this hybridcal writes for the backend
     version: int | None = None
     canary: bytes | None = None
     google_rooms: tuple[str, ...] = ()
     microsoft_users: tuple[str, ...] = ()
     replicas: tuple[tuple[str, bool], ...] | None = None  # (id, lease live), PostgreSQL only
+
+    @property
+    def current_schema(self) -> bool:
+        return self.exists and self.version == self.current
 
 
 @dataclass

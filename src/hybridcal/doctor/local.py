@@ -18,6 +18,7 @@ from hybridcal.core.model import CalendarKind, Provider
 from hybridcal.crypto import DecryptionError, KeyringError, RecordCipher, open_keyring, row_aad
 from hybridcal.doctor.checks import Check, Context, Result, Status, StoreFacts, fail, ok, warning
 from hybridcal.store.base import StoreError
+from hybridcal.store.schema import SCHEMA_VERSION as SQLITE_VERSION
 
 # what the store seals with the active key when it is created (store/sqlite_rows.py and
 # store/postgres.py); a keyring that opens it is the store's keyring
@@ -109,7 +110,7 @@ async def check_store(ctx: Context) -> list[Result]:
             )
         ]
     results = [ok("store.open", f"{facts.backend} store at {facts.where} opens")]
-    results.append(_schema_result(facts.version))
+    results.append(_schema_result(facts.version, facts.current))
     results.append(_canary_result(ctx, facts))
     if facts.replicas is not None:
         results.append(_replicas_result(facts.replicas))
@@ -125,22 +126,20 @@ def _store_fix(settings: Settings) -> str:
     return "store.path must name the daemon's SQLite file, readable by this user"
 
 
-def _schema_result(version: int | None) -> Result:
-    from hybridcal.store.schema import SCHEMA_VERSION  # noqa: PLC0415
-
-    if version is None or version == SCHEMA_VERSION:
-        return ok("store.schema", f"schema version {SCHEMA_VERSION}, this version's")
-    if version > SCHEMA_VERSION:
+def _schema_result(version: int | None, current: int) -> Result:
+    if version is None or version == current:
+        return ok("store.schema", f"schema version {current}, this version's")
+    if version > current:
         return fail(
             "store.schema",
             f"schema version {version} was written by a newer hybridcal (this one knows "
-            f"{SCHEMA_VERSION}): the daemon refuses to start on it",
+            f"{current}): the daemon refuses to start on it",
             "upgrade hybridcal to the version that wrote the store, or restore a backup made "
             "before the upgrade",
         )
     return warning(
         "store.schema",
-        f"schema version {version}; this version migrates it to {SCHEMA_VERSION} at start",
+        f"schema version {version}; this version migrates it to {current} at start",
         "back the store up before starting this version; the migration runs once, by itself",
     )
 
@@ -194,14 +193,14 @@ def read_store(settings: Settings, environ: Any) -> StoreFacts:
 def read_sqlite(path: Path) -> StoreFacts:
     where = str(path)
     if not path.exists():
-        return StoreFacts("sqlite", where, exists=False)
+        return StoreFacts("sqlite", where, exists=False, current=SQLITE_VERSION)
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         if "meta" not in tables:
             if any(not name.startswith("sqlite_") for name in tables):
                 raise StoreError(f"{path} is not a hybridcal database (no `meta` table)")
-            return StoreFacts("sqlite", where, exists=True, version=0)
+            return StoreFacts("sqlite", where, exists=True, current=SQLITE_VERSION, version=0)
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         rows = _calendars(conn, "?") if "calendars" in tables else ([], [])
     finally:
@@ -230,10 +229,12 @@ def _facts(
     rows: tuple[list[str], list[str]],
     replicas: tuple[tuple[str, bool], ...] | None = None,
 ) -> StoreFacts:
+    current = _postgres_version() if backend == "postgresql" else SQLITE_VERSION
     return StoreFacts(
         backend,
         where,
         exists=True,
+        current=current,
         version=int(version) if version is not None else None,
         canary=bytes(canary) if canary is not None else None,
         google_rooms=tuple(rows[0]),
@@ -265,7 +266,14 @@ def _read_postgres(settings: Settings, environ: Any) -> StoreFacts:
             )
         }
         if "meta" not in present:
-            return StoreFacts("postgresql", where, exists=True, version=0, replicas=())
+            return StoreFacts(
+                "postgresql",
+                where,
+                exists=True,
+                current=_postgres_version(),
+                version=0,
+                replicas=(),
+            )
         version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         canary = conn.execute("SELECT blob FROM meta WHERE key = 'canary'").fetchone()
         rows = _calendars(conn, "%s") if "calendars" in present else ([], [])
@@ -285,6 +293,13 @@ def _read_postgres(settings: Settings, environ: Any) -> StoreFacts:
         rows=rows,
         replicas=replicas,
     )
+
+
+def _postgres_version() -> int:
+    """PostgreSQL's migrations are a list of their own (it has the cluster's tables too)."""
+    from hybridcal.store.postgres_schema import SCHEMA_VERSION  # noqa: PLC0415 - psycopg
+
+    return SCHEMA_VERSION
 
 
 def _dsn_place(dsn: str) -> str:

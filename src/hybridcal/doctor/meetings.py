@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import re
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from typing import Any, Final, cast
 
 from hybridcal.config.secrets import Overrides
@@ -92,7 +93,8 @@ async def check_webex_app(ctx: Context) -> list[Result]:
     if not _store_ready(ctx):
         raise Skip("the Webex tokens live in the store, which is not ready (see store.*)")
     try:
-        findings = await run(settings, ctx.environ, ())
+        users = tuple(u.lower() for u in ctx.options.webex_users)
+        findings = await run(settings, ctx.environ, users)
     except _SECRET_ERRORS as exc:
         return [
             fail(
@@ -102,21 +104,18 @@ async def check_webex_app(ctx: Context) -> list[Result]:
                 "Webex Apps → the Service App), then `hybridcal webex authorize`",
             )
         ]
-    return results_of("webex", findings)
+    # `webex check --user` is `doctor --webex-user`
+    return [
+        replace(r, fix=r.fix.replace("with --user", "with --webex-user"))
+        for r in results_of("webex", findings)
+    ]
 
 
 def _store_ready(ctx: Context) -> bool:
     """Webex's check opens the store the daemon's way (which creates and migrates it): only
     on a store this version can use as it is, with the keyring that opens it."""
-    from hybridcal.store.schema import SCHEMA_VERSION  # noqa: PLC0415
-
     facts = ctx.store
-    return (
-        facts is not None
-        and facts.exists
-        and facts.version == SCHEMA_VERSION
-        and ctx.notes.get(KEYRING_MATCHES) is True
-    )
+    return facts is not None and facts.current_schema and ctx.notes.get(KEYRING_MATCHES) is True
 
 
 CHECKS: Final = (
