@@ -365,6 +365,8 @@ class EndpointSettings(_Section):
     hide_tentative: bool = False
     max_window_days: Annotated[int, Field(ge=1)] = 31
     hide_private_titles: bool = True
+    # a room system booking its own room holds it at most this long ahead of now
+    max_booking_minutes: Annotated[int, Field(ge=5, le=1440)] = 60
     # Attendee names in endpoint meeting lists (the count is always given): "off", "all"
     # calendars, or only the calendars listed in attendee_name_rooms ("rooms_listed").
     attendee_names: Annotated[

@@ -54,6 +54,7 @@ _EN = {
     "reason.conference_failed": (
         "Google could not create it (your administrator can see why); we will retry later."
     ),
+    "booking.title": "Booked on {device}",
 }
 
 _DE = {
@@ -98,6 +99,7 @@ _DE = {
         "Google konnte es nicht erstellen (Ihre IT sieht den Grund); "
         "wir versuchen es später erneut."
     ),
+    "booking.title": "Gebucht auf {device}",
 }
 
 _JA = {
@@ -136,6 +138,7 @@ _JA = {
     "reason.conference_failed": (
         "Google で作成できませんでした (管理者が理由を確認できます)。後で再試行します。"
     ),
+    "booking.title": "{device} で予約",
 }
 
 _FR = {
@@ -180,6 +183,7 @@ _FR = {
         "Google n'a pas pu la créer (votre administrateur peut en voir la raison) ; "
         "nous réessaierons plus tard."
     ),
+    "booking.title": "Réservé sur {device}",
 }
 
 _ES = {
@@ -222,6 +226,7 @@ _ES = {
         "Google no pudo crearla (su administrador puede ver el motivo); "
         "lo volveremos a intentar más tarde."
     ),
+    "booking.title": "Reservado en {device}",
 }
 
 _IT = {
@@ -264,6 +269,7 @@ _IT = {
         "Google non è riuscito a crearla (l'amministratore può vederne il motivo); "
         "riproveremo più tardi."
     ),
+    "booking.title": "Prenotato su {device}",
 }
 
 # one table for Brazil and Portugal: words both use (no "senha"/"celular"/"telemóvel")
@@ -307,6 +313,7 @@ _PT = {
         "o Google não conseguiu criá-la (o administrador pode ver o motivo); "
         "tentaremos novamente mais tarde."
     ),
+    "booking.title": "Reservado em {device}",
 }
 
 _NL = {
@@ -351,6 +358,7 @@ _NL = {
         "Google kon de vergadering niet maken (uw beheerder kan zien waarom); "
         "we proberen het later opnieuw."
     ),
+    "booking.title": "Geboekt op {device}",
 }
 
 _ZH_CN = {
@@ -373,6 +381,7 @@ _ZH_CN = {
     "reason.refused": "请求被拒绝（管理员可以查看原因）；我们将重试。",
     "reason.conference_not_allowed": "组织者的账户已关闭此功能（请联系管理员）；我们稍后将重试。",
     "reason.conference_failed": "Google 无法创建会议（管理员可以查看原因）；我们稍后将重试。",
+    "booking.title": "通过 {device} 预订",
 }
 
 _ZH_TW = {
@@ -397,6 +406,7 @@ _ZH_TW = {
         "召集人的帳戶已停用此功能（請洽詢管理員）；我們稍後會再試一次。"
     ),
     "reason.conference_failed": "Google 無法建立會議（管理員可以查看原因）；我們稍後會再試一次。",
+    "booking.title": "透過 {device} 預訂",
 }
 
 _KO = {
@@ -436,6 +446,7 @@ _KO = {
         "Google에서 회의를 만들지 못했습니다(관리자가 이유를 확인할 수 있습니다). "
         "나중에 다시 시도하겠습니다."
     ),
+    "booking.title": "{device}에서 예약됨",
 }
 
 _DA = {
@@ -472,6 +483,7 @@ _DA = {
     "reason.conference_failed": (
         "Google kunne ikke oprette det (din administrator kan se hvorfor); vi prøver igen senere."
     ),
+    "booking.title": "Booket på {device}",
 }
 
 _SV = {
@@ -510,6 +522,7 @@ _SV = {
     "reason.conference_failed": (
         "Google kunde inte skapa det (din administratör kan se varför); vi försöker igen senare."
     ),
+    "booking.title": "Bokad på {device}",
 }
 
 _NB = {
@@ -551,6 +564,7 @@ _NB = {
         "Google kunne ikke opprette det (administratoren din kan se hvorfor); "
         "vi prøver igjen senere."
     ),
+    "booking.title": "Booket på {device}",
 }
 
 # "{system} -kokous" with a space, as Finnish writes a compound after a name of several words
@@ -593,6 +607,7 @@ _FI = {
         "Google ei voinut luoda sitä (järjestelmänvalvoja näkee syyn); "
         "yritämme myöhemmin uudelleen."
     ),
+    "booking.title": "Varattu laitteella {device}",
 }
 
 _PL = {
@@ -635,6 +650,7 @@ _PL = {
         "Google nie mógł utworzyć spotkania (administrator może sprawdzić przyczynę); "
         "spróbujemy ponownie później."
     ),
+    "booking.title": "Zarezerwowano na {device}",
 }
 
 _RU = {
@@ -674,6 +690,7 @@ _RU = {
     "reason.conference_failed": (
         "Google не удалось её создать (администратор может узнать причину); мы попробуем позже."
     ),
+    "booking.title": "Забронировано на {device}",
 }
 
 # keys are what core.render.match_locale answers: a language, or zh-CN/zh-TW for Chinese

@@ -12,6 +12,7 @@ from aiohttp import web
 from hybridcal.cluster.base import Coordinator
 from hybridcal.config.settings import Settings
 from hybridcal.daemon.admin_api import add_admin_routes
+from hybridcal.daemon.booking_api import BookingParts, add_booking_routes
 from hybridcal.daemon.endpoint_api import EndpointApi, add_endpoint_routes
 from hybridcal.daemon.faults import FaultBook
 from hybridcal.daemon.graph_webhook import GraphWebhook
@@ -38,6 +39,7 @@ class AppParts:
     now: Callable[[], datetime]
     status: Callable[[], Awaitable[dict[str, Any]]]  # the admin API's status document
     admin_token_hash: bytes | None  # None: no admin API
+    booking: BookingParts | None = None  # room systems booking their own room; None: off
 
 
 def build_app(p: AppParts) -> web.Application:
@@ -94,4 +96,13 @@ def build_app(p: AppParts) -> web.Application:
             meet_sip_gateway=s.endpoint.meet_sip_gateway,
         ),
     )
+    if p.booking is not None:
+        add_booking_routes(
+            app,
+            store=p.store,
+            parts=p.booking,
+            now=p.now,
+            max_minutes=s.endpoint.max_booking_minutes,
+            default_locale=s.render.default_locale,
+        )
     return app

@@ -28,6 +28,7 @@ from hybridcal.config.loader import ConfigError
 from hybridcal.config.secrets import Overrides
 from hybridcal.config.settings import Settings
 from hybridcal.connectors.calendars.base import CalendarConnector
+from hybridcal.connectors.calendars.booking import room_bookings
 from hybridcal.connectors.calendars.registry import build_connectors
 from hybridcal.connectors.meetings.base import MeetingSystem
 from hybridcal.connectors.meetings.registry import build_meeting_systems, longest_call_seconds
@@ -38,6 +39,7 @@ from hybridcal.crypto import RecordCipher, open_keyring
 from hybridcal.crypto.secret_files import SecretFileError
 from hybridcal.daemon.admin_api import AdminTokenError, load_token_hash
 from hybridcal.daemon.app import AppParts, build_app
+from hybridcal.daemon.booking_api import BookingParts
 from hybridcal.daemon.calendar_work import CalendarWork, Dispatcher
 from hybridcal.daemon.channel_care import ChannelCare
 from hybridcal.daemon.channels import ChannelManager
@@ -241,6 +243,7 @@ async def assemble(
                 ),
             ),
             admin_token_hash=_admin_token_hash(s),
+            booking=BookingParts(rooms=room_bookings(connectors), deliver=deliver),
         )
     )
     # timeouts and connection caps against slow and abusive clients: see http_guard

@@ -674,6 +674,22 @@ class MicrosoftCalendarConnector:
         if self._owns_credential:
             await self._credential.close()
 
+    async def mailbox_request(
+        self,
+        calendar: CalendarRecord,
+        build: Callable[[UserItemRequestBuilder], RequestInformation],
+        name: str,
+        *,
+        write: bool = False,
+    ) -> dict[str, Any]:
+        """A request addressed from the mailbox's request builder (room booking), sent with
+        this connector's token, per-mailbox slot, retries and error translation; a write is
+        retried only when throttled (refused before anything happened)."""
+        user = self._user(calendar)
+        retry_on = ThrottledError if write else TransientError
+        answer = await self._call(calendar, lambda: build(user), name, retry_on=retry_on)
+        return answer.data
+
     # -- transport ---------------------------------------------------------------------------
 
     def _user(self, calendar: CalendarRecord) -> UserItemRequestBuilder:

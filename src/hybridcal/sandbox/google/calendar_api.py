@@ -1,4 +1,5 @@
-"""Calendar API v3 methods: events.*, channels.stop, settings.get, calendarList.get.
+"""Calendar API v3 methods: events.*, channels.stop, settings.get, calendarList.get (and
+freebusy.query, in ``freebusy.py``).
 
 Who may see what: a token's subject uses its own calendar (``primary`` or its address); admin
 users may also use room calendars; every other calendar answers 404 ``notFound`` — Google hides
@@ -14,6 +15,7 @@ from urllib.parse import quote
 from hybridcal.sandbox.google import recurrence
 from hybridcal.sandbox.google.directory import Directory
 from hybridcal.sandbox.google.errors import ApiError, not_found
+from hybridcal.sandbox.google.freebusy import FreeBusyApi
 from hybridcal.sandbox.google.http import Call, Handler, Reply
 from hybridcal.sandbox.google.limits import MeetPolicy
 from hybridcal.sandbox.google.listing import Lister
@@ -66,6 +68,7 @@ class CalendarApi:
             "calendar.channels.stop": self.stop,
             "calendar.settings.get": self.setting,
             "calendar.calendarList.get": self.calendar_list_entry,
+            **FreeBusyApi(directory=self._directory, lister=self._lister).handlers(),
         }
 
     def _calendar(self, call: Call) -> tuple[str, str]:

@@ -46,6 +46,7 @@ from hybridcal.sandbox.microsoft.http import GraphFrontEnd, GraphRecord, Handler
 from hybridcal.sandbox.microsoft.lifecycle import LifecycleSchedule, LifecycleTicker
 from hybridcal.sandbox.microsoft.notify import Notifier
 from hybridcal.sandbox.microsoft.render import View, render
+from hybridcal.sandbox.microsoft.schedule import ScheduleApi
 from hybridcal.sandbox.microsoft.subscription_api import SubscriptionApi
 from hybridcal.sandbox.microsoft.subscriptions import SubscriptionService
 from hybridcal.sandbox.microsoft.tls import LoopbackCA
@@ -141,6 +142,7 @@ class GraphSimulator:
             ).handlers()
         )
         handlers.update(DirectoryApi(self._directory, self.graph_root).handlers())
+        handlers.update(ScheduleApi(self._store, self._directory, self.graph_root).handlers())
         handlers.update(SubscriptionApi(self._subs, self.graph_root).handlers())
         front = GraphFrontEnd(
             router=routes.route,

@@ -12,6 +12,7 @@ from hybridcal.sandbox.microsoft.http import Route
 
 READ_CALENDAR = frozenset({"Calendars.Read", "Calendars.ReadWrite"})
 WRITE_CALENDAR = frozenset({"Calendars.ReadWrite"})
+READ_SCHEDULE = READ_CALENDAR | {"Calendars.ReadBasic"}
 READ_SETTINGS = frozenset({"MailboxSettings.Read", "MailboxSettings.ReadWrite"})
 READ_USERS = frozenset({"User.Read.All", "User.ReadBasic.All", "Directory.Read.All"})
 EVENT_ACTIONS = ("cancel", "accept", "decline", "tentativelyaccept")
@@ -91,6 +92,9 @@ def _users(method: str, user: str, rest: list[str]) -> Route:
     names = [s.lower() for s in rest]
     if names == ["mailboxsettings"]:
         return _pick(method, {"GET": Route("mailboxSettings.get", {}, READ_SETTINGS, user=user)})
+    if names == ["calendar", "getschedule"]:
+        route = Route("calendar.getSchedule", {}, READ_SCHEDULE, user=user)
+        return _pick(method, {"POST": route})
     if names[0] == "calendar" and len(names) > 1:
         rest, names = rest[1:], names[1:]
     if names[0] == "events":
