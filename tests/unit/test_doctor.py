@@ -624,3 +624,19 @@ async def test_webex_is_checked_through_its_own_check(tmp_path: Path) -> None:
     webex = [r for r in named if r.group == "webex"]
     assert len(webex) > 2
     assert all(r.status is Status.OK for r in webex), webex
+
+
+async def test_an_environment_proxy_is_reported_for_google_and_microsoft(world: World) -> None:
+    world.write_config()
+    opts = Options(google_user=ALICE, microsoft_user=MEGAN)
+    found = {
+        r.id: r
+        for r in await run_doctor(
+            world.config_path, {"HTTPS_PROXY": "http://proxy.example:3128"}, opts
+        )
+    }
+    assert found["proxy.google"].status is Status.WARNING
+    assert "HTTPS_PROXY in the environment is not used" in found["proxy.google"].finding
+    assert found["proxy.microsoft"].status is Status.WARNING
+    assert "no microsoft.proxy setting" in found["proxy.microsoft"].finding
+    assert found["proxy.zoom"].finding == "zoom's traffic goes direct (zoom.proxy is not set)"

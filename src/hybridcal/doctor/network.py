@@ -328,8 +328,11 @@ def _microsoft_proxy(variable: str | None) -> Result:
         return ok("proxy.microsoft", "Entra ID and Graph traffic goes direct (no proxy set)")
     return warning(
         "proxy.microsoft",
-        f"Entra ID tokens follow {variable} (azure-identity reads it), Graph calls go direct",
-        "allow direct outbound HTTPS from this host to the Graph root (microsoft.graph_root)",
+        f"{variable} is set: the HTTP clients that read the environment (azure-identity's for "
+        "Entra ID tokens, msgraph's httpx) use it, while hybridcal's own Graph requests "
+        "(aiohttp) go direct; there is no microsoft.proxy setting",
+        "allow direct outbound HTTPS from this host to the authority and the Graph root "
+        "(microsoft.authority, microsoft.graph_root), or proxy both transparently",
     )
 
 
