@@ -26,6 +26,12 @@ _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TomlValue = str | int | float | bool
 
 
+def child_environ() -> dict[str, str]:
+    """The environment of the processes a benchmark starts: this checkout's ``src`` first, so
+    a benchmark run from another worktree measures that worktree's code."""
+    return {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}"}
+
+
 class DaemonExitedError(RuntimeError):
     """The daemon process ended while the benchmark still needed it."""
 
@@ -92,8 +98,16 @@ class DaemonProcess:
     """Start with ``with DaemonProcess(...) as daemon:``; leaving the block stops it (SIGTERM,
     then SIGKILL after ``stop_timeout``), also on errors."""
 
-    def __init__(self, command: list[str], *, log_path: Path, stop_timeout: float = 20.0) -> None:
+    def __init__(
+        self,
+        command: list[str],
+        *,
+        log_path: Path,
+        stop_timeout: float = 20.0,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self._command = command
+        self._env = dict(env or {})
         self._log_path = log_path
         self._stop_timeout = stop_timeout
         self._log: IO[bytes] | None = None
@@ -109,7 +123,7 @@ class DaemonProcess:
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
+            env={**child_environ(), **self._env},
         )
         return self
 
@@ -164,10 +178,17 @@ class DaemonProcess:
 
     def peak_rss_mb(self) -> float:
         """The resident set's high-water mark (VmHWM) in MiB."""
+        return self._status_mb("VmHWM:")
+
+    def rss_mb(self) -> float:
+        """The resident set now (VmRSS) in MiB."""
+        return self._status_mb("VmRSS:")
+
+    def _status_mb(self, field: str) -> float:
         for line in Path(f"/proc/{self.pid}/status").read_text(encoding="ascii").splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
-        raise RuntimeError("VmHWM missing from /proc/<pid>/status")
+        raise RuntimeError(f"{field} missing from /proc/<pid>/status")
 
 
 # -- HTTP ------------------------------------------------------------------------------------

@@ -47,11 +47,29 @@ def populate_directory(sim: GraphSimulator, people: int) -> list[str]:
     return addresses
 
 
+def room(index: int) -> str:
+    """The ``index``-th room mailbox of an organisation with several (index 0 is ROOM)."""
+    return ROOM if index == 0 else f"room-{index:04d}@{DOMAIN}"
+
+
+def add_rooms(sim: GraphSimulator, count: int) -> list[str]:
+    """Room mailboxes 1 .. count - 1 beside ROOM; returns all."""
+    for index in range(1, count):
+        sim.add_room(room(index), name=f"Room {index}", timezone=WINDOWS_ZONE)
+    return [room(index) for index in range(count)]
+
+
 def seed_events(
-    sim: GraphSimulator, people: Sequence[str], per_person: int, *, now: datetime, seed: int
+    sim: GraphSimulator,
+    people: Sequence[str],
+    per_person: int,
+    *,
+    now: datetime,
+    seed: int,
+    rooms: Sequence[str] = (),
 ) -> list[SeededEvent]:
     seeded: list[SeededEvent] = []
-    for planned in plan_events(people, per_person, now=now, seed=seed):
+    for planned in plan_events(people, per_person, now=now, seed=seed, rooms=rooms):
         made = sim.person_create(planned.organizer, _event_body(planned))
         seeded.append(
             SeededEvent(planned.organizer, made["id"], planned.j, planned.shape == "series")
@@ -70,7 +88,8 @@ def _event_body(planned: Planned) -> dict[str, Any]:
         "start": {"dateTime": planned.start.strftime(_LOCAL), "timeZone": WINDOWS_ZONE},
         "end": {"dateTime": planned.end.strftime(_LOCAL), "timeZone": WINDOWS_ZONE},
     }
-    room = {"emailAddress": {"address": ROOM, "name": "Board Room"}, "type": "resource"}
+    where = planned.room or ROOM
+    room = {"emailAddress": {"address": where, "name": "Board Room"}, "type": "resource"}
     if shape == "colleague":
         body["attendees"] = [{"emailAddress": {"address": planned.colleague}, "type": "required"}]
         body["attendees"].append(room)

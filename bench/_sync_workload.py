@@ -64,6 +64,7 @@ class Planned:
     j: int  # the event's place in its organiser's pattern
     start: datetime  # aware, in ZONE
     minutes: int
+    room: str | None = None  # the room it books; None: the organisation's one room (ROOM)
 
     @property
     def shape(self) -> Shape:
@@ -94,9 +95,16 @@ class Planned:
 
 
 def plan_events(
-    people: Sequence[str], per_person: int, *, now: datetime, seed: int
+    people: Sequence[str],
+    per_person: int,
+    *,
+    now: datetime,
+    seed: int,
+    rooms: Sequence[str] = (),
 ) -> Iterator[Planned]:
-    """``per_person`` events per person, spread over the daemon's window (7 days back, 31 ahead)."""
+    """``per_person`` events per person, spread over the daemon's window (7 days back, 31 ahead).
+    With ``rooms``, each person books the room of their group (people ``i`` and ``i + 1``
+    share one when they can), else every booking goes to the organisation's one room."""
     rng = random.Random(seed)  # reproducible test data
     first_day = (now.astimezone(ZoneInfo(ZONE)) - timedelta(days=5)).replace(
         hour=0, minute=0, second=0, microsecond=0
@@ -107,7 +115,8 @@ def plan_events(
             start = first_day + timedelta(
                 days=rng.randrange(33), hours=rng.randrange(8, 18), minutes=rng.choice((0, 30))
             )
-            yield Planned(organizer, colleague, j, start, rng.choice((30, 45, 60)))
+            room = rooms[index * len(rooms) // len(people)] if rooms else None
+            yield Planned(organizer, colleague, j, start, rng.choice((30, 45, 60)), room)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,11 +200,29 @@ def populate_directory(sim: GoogleSimulator, people: int) -> list[str]:
     return addresses
 
 
+def room(index: int) -> str:
+    """The ``index``-th room of an organisation with several (index 0 is ROOM)."""
+    return ROOM if index == 0 else f"c_bench-room-{index:04d}@resource.calendar.google.com"
+
+
+def add_rooms(sim: GoogleSimulator, count: int) -> list[str]:
+    """Rooms 1 .. count - 1 beside ROOM (which ``populate_directory`` adds); returns all."""
+    for index in range(1, count):
+        sim.add_room(room(index), name=f"Room {index}", timezone=ZONE)
+    return [room(index) for index in range(count)]
+
+
 def seed_events(
-    sim: GoogleSimulator, people: Sequence[str], per_person: int, *, now: datetime, seed: int
+    sim: GoogleSimulator,
+    people: Sequence[str],
+    per_person: int,
+    *,
+    now: datetime,
+    seed: int,
+    rooms: Sequence[str] = (),
 ) -> list[SeededEvent]:
     seeded: list[SeededEvent] = []
-    for planned in plan_events(people, per_person, now=now, seed=seed):
+    for planned in plan_events(people, per_person, now=now, seed=seed, rooms=rooms):
         made = sim.person_insert(planned.organizer, _event_body(planned))
         seeded.append(
             SeededEvent(planned.organizer, made["id"], planned.j, planned.shape == "series")
@@ -204,7 +231,7 @@ def seed_events(
 
 
 def _event_body(planned: Planned) -> dict[str, Any]:
-    room = {"email": ROOM, "resource": True}
+    room = {"email": planned.room or ROOM, "resource": True}
     body: dict[str, Any] = {
         "summary": planned.title,
         "location": planned.place,

@@ -72,8 +72,8 @@ from bench._daemon_proc import (
     queue_depth,
     render_toml,
     scrape_metrics,
-    wait_ready,
 )
+from bench._notify import NotifyListener
 from bench._sync_workload import DOMAIN, Edit, SeededEvent, plan_burst
 from hybridcal.config.loader import load_settings
 from hybridcal.core.model import CalendarKind, CalendarState, Provider
@@ -461,7 +461,7 @@ class SyncBench:
     # -- phases ------------------------------------------------------------------------------
 
     async def initial_sync(
-        self, daemon: DaemonProcess, http: aiohttp.ClientSession
+        self, daemon: DaemonProcess, http: aiohttp.ClientSession, notify: NotifyListener
     ) -> dict[str, Any]:
         calendars = [*self.people, self.org.room]
         events = self.org.visible_events(calendars)
@@ -469,8 +469,10 @@ class SyncBench:
         since = self.org.log_size()
         first_listing = asyncio.create_task(self._cpu_at_first_listing(daemon, since))
         try:
-            await wait_ready(daemon, http, self.base_url, READY_TIMEOUT)
-            ready_seconds = time.perf_counter() - daemon.started_at
+            # the daemon's own READY=1, timestamped on arrival: polling /readyz from this
+            # process, which also runs the simulator, measured the poller
+            ready_at = await notify.wait_for("READY=1", READY_TIMEOUT, alive=daemon.ensure_running)
+            ready_seconds = ready_at - daemon.started_at
             cpu_at_ready = daemon.cpu_seconds()
 
             async def all_cursors() -> bool:
@@ -669,8 +671,13 @@ async def run_async(params: Params) -> dict[str, Any]:
                 bench.config, profile=Path(params.profile) if params.profile else None
             )
             async with aiohttp.ClientSession() as http:
-                with DaemonProcess(command, log_path=workdir / "daemon.log") as daemon:
-                    initial = await bench.initial_sync(daemon, http)
+                with (
+                    NotifyListener(workdir / "notify.sock") as notify,
+                    DaemonProcess(
+                        command, log_path=workdir / "daemon.log", env=notify.env
+                    ) as daemon,
+                ):
+                    initial = await bench.initial_sync(daemon, http, notify)
                     burst = await bench.burst(daemon, http, edits)
                     peak_rss = daemon.peak_rss_mb()
         finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -67,6 +68,12 @@ MEET = "hangoutsMeet"
 # how long the calendar list's allowed conference solutions are trusted (a refused Meet is
 # tried again after an hour: by then they are read again)
 SOLUTIONS_TTL = timedelta(minutes=30)
+# Google's default Calendar API quotas are 10,000 requests per minute per project and 600 per
+# minute per user; requests are paced a margin below both, so that a large organisation's
+# start-up sweep or reconcile round never meets them (a refused request costs a retry and,
+# for a burst, minutes of backoff)
+PROJECT_REQUESTS_PER_MINUTE = 9_000
+USER_REQUESTS_PER_MINUTE = 540
 _BY_STATUS: dict[int, type[ConnectorError]] = {
     401: AuthError,
     403: ForbiddenError,
@@ -110,8 +117,11 @@ class GoogleCalendarConnector:
         concurrency: int = 8,
         on_call: Callable[[str], None] | None = None,
         now: Callable[[], datetime] | None = None,
+        project_requests_per_minute: int = PROJECT_REQUESTS_PER_MINUTE,
+        user_requests_per_minute: int = USER_REQUESTS_PER_MINUTE,
     ) -> None:
         self._tokens = tokens
+        tokens.use_session(session)  # grants ride the connector's connections
         self._now = now or (lambda: datetime.now(UTC))
         self._paused: dict[str, datetime] = {}  # subject -> its writes rest until then
         # calendar address -> (read at, allowed conference solution types)
@@ -135,6 +145,7 @@ class GoogleCalendarConnector:
         # rounds inside Google's per-project quota instead of bursting into 403s
         self._in_flight = asyncio.Semaphore(concurrency)
         self._on_call = on_call or (lambda _name: None)
+        self._pace = Pacer(project_requests_per_minute, user_requests_per_minute)
 
     # -- activation --------------------------------------------------------------------------
 
@@ -420,6 +431,7 @@ class GoogleCalendarConnector:
             headers = {k: v for k, v in req.headers.items() if k.lower() != "accept-encoding"}
             headers["Authorization"] = f"Bearer {token}"
             self._on_call(name)
+            await self._pace.turn(subject)
             try:
                 async with (
                     self._in_flight,
@@ -445,6 +457,49 @@ class GoogleCalendarConnector:
                 raise WritesPausedError(_paused_message(name, subject, until), until)
             raise _error(name, status, text, retry_after)
         raise AuthError(f"{name}: access token refused twice")  # pragma: no cover
+
+
+class Pacer:
+    """Token buckets, one for the project and one per subject: bursts pass at once, and no
+    60-second window holds more than the bucket's size plus a minute of its rate, which is
+    kept below the quota. A request over the limit waits for its turn. Buckets of subjects
+    that have refilled are dropped, so the table stays small however large the organisation.
+    """
+
+    _PRUNE_AT = 256
+
+    def __init__(self, project: int, user: int) -> None:
+        # a tenth of the quota as the burst, the rest as the steady rate (per second)
+        self._project = (project / 10, project * 0.9 / 60)
+        self._user = (user / 10, user * 0.9 / 60)
+        self._project_level = (self._project[0], time.monotonic())
+        self._user_levels: dict[str, tuple[float, float]] = {}
+
+    async def turn(self, subject: str) -> None:
+        now = time.monotonic()
+        self._project_level, wait = _take(self._project_level, self._project, now)
+        user_level = self._user_levels.get(subject, (self._user[0], now))
+        self._user_levels[subject], user_wait = _take(user_level, self._user, now)
+        if len(self._user_levels) > self._PRUNE_AT:
+            size, rate = self._user
+            self._user_levels = {
+                key: (level, at)
+                for key, (level, at) in self._user_levels.items()
+                if level + (now - at) * rate < size
+            }
+        wait = max(wait, user_wait)
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+
+def _take(
+    state: tuple[float, float], bucket: tuple[float, float], now: float
+) -> tuple[tuple[float, float], float]:
+    """One request from a bucket of (size, rate per second) whose level was ``state`` =
+    (level, at): the new state and how long the request waits (a level below zero is debt)."""
+    size, rate = bucket
+    level = min(size, state[0] + (now - state[1]) * rate) - 1
+    return (level, now), max(0.0, -level / rate)
 
 
 def _reason(text: str) -> tuple[str, str]:

@@ -78,6 +78,11 @@ class EventStore:
         # (success or failure), None for the asynchronous path; raises when it refuses
         self._settle_conference = settle_conference or (lambda _organizer, _request: None)
         self.events: dict[str, StoredEvent] = {}
+        # calendar -> ids of events that have (or had) a copy on it: listings read their own
+        # calendar's events instead of every event (at 10,000 calendars the simulator, not
+        # the daemon, was the bottleneck). Copies are only ever added; a deleted event's id
+        # is skipped when read.
+        self._on: dict[str, set[str]] = {}
         self.seq = 0
         self._ordinal = 0
         self.token_epochs: dict[str, int] = {}
@@ -86,8 +91,16 @@ class EventStore:
 
     def on_calendar(self, calendar: str) -> list[StoredEvent]:
         """Every event with a copy on the calendar (removed copies too: sync reports them)."""
-        found = [e for e in self.events.values() if calendar in e.copies]
+        found = [
+            event
+            for event_id in self._on.get(calendar, ())
+            if (event := self.events.get(event_id)) is not None and calendar in event.copies
+        ]
         return sorted(found, key=lambda e: e.ordinal)
+
+    def _index(self, event: StoredEvent) -> None:
+        for calendar in event.copies:
+            self._on.setdefault(calendar, set()).add(event.id)
 
     def find(self, calendar: str, event_id: str) -> StoredEvent | None:
         event = self.events.get(event_id)
@@ -142,6 +155,7 @@ class EventStore:
             creating=True,
         )
         self.events[event.id] = event
+        self._index(event)
         self._touch(event, set(event.copies))
         if request:
             self._on_conference(event.id, request)
@@ -168,6 +182,7 @@ class EventStore:
                 copies={},
             )
             self.events[event.id] = event
+        self._index(event)
         event.ical_uid, event.organizer = recorded.ical_uid, recorded.organizer
         event.fields, event.start, event.end = recorded.fields, recorded.start, recorded.end
         event.shared_props, event.conference = recorded.shared, recorded.conference
@@ -312,6 +327,7 @@ class EventStore:
             request_ids=set(master.request_ids),
         )
         self.events[event_id] = exception
+        self._index(exception)
         return exception
 
     def _cancel(self, event: StoredEvent) -> None:
@@ -464,6 +480,7 @@ class EventStore:
             existing = event.copies.get(cal)
             if existing is None:
                 event.copies[cal] = Copy(cal, {}, {}, "", self._now(), 0)
+                self._on.setdefault(cal, set()).add(event.id)
             elif existing.removed and cal not in declined:
                 existing.removed = False  # invited again
 
@@ -473,6 +490,7 @@ class EventStore:
                 item["responseStatus"] = status
 
     def _touch(self, event: StoredEvent, calendars: set[str]) -> None:
+        self._index(event)
         now = self._now()
         micros = int(now.timestamp() * 1_000_000)
         for cal in sorted(calendars):

@@ -104,6 +104,7 @@ class GraphSimulator:
         # 409 ErrorIrresolvableConflict on PATCH: set ``conflicts.rate`` or ``conflicts.arm``
         self.conflicts = ConcurrentSaves(random.Random(seed + 15))  # noqa: S311 - simulation
         self._runner: web.AppRunner | None = None
+        self._front: GraphFrontEnd | None = None
         self.base_url = ""
         self.authority = ""
         self.graph_root = ""
@@ -153,11 +154,17 @@ class GraphSimulator:
             log=self.request_log,
             now=self._now,
         )
+        self._front = front
         app = web.Application()
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
         app.router.add_route("*", "/v1.0/{tail:.*}", front.handle)
         app.router.add_routes(control_routes(self))
         return app
+
+    @property
+    def peak_mailbox_inflight(self) -> int:
+        """The most requests of one app that were in flight on one mailbox at once."""
+        return 0 if self._front is None else self._front.peak_mailbox_inflight
 
     async def close(self) -> None:
         await self._lifecycle.close()

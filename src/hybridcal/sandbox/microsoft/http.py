@@ -145,6 +145,9 @@ class GraphFrontEnd:
         self._log = log
         self._now = now
         self._inflight: dict[tuple[str, str], int] = {}
+        # the most requests of one app in flight on one mailbox at once (benchmarks compare it
+        # with Graph's limit of MAILBOX_CONCURRENCY)
+        self.peak_mailbox_inflight = 0
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         request_id = str(uuid.uuid4())
@@ -242,6 +245,7 @@ class GraphFrontEnd:
             )
         if key is not None:
             self._inflight[key] = self._inflight.get(key, 0) + 1
+            self.peak_mailbox_inflight = max(self.peak_mailbox_inflight, self._inflight[key])
         try:
             await self._faults.delay()
             self._inject()
