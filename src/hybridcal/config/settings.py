@@ -365,8 +365,6 @@ class EndpointSettings(_Section):
     hide_tentative: bool = False
     max_window_days: Annotated[int, Field(ge=1)] = 31
     hide_private_titles: bool = True
-    # a room system booking its own room holds it at most this long ahead of now
-    max_booking_minutes: Annotated[int, Field(ge=5, le=1440)] = 60
     # Attendee names in endpoint meeting lists (the count is always given): "off", "all"
     # calendars, or only the calendars listed in attendee_name_rooms ("rooms_listed").
     attendee_names: Annotated[
@@ -376,6 +374,9 @@ class EndpointSettings(_Section):
     # Meet through an interop gateway: "{code}@gateway.example.com" (or just the domain);
     # unset: Meet meetings get no dial string of ours.
     meet_sip_gateway: Annotated[str, AfterValidator(_meet_gateway)] | None = None
+
+    # a room system booking its own room holds it at most this long ahead of now
+    max_booking_minutes: Annotated[int, Field(ge=5, le=1440)] = 60
 
     @model_validator(mode="after")
     def _rooms_need_their_mode(self) -> EndpointSettings:

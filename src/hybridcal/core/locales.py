@@ -183,7 +183,7 @@ _FR = {
         "Google n'a pas pu la créer (votre administrateur peut en voir la raison) ; "
         "nous réessaierons plus tard."
     ),
-    "booking.title": "Réservé sur {device}",
+    "booking.title": "Réservé depuis {device}",
 }
 
 _ES = {
@@ -226,7 +226,7 @@ _ES = {
         "Google no pudo crearla (su administrador puede ver el motivo); "
         "lo volveremos a intentar más tarde."
     ),
-    "booking.title": "Reservado en {device}",
+    "booking.title": "Reservado desde {device}",
 }
 
 _IT = {
@@ -269,7 +269,7 @@ _IT = {
         "Google non è riuscito a crearla (l'amministratore può vederne il motivo); "
         "riproveremo più tardi."
     ),
-    "booking.title": "Prenotato su {device}",
+    "booking.title": "Prenotato da {device}",
 }
 
 # one table for Brazil and Portugal: words both use (no "senha"/"celular"/"telemóvel")
@@ -522,7 +522,7 @@ _SV = {
     "reason.conference_failed": (
         "Google kunde inte skapa det (din administratör kan se varför); vi försöker igen senare."
     ),
-    "booking.title": "Bokad på {device}",
+    "booking.title": "Bokat på {device}",
 }
 
 _NB = {
@@ -650,7 +650,7 @@ _PL = {
         "Google nie mógł utworzyć spotkania (administrator może sprawdzić przyczynę); "
         "spróbujemy ponownie później."
     ),
-    "booking.title": "Zarezerwowano na {device}",
+    "booking.title": "Zarezerwowano na urządzeniu {device}",
 }
 
 _RU = {
@@ -690,7 +690,7 @@ _RU = {
     "reason.conference_failed": (
         "Google не удалось её создать (администратор может узнать причину); мы попробуем позже."
     ),
-    "booking.title": "Забронировано на {device}",
+    "booking.title": "Забронировано на устройстве {device}",
 }
 
 # keys are what core.render.match_locale answers: a language, or zh-CN/zh-TW for Chinese
