@@ -80,13 +80,15 @@ SHAPES: dict[str, Callable[[int], str]] = {
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
-def test_four_times_the_input_costs_about_four_times_the_work(shape: str) -> None:
-    small, large = SHAPES[shape](16_000), SHAPES[shape](64_000)
+def test_eight_times_the_input_costs_about_eight_times_the_work(shape: str) -> None:
+    # 8x apart, so that linear (8x), n log n (~9.5x) and quadratic (64x) are far apart and a
+    # busy machine (caches, another process) cannot push a linear shape over the bound
+    small, large = SHAPES[shape](16_000), SHAPES[shape](128_000)
     ratio = growth(
         lambda: find_links_in_text(small, limits=UNCAPPED),
         lambda: find_links_in_text(large, limits=UNCAPPED),
     )
-    assert ratio < 8, f"{shape}: 4x the input took {ratio:.1f}x the time"
+    assert ratio < 24, f"{shape}: 8x the input took {ratio:.1f}x the time"
 
 
 def test_merging_distinct_links_is_linear() -> None:
