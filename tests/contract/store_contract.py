@@ -163,6 +163,23 @@ class StoreContract:
         )
         assert [c.key for c in active_users] == [bob]
 
+    async def test_calendars_remember_the_order_they_were_enabled_in(self, store: Store) -> None:
+        """The start-up sweep takes people in the order they were enabled: one at a time or in
+        bulk, and an update does not move a calendar."""
+        await store.add_calendar(calendar("google:zed@example.com"))
+        await store.add_calendars(
+            [calendar("google:bob@example.com"), calendar("google:amy@example.com")]
+        )
+        await store.add_calendar(calendar("google:cy@example.com"))
+        zed = await store.get_calendar("google:zed@example.com")
+        assert zed is not None
+        await store.update_calendar(replace(zed, state=CalendarState.ACTIVE))
+        listed = await store.list_calendars()
+        assert all(c.enabled_seq is not None for c in listed)
+        by_order = sorted(listed, key=lambda c: c.enabled_seq or 0)
+        assert by_order[0].address == "zed@example.com"
+        assert by_order[-1].address == "cy@example.com"
+
     async def test_update_calendar_replaces_fields(self, store: Store) -> None:
         await store.add_calendar(calendar(display_name="Old", cursor="c1"))
         updated = calendar(display_name=None, locale="de-DE", obtp_lead_minutes=3, cursor=None)

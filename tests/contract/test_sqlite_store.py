@@ -514,4 +514,4 @@ def test_codecs_cover_every_field_of_the_domain_types() -> None:
     )
     binding_clear = {"calendar_key", "event_id", "system", "request_id", "state", "updated_at"}
     assert field_names(Binding) == binding_clear | set(secrets)
-    assert len(field_names(CalendarRecord)) == 12  # each has a column in schema._V1
+    assert len(field_names(CalendarRecord)) == 13  # each has a column (schema._V1; enabled_seq _V4)

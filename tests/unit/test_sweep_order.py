@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hybridcal.core.model import CalendarKind, CalendarRecord, Provider
 from hybridcal.daemon.sweep import SweepRun
 
@@ -53,3 +55,12 @@ def test_a_catch_up_wins_over_a_plain_sweep_of_the_same_calendar() -> None:
     assert _drain(run) == [("ann@x.org", True)]
     run.add([_calendar("ann@x.org")], set(), catch_up=True)  # already swept in this run
     assert _drain(run) == []
+
+
+def test_people_come_in_the_order_they_were_enabled() -> None:
+    run = SweepRun()
+    first = replace(_calendar("zed@x.org"), enabled_seq=1)
+    second = replace(_calendar("amy@x.org"), enabled_seq=2)
+    room = replace(_calendar("lobby@x.org", CalendarKind.ROOM), enabled_seq=3)
+    run.add([second, room, first], set(), catch_up=False)
+    assert [address for address, _ in _drain(run)] == ["lobby@x.org", "zed@x.org", "amy@x.org"]

@@ -327,6 +327,9 @@ class CalendarRecord:
     obtp_lead_minutes: int | None = None  # per-room override of the org default
     display_name: str | None = None
     synced_at: datetime | None = None
+    # the order the calendar was enabled in, set by the store (None until stored); not part
+    # of a record's value, so a record read back equals the one written
+    enabled_seq: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,15 +33,17 @@ ERROR_RECHECK = timedelta(minutes=15)  # how often a calendar in error is checke
 SWEEP_CONCURRENCY = 8  # calendars activated / watched at the same time
 
 
-def sweep_rank(record: CalendarRecord, with_devices: Collection[str]) -> tuple[int, str]:
-    """Where a calendar comes in a sweep: what endpoints show first."""
+def sweep_rank(record: CalendarRecord, with_devices: Collection[str]) -> tuple[int, int, str]:
+    """Where a calendar comes in a sweep: what endpoints show first, then the order the
+    calendars were enabled in."""
     if record.key in with_devices:
         group = 0
     elif record.kind is CalendarKind.ROOM:
         group = 1
     else:
         group = 2
-    return group, record.key
+    enabled = record.enabled_seq if record.enabled_seq is not None else 2**62
+    return group, enabled, record.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,7 @@ class SweepProgress:
 class SweepRun:
     """One sweep in progress: its ordered work, and what each calendar waits for."""
 
-    heap: list[tuple[tuple[int, str], str]] = field(default_factory=list)
+    heap: list[tuple[tuple[int, int, str], str]] = field(default_factory=list)
     todo: dict[str, tuple[CalendarRecord, bool]] = field(default_factory=dict)  # -> catch_up
     seen: set[str] = field(default_factory=set)
     total: int = 0  # calendars queued in this run (one taken over twice counts twice)

@@ -57,6 +57,9 @@ MIGRATIONS: tuple[str, ...] = (
     _postgres(schema.TABLES_V2),
     CLUSTER_V3,
     _postgres(schema.TABLES_V3),  # app_tokens (SQLite's version 3)
+    # the order calendars were enabled in (SQLite's version 4): a sequence numbers existing
+    # rows in their stored order and every new row as it is inserted
+    "ALTER TABLE calendars ADD COLUMN enabled_seq BIGSERIAL",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

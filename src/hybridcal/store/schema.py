@@ -172,10 +172,27 @@ def _app_tokens_v3(db: Database) -> None:
     db.execute(_V3)
 
 
+# The order calendars were enabled in (the start-up sweep takes people in that order): the
+# rowid of existing rows, and of every new row through the trigger, so no insert names it.
+_V4 = """
+ALTER TABLE calendars ADD COLUMN enabled_seq INTEGER;
+UPDATE calendars SET enabled_seq = rowid;
+CREATE TRIGGER calendars_enabled_seq AFTER INSERT ON calendars WHEN NEW.enabled_seq IS NULL
+BEGIN UPDATE calendars SET enabled_seq = NEW.rowid WHERE rowid = NEW.rowid; END
+"""
+
+
+def _enabled_order_v4(db: Database) -> None:
+    for statement in _V4.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _create_v1,
     _faults_quarantine_device_seal_v2,
     _app_tokens_v3,
+    _enabled_order_v4,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

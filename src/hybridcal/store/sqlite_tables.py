@@ -91,6 +91,7 @@ class DirectoryTables(RowStore):
             obtp_lead_minutes=row["obtp_lead_minutes"],
             display_name=text("display_name"),
             synced_at=codec.optional_instant_from_text(row["synced_at"]),
+            enabled_seq=row.get("enabled_seq"),
         )
 
     def add_calendar(self, record: CalendarRecord) -> None:
